@@ -1,0 +1,110 @@
+"""The ``tavoli`` command: serve, migrate, load reference data and the demo."""
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from workspace import create_app
+
+
+def _app(check_migrations: bool = False):
+    return create_app({"CHECK_MIGRATIONS": check_migrations})
+
+
+@click.group()
+def main() -> None:
+    """Tavoli — co-programmazione dei Piani di Zona."""
+
+
+@main.command()
+@click.option("--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="127.0.0.1")
+@click.option("--port", default=lambda: int(os.environ.get("PORT", "5000")), type=int, show_default="5000")
+def serve(host: str, port: int) -> None:
+    """Avvia il server (modalità integrata, un processo)."""
+    from workspace.extensions import socketio
+    from workspace.migrate import DatabaseNotMigrated
+
+    try:
+        app = _app(check_migrations=True)
+    except DatabaseNotMigrated as exc:
+        click.echo(f"Errore: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"Tavoli in ascolto su http://{host}:{port}/")
+    socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False)
+
+
+@main.group()
+def db() -> None:
+    """Migrazioni del database."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Porta il database all'ultima revisione."""
+    from workspace.migrate import upgrade
+
+    app = _app()
+    upgrade(app.config["DATABASE_URL"])
+    click.echo("Database aggiornato.")
+
+
+@db.command("check")
+def db_check() -> None:
+    """Esce con stato 1 se il database non è aggiornato."""
+    from workspace.db import db as database
+    from workspace.migrate import DatabaseNotMigrated, check_migrated
+
+    app = _app()
+    with app.app_context():
+        try:
+            check_migrated(database.engine)
+        except DatabaseNotMigrated as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(1)
+    click.echo("Database aggiornato.")
+
+
+@main.group()
+def reference() -> None:
+    """Dati di riferimento ufficiali (macroaree, LEPS, territorio, schede)."""
+
+
+@reference.command("load")
+def reference_load() -> None:
+    """Carica o aggiorna i dati di riferimento (idempotente)."""
+    from workspace.db import db as database
+    from workspace.reference.loader import load_reference
+
+    app = _app(check_migrations=True)
+    with app.app_context():
+        report = load_reference(database.session)
+        database.session.commit()
+    click.echo(report.summary())
+
+
+@main.group()
+def demo() -> None:
+    """Dati dimostrativi (Ambito di Pavia)."""
+
+
+@demo.command("load")
+@click.option("--if-empty", is_flag=True, help="Non fa nulla se la demo è già stata caricata.")
+def demo_load(if_empty: bool) -> None:
+    """Carica la demo dell'Ambito di Pavia."""
+    from workspace.db import db as database
+    from workspace.demo.loader import DEMO_PASSWORD, demo_logins, load_demo
+
+    app = _app(check_migrations=True)
+    with app.app_context():
+        created = load_demo(database.session, only_if_empty=if_empty)
+        database.session.commit()
+        click.echo("Demo caricata." if created else "Demo già presente: nessuna modifica.")
+        click.echo(f"Accessi dimostrativi (password per tutti: {DEMO_PASSWORD}):")
+        for email, role in demo_logins():
+            click.echo(f"  {email:<40} {role}")
+
+
+if __name__ == "__main__":
+    main()

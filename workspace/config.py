@@ -1,0 +1,81 @@
+"""Configuration from environment variables, with safe defaults for the embedded mode."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def instance_path() -> Path:
+    return Path(os.environ.get("TAVOLI_INSTANCE", PROJECT_ROOT / "instance")).resolve()
+
+
+def _secret_key(instance: Path) -> str:
+    """SECRET_KEY from the environment, else one generated once into instance/ (never in the repo)."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    key_file = instance / "secret_key"
+    if not key_file.exists():
+        instance.mkdir(parents=True, exist_ok=True)
+        # O_EXCL: two processes starting together must not write two different keys.
+        try:
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(secrets.token_hex(32))
+        except FileExistsError:
+            pass
+    return key_file.read_text().strip()
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on", "si", "sì"}
+
+
+def load_config(overrides: dict | None = None) -> dict:
+    overrides = dict(overrides or {})
+    instance = Path(overrides.pop("INSTANCE_PATH", None) or instance_path())
+    base_url = os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    https = base_url.startswith("https://")
+    cfg = {
+        "INSTANCE_PATH": str(instance),
+        "SECRET_KEY": overrides.get("SECRET_KEY") or _secret_key(instance),
+        "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'tavoli.db'}",
+        "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        "BASE_URL": base_url,
+        # The Ambito this installation serves (ISTAT-like code from Allegato C); shown in the header.
+        "AMBITO_CODE": os.environ.get("TAVOLI_AMBITO") or None,
+        "SOURCE_CODE_URL": os.environ.get("TAVOLI_SOURCE_URL", "https://github.com/tavoli-pa/tavoli"),
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,
+        "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
+        "MAIL_USE_TLS": _flag("MAIL_USE_TLS"),
+        "MAIL_USE_SSL": _flag("MAIL_USE_SSL"),
+        "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "Tavoli <noreply@localhost>"),
+        "MAIL_DIR": str(instance / "mail"),
+        "INVITATION_DAYS": int(os.environ.get("TAVOLI_INVITATION_DAYS", "14")),
+        "RESET_HOURS": int(os.environ.get("TAVOLI_RESET_HOURS", "2")),
+        "LOGIN_MAX_FAILURES": int(os.environ.get("TAVOLI_LOGIN_MAX_FAILURES", "5")),
+        "LOGIN_WINDOW_SECONDS": int(os.environ.get("TAVOLI_LOGIN_WINDOW_SECONDS", "900")),
+        "LANGUAGES": ("it", "en"),
+        "BABEL_DEFAULT_LOCALE": "it",
+        "BABEL_DEFAULT_TIMEZONE": "Europe/Rome",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": https,
+        "REMEMBER_COOKIE_SECURE": https,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "PREFERRED_URL_SCHEME": "https" if https else "http",
+        "WTF_CSRF_TIME_LIMIT": None,  # tied to the session; a long seduta must not expire forms
+        "MAX_CONTENT_LENGTH": int(os.environ.get("TAVOLI_MAX_UPLOAD_MB", "20")) * 1024 * 1024,
+        "BEHIND_PROXY": _flag("TAVOLI_BEHIND_PROXY"),
+        "CHECK_MIGRATIONS": True,
+        "TESTING": False,
+    }
+    cfg.update(overrides)
+    return cfg
