@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import pool
 
 import workspace.models  # noqa: F401  (registers every table)
 from workspace.config import load_config
@@ -20,8 +19,7 @@ def run_offline() -> None:
 
 
 def run_online() -> None:
-    engine = make_engine(url)
-    engine.pool = pool.NullPool(engine.pool._creator)  # one-shot connection, nothing left open
+    engine = make_engine(url, one_shot=True)
     with engine.connect() as connection:
         context.configure(
             connection=connection,

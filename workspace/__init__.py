@@ -41,6 +41,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     security.init_app(app)
     errors.init_app(app)
 
+    import workspace.accounts.auth  # noqa: F401  (user loader)
     import workspace.models  # noqa: F401  (complete metadata before anything queries)
     from workspace.accounts.views import bp as accounts_bp
     from workspace.api import bp as api_bp
@@ -60,5 +61,5 @@ def create_app(overrides: dict | None = None) -> Flask:
     if app.config["CHECK_MIGRATIONS"]:
         from workspace.migrate import check_migrated
 
-        check_migrated(db.engine)
+        check_migrated(app.extensions["tavoli_db"]["engine"])
     return app

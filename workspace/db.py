@@ -11,6 +11,7 @@ from flask import current_app
 from sqlalchemy import DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
+from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names so Alembic batch mode on SQLite and PostgreSQL produce the same schema.
@@ -48,9 +49,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, *, one_shot: bool = False) -> Engine:
+    """Engine for ``url``; ``one_shot`` keeps no pooled connections (migrations, CLI)."""
+    extra = {"poolclass": NullPool} if one_shot else {}
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **extra)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
@@ -72,7 +75,9 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    if not one_shot:
+        extra = {"pool_size": 10, "max_overflow": 20}
+    return create_engine(url, pool_pre_ping=True, **extra)
 
 
 class Database:

@@ -40,7 +40,6 @@ def check_migrated(engine: Engine) -> None:
     current, head = current_revision(engine), head_revision()
     if current != head:
         raise DatabaseNotMigrated(
-            "Il database non è aggiornato (revisione attuale: %s, richiesta: %s). "
+            f"Il database non è aggiornato (revisione attuale: {current or 'nessuna'}, richiesta: {head}). "
             "Eseguire «tavoli db upgrade» (oppure «make run», che lo fa da sé) e riavviare."
-            % (current or "nessuna", head)
         )

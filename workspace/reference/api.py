@@ -1,0 +1,1 @@
+"""Reference endpoints of /api/v1. (stub, to be completed)"""
