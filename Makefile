@@ -47,6 +47,8 @@ $(VENDOR_STAMP): $(NODE_STAMP)
 	      node_modules/bootstrap-italia/dist/svg node_modules/bootstrap-italia/dist/fonts \
 	      static/vendor/bootstrap-italia/
 	cp node_modules/axe-core/axe.min.js static/vendor/axe-core/
+	mkdir -p static/vendor/socket.io
+	cp node_modules/socket.io-client/dist/socket.io.min.js static/vendor/socket.io/
 	touch $@
 
 %.mo: %.po $(VENV_STAMP)

@@ -22,7 +22,8 @@ from workspace.migrate import upgrade
 
 REQUIRE_SERVICES = os.environ.get("TAVOLI_REQUIRE_SERVICES") == "1"
 PG_ADMIN_URL = os.environ.get("TAVOLI_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-PG_TEST_DB = os.environ.get("TAVOLI_TEST_PG_DB", "tavoli_test")
+# One database per test run, so parallel runs (developers, CI) never drop each other's.
+PG_TEST_DB = os.environ.get("TAVOLI_TEST_PG_DB", f"tavoli_test_{os.getpid()}")
 REDIS_TEST_URL = os.environ.get("TAVOLI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
@@ -58,11 +59,15 @@ def _config(url: str, instance: Path, **extra) -> dict:
 
 
 def reference_tables() -> set[str]:
-    return {
-        m.local_table.name
-        for m in Base.registry.mappers
-        if m.class_.__module__.startswith("workspace.reference")
-    }
+    """Tables of the reference module (mapped classes and plain association tables)."""
+    from sqlalchemy import Table
+
+    from workspace.reference import models as reference_models
+
+    mapped = {m.local_table.name for m in Base.registry.mappers
+              if m.class_.__module__.startswith("workspace.reference")}
+    plain = {t.name for t in vars(reference_models).values() if isinstance(t, Table)}
+    return mapped | plain
 
 
 @pytest.fixture(scope="session")
@@ -81,7 +86,7 @@ def sqlite_template(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def pg_url(tmp_path_factory) -> str:
+def pg_url(tmp_path_factory):
     """A fresh PostgreSQL database for this test session, migrated and with reference data."""
     try:
         admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
@@ -94,7 +99,11 @@ def pg_url(tmp_path_factory) -> str:
     url = make_url(PG_ADMIN_URL).set(database=PG_TEST_DB).render_as_string(hide_password=False)
     upgrade(url)
     _load_reference(url, tmp_path_factory.mktemp("pg-template"))
-    return url
+    yield url
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_TEST_DB}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def _truncate_pg(url: str) -> None:

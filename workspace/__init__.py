@@ -33,13 +33,13 @@ def create_app(overrides: dict | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
     login_manager.init_app(app)
-    socketio.init_app(
-        app,
-        message_queue=app.config["REDIS_URL"],
-        cors_allowed_origins=[app.config["BASE_URL"]],
-    )
+    # Same-origin only (the Engine.IO default): the browser's Origin must match the Host header.
+    socketio.init_app(app, message_queue=app.config["REDIS_URL"])
     security.init_app(app)
     errors.init_app(app)
+    from workspace import realtime
+
+    realtime.init_app(app)
 
     import workspace.accounts.auth  # noqa: F401  (user loader)
     import workspace.models  # noqa: F401  (complete metadata before anything queries)
@@ -53,6 +53,12 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(reference_bp)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)  # read-only JSON, no cookies needed to read it
+    from workspace.tavoli.views import bp as tavoli_bp
+
+    app.register_blueprint(tavoli_bp)
+    from workspace.needs.views import bp as needs_bp
+
+    app.register_blueprint(needs_bp)
 
     from workspace.core.context import init_app as init_context
 

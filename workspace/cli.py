@@ -106,5 +106,25 @@ def demo_load(if_empty: bool) -> None:
             click.echo(f"  {email:<40} {role}")
 
 
+@main.group()
+def digest() -> None:
+    """Riepiloghi giornalieri via e-mail delle novità dei tavoli."""
+
+
+@digest.command("send")
+@click.option("--dry-run", is_flag=True, help="Mostra chi riceverebbe un riepilogo senza inviare né salvare nulla.")
+def digest_send(dry_run: bool) -> None:
+    """Invia i riepiloghi a chi li ha attivati (da eseguire una volta al giorno, con cron o un timer systemd)."""
+    from workspace.db import db as database
+    from workspace.needs.digest import send_digests
+
+    app = _app(check_migrations=True)
+    with app.app_context():
+        report = send_digests(database.session, dry_run=dry_run, echo=click.echo)
+        click.echo(report.summary())
+    if report.failed:
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     main()

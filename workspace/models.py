@@ -1,6 +1,10 @@
 """Imports every module's models so ``Base.metadata`` is complete (Alembic, tests, create_all)."""
+from workspace import record  # noqa: F401
 from workspace.accounts import models as accounts_models  # noqa: F401
 from workspace.db import Base
+from workspace.needs import models as needs_models  # noqa: F401
+from workspace.procedures import models as procedures_models  # noqa: F401
 from workspace.reference import models as reference_models  # noqa: F401
+from workspace.tavoli import models as tavoli_models  # noqa: F401
 
 metadata = Base.metadata

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 13:13:51.729286
+Create Date: 2026-11-27 13:17:17.774555
 """
 from alembic import op
 import sqlalchemy as sa
@@ -124,6 +124,20 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_organisation')),
     sa.UniqueConstraint('codice_fiscale', name=op.f('uq_organisation_codice_fiscale'))
     )
+    op.create_table('procedure',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('ambito_code', sa.String(length=8), nullable=False),
+    sa.Column('title', sa.String(length=300), nullable=False),
+    sa.Column('object', sa.Text(), nullable=False),
+    sa.Column('triennium', sa.String(length=9), nullable=False),
+    sa.Column('rup_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=32), nullable=False),
+    sa.Column('published', sa.Boolean(), nullable=False),
+    sa.Column('created_at', workspace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['ambito_code'], ['ambito.code'], name=op.f('fk_procedure_ambito_code_ambito')),
+    sa.ForeignKeyConstraint(['rup_id'], ['user_account.id'], name=op.f('fk_procedure_rup_id_user_account'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_procedure'))
+    )
     op.create_table('access_token',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
@@ -154,13 +168,270 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_membership')),
     sa.UniqueConstraint('user_id', 'organisation_id', name=op.f('uq_membership_user_id_organisation_id'))
     )
+    op.create_table('tavolo',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('procedure_id', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=300), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('contribution_opens_at', workspace.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('contribution_closes_at', workspace.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('quorum_percent', sa.Integer(), nullable=False),
+    sa.Column('created_at', workspace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['procedure_id'], ['procedure.id'], name=op.f('fk_tavolo_procedure_id_procedure'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tavolo'))
+    )
+    with op.batch_alter_table('tavolo', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_tavolo_procedure_id'), ['procedure_id'], unique=False)
+
+    op.create_table('record_stream',
+    sa.Column('tavolo_id', sa.Integer(), nullable=False),
+    sa.Column('last_seq', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['tavolo_id'], ['tavolo.id'], name=op.f('fk_record_stream_tavolo_id_tavolo'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('tavolo_id', name=op.f('pk_record_stream'))
+    )
+    op.create_table('seduta',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tavolo_id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=False),
+    sa.Column('starts_at', workspace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('place', sa.String(length=300), nullable=False),
+    sa.Column('mode', sa.String(length=16), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('started_at', workspace.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', workspace.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('current_item_id', sa.Integer(), nullable=True),
+    sa.Column('spotlight_bisogno_id', sa.Integer(), nullable=True),
+    sa.Column('timer_ends_at', workspace.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('timer_label', sa.String(length=200), nullable=True),
+    sa.ForeignKeyConstraint(['tavolo_id'], ['tavolo.id'], name=op.f('fk_seduta_tavolo_id_tavolo'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_seduta')),
+    sa.UniqueConstraint('tavolo_id', 'number', name=op.f('uq_seduta_tavolo_id_number'))
+    )
+    with op.batch_alter_table('seduta', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_seduta_tavolo_id'), ['tavolo_id'], unique=False)
+
+    op.create_table('tavolo_event',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tavolo_id', sa.Integer(), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=48), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('op_id', sa.String(length=64), nullable=True),
+    sa.Column('at', workspace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['actor_id'], ['user_account.id'], name=op.f('fk_tavolo_event_actor_id_user_account'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['tavolo_id'], ['tavolo.id'], name=op.f('fk_tavolo_event_tavolo_id_tavolo'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tavolo_event')),
+    sa.UniqueConstraint('tavolo_id', 'op_id', name=op.f('uq_tavolo_event_tavolo_id_op_id')),
+    sa.UniqueConstraint('tavolo_id', 'seq', name=op.f('uq_tavolo_event_tavolo_id_seq'))
+    )
+    with op.batch_alter_table('tavolo_event', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_tavolo_event_tavolo_id'), ['tavolo_id'], unique=False)
+
+    op.create_table('tavolo_macroarea',
+    sa.Column('tavolo_id', sa.Integer(), nullable=False),
+    sa.Column('macroarea_code', sa.String(length=1), nullable=False),
+    sa.ForeignKeyConstraint(['macroarea_code'], ['macroarea.code'], name=op.f('fk_tavolo_macroarea_macroarea_code_macroarea')),
+    sa.ForeignKeyConstraint(['tavolo_id'], ['tavolo.id'], name=op.f('fk_tavolo_macroarea_tavolo_id_tavolo'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('tavolo_id', 'macroarea_code', name=op.f('pk_tavolo_macroarea'))
+    )
+    op.create_table('tavolo_member',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tavolo_id', sa.Integer(), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('joined_at', workspace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisation.id'], name=op.f('fk_tavolo_member_organisation_id_organisation'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tavolo_id'], ['tavolo.id'], name=op.f('fk_tavolo_member_tavolo_id_tavolo'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tavolo_member')),
+    sa.UniqueConstraint('tavolo_id', 'organisation_id', name=op.f('uq_tavolo_member_tavolo_id_organisation_id'))
+    )
+    op.create_table('tavolo_role',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tavolo_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('role', sa.String(length=16), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=True),
+    sa.Column('digest', sa.Boolean(), nullable=False),
+    sa.Column('last_visit_at', workspace.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_digest_at', workspace.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisation.id'], name=op.f('fk_tavolo_role_organisation_id_organisation'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tavolo_id'], ['tavolo.id'], name=op.f('fk_tavolo_role_tavolo_id_tavolo'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_tavolo_role_user_id_user_account'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_tavolo_role')),
+    sa.UniqueConstraint('tavolo_id', 'user_id', name=op.f('uq_tavolo_role_tavolo_id_user_id'))
+    )
+    op.create_table('agenda_item',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('seduta_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=300), nullable=False),
+    sa.Column('notes', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['seduta_id'], ['seduta.id'], name=op.f('fk_agenda_item_seduta_id_seduta'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_agenda_item')),
+    sa.UniqueConstraint('seduta_id', 'position', name=op.f('uq_agenda_item_seduta_id_position'))
+    )
+    op.create_table('bisogno',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tavolo_id', sa.Integer(), nullable=False),
+    sa.Column('seduta_id', sa.Integer(), nullable=True),
+    sa.Column('macroarea_code', sa.String(length=1), nullable=False),
+    sa.Column('title', sa.String(length=300), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('target_population', sa.Text(), nullable=False),
+    sa.Column('whole_ambito', sa.Boolean(), nullable=False),
+    sa.Column('evidence_source', sa.Text(), nullable=False),
+    sa.Column('evidence_figure', sa.String(length=200), nullable=False),
+    sa.Column('evidence_year', sa.Integer(), nullable=True),
+    sa.Column('consolidation', sa.String(length=16), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('merged_into_id', sa.Integer(), nullable=True),
+    sa.Column('author_id', sa.Integer(), nullable=True),
+    sa.Column('organisation_id', sa.Integer(), nullable=True),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('created_at', workspace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', workspace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['author_id'], ['user_account.id'], name=op.f('fk_bisogno_author_id_user_account'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['macroarea_code'], ['macroarea.code'], name=op.f('fk_bisogno_macroarea_code_macroarea')),
+    sa.ForeignKeyConstraint(['merged_into_id'], ['bisogno.id'], name=op.f('fk_bisogno_merged_into_id_bisogno'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisation.id'], name=op.f('fk_bisogno_organisation_id_organisation'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['seduta_id'], ['seduta.id'], name=op.f('fk_bisogno_seduta_id_seduta'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['tavolo_id'], ['tavolo.id'], name=op.f('fk_bisogno_tavolo_id_tavolo'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_bisogno'))
+    )
+    with op.batch_alter_table('bisogno', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_bisogno_tavolo_id'), ['tavolo_id'], unique=False)
+
+    op.create_table('presence',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('seduta_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=True),
+    sa.Column('role', sa.String(length=16), nullable=False),
+    sa.Column('mode', sa.String(length=16), nullable=False),
+    sa.Column('source', sa.String(length=8), nullable=False),
+    sa.Column('marked_by_id', sa.Integer(), nullable=True),
+    sa.Column('joined_at', workspace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('left_at', workspace.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['marked_by_id'], ['user_account.id'], name=op.f('fk_presence_marked_by_id_user_account'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisation.id'], name=op.f('fk_presence_organisation_id_organisation'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['seduta_id'], ['seduta.id'], name=op.f('fk_presence_seduta_id_seduta'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_presence_user_id_user_account'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_presence'))
+    )
+    with op.batch_alter_table('presence', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_presence_seduta_id'), ['seduta_id'], unique=False)
+
+    op.create_table('annotation',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('bisogno_id', sa.Integer(), nullable=False),
+    sa.Column('parent_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('author_id', sa.Integer(), nullable=True),
+    sa.Column('organisation_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', workspace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('deleted_at', workspace.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('deleted_by_id', sa.Integer(), nullable=True),
+    sa.Column('deletion_reason', sa.Text(), nullable=True),
+    sa.Column('moderated', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['author_id'], ['user_account.id'], name=op.f('fk_annotation_author_id_user_account'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['bisogno_id'], ['bisogno.id'], name=op.f('fk_annotation_bisogno_id_bisogno'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['deleted_by_id'], ['user_account.id'], name=op.f('fk_annotation_deleted_by_id_user_account'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisation.id'], name=op.f('fk_annotation_organisation_id_organisation'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['parent_id'], ['annotation.id'], name=op.f('fk_annotation_parent_id_annotation'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_annotation'))
+    )
+    with op.batch_alter_table('annotation', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_annotation_bisogno_id'), ['bisogno_id'], unique=False)
+
+    op.create_table('bisogno_comune',
+    sa.Column('bisogno_id', sa.Integer(), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['bisogno_id'], ['bisogno.id'], name=op.f('fk_bisogno_comune_bisogno_id_bisogno'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisation.id'], name=op.f('fk_bisogno_comune_organisation_id_organisation'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('bisogno_id', 'organisation_id', name=op.f('pk_bisogno_comune'))
+    )
+    op.create_table('bisogno_key_point',
+    sa.Column('bisogno_id', sa.Integer(), nullable=False),
+    sa.Column('key_point_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['bisogno_id'], ['bisogno.id'], name=op.f('fk_bisogno_key_point_bisogno_id_bisogno'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['key_point_id'], ['key_point.id'], name=op.f('fk_bisogno_key_point_key_point_id_key_point')),
+    sa.PrimaryKeyConstraint('bisogno_id', 'key_point_id', name=op.f('pk_bisogno_key_point'))
+    )
+    op.create_table('bisogno_transversal',
+    sa.Column('bisogno_id', sa.Integer(), nullable=False),
+    sa.Column('macroarea_code', sa.String(length=1), nullable=False),
+    sa.ForeignKeyConstraint(['bisogno_id'], ['bisogno.id'], name=op.f('fk_bisogno_transversal_bisogno_id_bisogno'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['macroarea_code'], ['macroarea.code'], name=op.f('fk_bisogno_transversal_macroarea_code_macroarea')),
+    sa.PrimaryKeyConstraint('bisogno_id', 'macroarea_code', name=op.f('pk_bisogno_transversal'))
+    )
+    op.create_table('bisogno_version',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('bisogno_id', sa.Integer(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('data', sa.JSON(), nullable=False),
+    sa.Column('change', sa.String(length=32), nullable=False),
+    sa.Column('author_id', sa.Integer(), nullable=True),
+    sa.Column('at', workspace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['author_id'], ['user_account.id'], name=op.f('fk_bisogno_version_author_id_user_account'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['bisogno_id'], ['bisogno.id'], name=op.f('fk_bisogno_version_bisogno_id_bisogno'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_bisogno_version')),
+    sa.UniqueConstraint('bisogno_id', 'version', name=op.f('uq_bisogno_version_bisogno_id_version'))
+    )
+    op.create_table('annotation_support',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('annotation_id', sa.Integer(), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('at', workspace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['annotation_id'], ['annotation.id'], name=op.f('fk_annotation_support_annotation_id_annotation'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisation.id'], name=op.f('fk_annotation_support_organisation_id_organisation'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_annotation_support_user_id_user_account'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_annotation_support')),
+    sa.UniqueConstraint('annotation_id', 'organisation_id', name=op.f('uq_annotation_support_annotation_id_organisation_id'))
+    )
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    op.drop_table('annotation_support')
+    op.drop_table('bisogno_version')
+    op.drop_table('bisogno_transversal')
+    op.drop_table('bisogno_key_point')
+    op.drop_table('bisogno_comune')
+    with op.batch_alter_table('annotation', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_annotation_bisogno_id'))
+
+    op.drop_table('annotation')
+    with op.batch_alter_table('presence', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_presence_seduta_id'))
+
+    op.drop_table('presence')
+    with op.batch_alter_table('bisogno', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_bisogno_tavolo_id'))
+
+    op.drop_table('bisogno')
+    op.drop_table('agenda_item')
+    op.drop_table('tavolo_role')
+    op.drop_table('tavolo_member')
+    op.drop_table('tavolo_macroarea')
+    with op.batch_alter_table('tavolo_event', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_tavolo_event_tavolo_id'))
+
+    op.drop_table('tavolo_event')
+    with op.batch_alter_table('seduta', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_seduta_tavolo_id'))
+
+    op.drop_table('seduta')
+    op.drop_table('record_stream')
+    with op.batch_alter_table('tavolo', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_tavolo_procedure_id'))
+
+    op.drop_table('tavolo')
     op.drop_table('membership')
     op.drop_table('access_token')
+    op.drop_table('procedure')
     op.drop_table('organisation')
     op.drop_table('ambito_distretto')
     op.drop_table('macroarea_leps')

@@ -1,14 +1,335 @@
-"""Login, logout, invitations, password reset. (stub, to be completed)"""
-from flask import Blueprint
+"""Login, logout, invitations, links by e-mail, profile, and the administration of organisations.
+
+Views stay thin: they read the form, call ``service``, commit on success and roll back on
+``AccountError``, re-rendering the form with the message where it belongs and the error's status.
+Pages reached from an e-mail (invitation, reset, login link) only *show* on GET; the POST does the
+work, so mail scanners that open links cannot use single-use tokens up.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+
+from workspace.accounts import service
+from workspace.accounts.auth import forget_cached_user
+from workspace.accounts.forms import (
+    KIND_LABELS,
+    RUNTS_LABELS,
+    ChangePasswordForm,
+    ConfirmForm,
+    EmailRequestForm,
+    InvitationForm,
+    InviteForm,
+    LoginForm,
+    OrganisationForm,
+    ResetPasswordForm,
+    choices,
+)
+from workspace.accounts.permissions import admin_required
+from workspace.accounts.service import AccountError
+from workspace.core.views import safe_next
+from workspace.db import db
+from workspace.ratelimit import get_limiter
 
 bp = Blueprint("accounts", __name__)
+bp.before_app_request(forget_cached_user)
 
 
-@bp.get("/accedi")
+# --------------------------------------------------------------------------- helpers
+
+
+def _next_url(target: str | None) -> str:
+    """``safe_next`` plus what browsers silently rewrite: ``/\\evil`` and control characters
+    (tabs, newlines) turn a "relative" path into ``//evil``."""
+    fallback = url_for("core.home")
+    if target and ("\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target)):
+        return fallback
+    return safe_next(target, fallback)
+
+
+def _render(template: str, status: int = 200, *, retry_after: int | None = None, **context):
+    response = make_response(render_template(template, **context), status)
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def _refuse(exc: AccountError, form=None) -> str | None:
+    """Roll back and attach the message to its field; returns it when it belongs to no field."""
+    db.session.rollback()
+    if form is not None and exc.field and exc.field in form:
+        form[exc.field].errors = [*form[exc.field].errors, exc.message]
+        return None
+    return exc.message
+
+
+def _log_in(user, remember: bool = False) -> None:
+    session.clear()  # nothing from before the login survives into the authenticated session
+    login_user(user, remember=remember)
+
+
+def _token_or_abort(raw: str, kind: str):
+    try:
+        return service.peek_token(db.session, raw, kind)
+    except AccountError as exc:
+        db.session.rollback()
+        abort(exc.status, exc.message)
+
+
+# --------------------------------------------------------------------------- login / logout
+
+
+@bp.route("/accedi", methods=["GET", "POST"])
 def login():
-    return "TODO"
+    form = LoginForm()
+    if request.method == "GET":
+        form.next.data = request.args.get("next", "")
+        if current_user.is_authenticated:
+            return redirect(_next_url(form.next.data))
+        return _render("accounts/login.html", form=form)
+    if not form.validate():
+        return _render("accounts/login.html", 422, form=form)
+    try:
+        user = service.login_with_password(
+            db.session, get_limiter(), form.email.data, form.password.data, request.remote_addr
+        )
+    except AccountError as exc:
+        message = _refuse(exc, form)
+        return _render("accounts/login.html", exc.status, retry_after=exc.retry_after, form=form, message=message)
+    db.session.commit()
+    _log_in(user, remember=bool(form.remember.data))
+    flash(_("Benvenuta o benvenuto, %(name)s.", name=user.name), "success")
+    return redirect(_next_url(form.next.data))
 
 
 @bp.post("/esci")
 def logout():
-    return "TODO"
+    logout_user()
+    session.clear()
+    flash(_("Sei uscita o uscito da Tavoli."), "info")
+    return redirect(url_for("core.home"))
+
+
+# --------------------------------------------------------------------------- links by e-mail
+
+
+def _email_request(kind: str):
+    form = EmailRequestForm()
+    texts = {
+        "reset": {
+            "title": _("Password dimenticata"),
+            "intro": _("Indica l'indirizzo e-mail del tuo account: ti invieremo un link per scegliere "
+                       "una nuova password."),
+        },
+        "link": {
+            "title": _("Accesso con link via e-mail"),
+            "intro": _("Indica l'indirizzo e-mail del tuo account: ti invieremo un link per entrare "
+                       "senza password."),
+        },
+    }[kind]
+    if request.method == "GET":
+        return _render("accounts/email_request.html", form=form, **texts)
+    if not form.validate():
+        return _render("accounts/email_request.html", 422, form=form, **texts)
+    request_fn = service.request_password_reset if kind == "reset" else service.request_login_link
+    try:
+        request_fn(db.session, form.email.data, limiter=get_limiter(), ip=request.remote_addr)
+    except AccountError as exc:
+        message = _refuse(exc, form)
+        return _render("accounts/email_request.html", exc.status, retry_after=exc.retry_after,
+                       form=form, message=message, **texts)
+    db.session.commit()
+    return _render("accounts/email_sent.html", title=texts["title"])
+
+
+@bp.route("/password-dimenticata", methods=["GET", "POST"])
+def forgot_password():
+    return _email_request("reset")
+
+
+@bp.route("/accesso-con-link", methods=["GET", "POST"])
+def request_login_link():
+    return _email_request("link")
+
+
+@bp.route("/password/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    access = _token_or_abort(token, "password_reset")
+    form = ResetPasswordForm()
+    if request.method == "GET":
+        return _render("accounts/reset_password.html", form=form, email=access.email)
+    if not form.validate():
+        return _render("accounts/reset_password.html", 422, form=form, email=access.email)
+    try:
+        user = service.reset_password(db.session, token, form.password.data)
+    except AccountError as exc:
+        message = _refuse(exc, form)
+        if message is not None and exc.status in (403, 404, 410):
+            abort(exc.status, message)
+        return _render("accounts/reset_password.html", exc.status, form=form, email=access.email, message=message)
+    db.session.commit()
+    _log_in(user)
+    flash(_("La password è stata cambiata. Hai già effettuato l'accesso."), "success")
+    return redirect(url_for("accounts.profile"))
+
+
+@bp.route("/accesso/<token>", methods=["GET", "POST"])
+def login_link(token: str):
+    access = _token_or_abort(token, "login_link")
+    form = ConfirmForm()
+    if request.method == "GET":
+        return _render("accounts/login_link.html", form=form, email=access.email)
+    if not form.validate():
+        return _render("accounts/login_link.html", 400, form=form, email=access.email)
+    try:
+        user = service.login_with_link(db.session, token)
+    except AccountError as exc:
+        db.session.rollback()
+        abort(exc.status, exc.message)
+    db.session.commit()
+    _log_in(user)
+    flash(_("Benvenuta o benvenuto, %(name)s.", name=user.name), "success")
+    return redirect(url_for("core.home"))
+
+
+# --------------------------------------------------------------------------- invitations
+
+
+@bp.route("/invito/<token>", methods=["GET", "POST"])
+def invitation(token: str):
+    access = _token_or_abort(token, "invitation")
+    inviter = service.token_inviter(db.session, access)
+    existing = service.find_user(db.session, access.email)
+    form = InvitationForm()
+    context = {"invitation": access, "inviter": inviter, "existing": existing,
+               "organisation": access.organisation}
+    if request.method == "GET":
+        form.name.data = existing.name if existing else (access.name or "")
+        return _render("accounts/invitation.html", form=form, **context)
+    with_password = bool(form.join_with_password.data)
+    if not form.validate():
+        return _render("accounts/invitation.html", 422, form=form, **context)
+    if with_password and not form.password.data:
+        form.password.errors = [*form.password.errors, _("Per aderire con una password occorre sceglierla.")]
+        return _render("accounts/invitation.html", 422, form=form, **context)
+    try:
+        user = service.accept_invitation(
+            db.session, token, password=form.password.data if with_password else None, name=form.name.data
+        )
+    except AccountError as exc:
+        message = _refuse(exc, form)
+        if message is not None and exc.status in (403, 404, 410):
+            abort(exc.status, message)
+        return _render("accounts/invitation.html", exc.status, form=form, message=message, **context)
+    db.session.commit()
+    _log_in(user)
+    if access.organisation is not None:
+        flash(_("Benvenuta o benvenuto! Ora partecipi per «%(org)s».", org=access.organisation.name), "success")
+    else:
+        flash(_("Benvenuta o benvenuto in Tavoli!"), "success")
+    return redirect(url_for("accounts.profile"))
+
+
+# --------------------------------------------------------------------------- profile
+
+
+@bp.route("/profilo", methods=["GET", "POST"])
+@login_required
+def profile():
+    form = ChangePasswordForm()
+    user = current_user._get_current_object()
+    if request.method == "GET":
+        return _render("accounts/profile.html", form=form, user=user)
+    if not form.validate():
+        return _render("accounts/profile.html", 422, form=form, user=user)
+    try:
+        service.change_password(db.session, get_limiter(), user, form.current_password.data,
+                                form.new_password.data, ip=request.remote_addr)
+    except AccountError as exc:
+        message = _refuse(exc, form)
+        return _render("accounts/profile.html", exc.status, retry_after=exc.retry_after, form=form,
+                       user=user, message=message)
+    db.session.commit()
+    login_user(user)  # the login_id rotated: keep this session, end the others
+    flash(_("La password è stata cambiata. Le altre sessioni aperte sono state chiuse."), "success")
+    return redirect(url_for("accounts.profile"))
+
+
+# --------------------------------------------------------------------------- administration
+
+
+def _ambito_choices() -> list[tuple[str, str]]:
+    from workspace.reference.models import Ambito
+
+    rows = db.session.execute(select(Ambito.code, Ambito.name).order_by(Ambito.name)).all()
+    return choices([("", _("— nessuno —")), *((code, f"{name} ({code})") for code, name in rows)])
+
+
+def _organisations_page(form: OrganisationForm, status: int = 200, message: str | None = None):
+    return _render(
+        "accounts/admin_organisations.html", status,
+        form=form, message=message, organisations=service.list_organisations(db.session),
+        kind_labels=KIND_LABELS, runts_labels=RUNTS_LABELS,
+    )
+
+
+@bp.route("/amministrazione/organizzazioni", methods=["GET", "POST"])
+@admin_required
+def organisations():
+    form = OrganisationForm()
+    form.ambito_code.choices = _ambito_choices()
+    if request.method == "GET":
+        return _organisations_page(form)
+    if not form.validate():
+        return _organisations_page(form, 422)
+    try:
+        org = service.create_organisation(
+            db.session,
+            name=form.name.data,
+            kind=form.kind.data,
+            ambito_code=form.ambito_code.data,
+            codice_fiscale=form.codice_fiscale.data,
+            runts_section=form.runts_section.data,
+            runts_repertorio=form.runts_repertorio.data,
+            email=form.email.data,
+        )
+    except AccountError as exc:
+        message = _refuse(exc, form)
+        return _organisations_page(form, exc.status, message)
+    db.session.commit()
+    flash(_("Organizzazione «%(name)s» creata.", name=org.name), "success")
+    return redirect(url_for("accounts.organisation", organisation_id=org.id))
+
+
+@bp.route("/amministrazione/organizzazioni/<int:organisation_id>", methods=["GET", "POST"])
+@admin_required
+def organisation(organisation_id: int):
+    try:
+        org = service.get_organisation(db.session, organisation_id)
+    except AccountError as exc:
+        abort(exc.status, exc.message)
+    form = InviteForm()
+
+    def page(status: int = 200, message: str | None = None):
+        return _render(
+            "accounts/admin_organisation.html", status, organisation=org, form=form, message=message,
+            members=service.members_of(db.session, org), kind_labels=KIND_LABELS, runts_labels=RUNTS_LABELS,
+        )
+
+    if request.method == "GET":
+        return page()
+    if not form.validate():
+        return page(422)
+    try:
+        service.invite_delegate(
+            db.session, org, name=form.name.data, email=form.email.data,
+            grants_admin=bool(form.grants_admin.data), invited_by=current_user._get_current_object(),
+        )
+    except AccountError as exc:
+        message = _refuse(exc, form)
+        return page(exc.status, message)
+    db.session.commit()
+    flash(_("Invito inviato a %(email)s.", email=form.email.data.strip()), "success")
+    return redirect(url_for("accounts.organisation", organisation_id=org.id))

@@ -17,5 +17,18 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 def openapi_document():
     return jsonify(openapi.document())
 
+
+openapi.add_path("/api/v1/openapi.json", {
+    "get": {
+        "summary": "Questo documento OpenAPI",
+        "description": "Descrizione completa dell'API in sola lettura, generata dalle rotte registrate.",
+        "operationId": "openapi",
+        "tags": ["meta"],
+        "responses": {"200": {"description": "Il documento OpenAPI 3.1 dell'API",
+                              "content": {"application/json": {"schema": {"type": "object"}}}}},
+    }
+})
+
 # Modules that add endpoints; imported here so registering the blueprint registers them all.
+from workspace.needs import api as _needs_api  # noqa: E402,F401
 from workspace.reference import api as _reference_api  # noqa: E402,F401

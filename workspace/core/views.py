@@ -12,8 +12,14 @@ bp = Blueprint("core", __name__)
 
 
 def safe_next(target: str | None, fallback: str) -> str:
-    """Only same-site relative paths: an open redirect would turn our links into phishing links."""
+    """Only same-site relative paths: an open redirect would turn our links into phishing links.
+
+    Browsers read a backslash as a slash and drop tabs and newlines inside URLs, so ``/\\evil.example``
+    or ``/<tab>/evil.example`` would leave the site just like ``//evil.example``: all refused.
+    """
     if not target:
+        return fallback
+    if "\\" in target or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
         return fallback
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
@@ -28,7 +34,9 @@ def home():
 
 @bp.get("/accessibilita")
 def accessibility():
-    return render_template("core/accessibility.html")
+    # The feedback contact of the administration running this installation (legge 4/2004, art. 3-quinquies).
+    contact = (current_app.config.get("ACCESSIBILITY_CONTACT") or "").strip() or None
+    return render_template("core/accessibility.html", contact=contact)
 
 
 @bp.get("/lingua/<code>")

@@ -1,0 +1,30 @@
+"""Run the benchmarks: ``python -m bench`` runs all of them, ``python -m bench NAME`` one.
+
+Options of a single benchmark: ``python -m bench.live_broadcast --help``.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+
+BENCHMARKS = {
+    "live_broadcast": "bench.live_broadcast",
+}
+
+
+def main(argv: list[str]) -> int:
+    names = argv or list(BENCHMARKS)
+    unknown = [n for n in names if n not in BENCHMARKS]
+    if unknown:
+        print(f"Benchmark sconosciuto: {', '.join(unknown)}. Disponibili: {', '.join(BENCHMARKS)}",
+              file=sys.stderr)
+        return 2
+    status = 0
+    for name in names:
+        print(f"== {name} ==", flush=True)
+        status |= importlib.import_module(BENCHMARKS[name]).main([])
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,215 @@
+"""Login, logout, throttling, redirects after login; on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from tests.helpers import DEFAULT_PASSWORD, csrf_post, login, logout, make_user
+from workspace.accounts import service
+from workspace.accounts.models import User
+
+
+@pytest.fixture
+def maria(in_app):
+    with in_app() as s:
+        make_user(s, "maria@example.it")
+    return "maria@example.it"
+
+
+def test_login_page_is_accessible(client):
+    response = client.get("/accedi")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert 'for="email"' in html and 'autocomplete="email"' in html
+    assert 'for="password"' in html and 'autocomplete="current-password"' in html
+    assert 'name="csrf_token"' in html
+
+
+def test_login_success_redirects_and_records_last_login(client, maria, in_app):
+    response = login(client, "Maria@Example.it")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+    assert client.get("/profilo").status_code == 200
+    with in_app() as s:
+        assert s.scalar(select(User.last_login_at).where(User.email == maria)) is not None
+
+
+def test_login_wrong_password_is_401_with_italian_message(client, maria):
+    response = login(client, maria, "password-sbagliata")
+    assert response.status_code == 401
+    html = response.get_data(as_text=True)
+    assert "E-mail o password non corretti." in html
+    assert 'role="alert"' in html
+    assert client.get("/profilo").status_code == 302  # still anonymous
+
+
+def test_login_unknown_email_same_answer(client, maria):
+    wrong = login(client, maria, "password-sbagliata")
+    unknown = login(client, "sconosciuto@example.it", "password-sbagliata")
+    assert wrong.status_code == unknown.status_code == 401
+    assert "E-mail o password non corretti." in unknown.get_data(as_text=True)
+
+
+def test_login_empty_fields_is_422_with_field_errors(client):
+    response = csrf_post(client, "/accedi", {"email": "", "password": ""})
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert 'aria-invalid="true"' in html and 'href="#email"' in html
+    assert 'aria-describedby="email-errore"' in html
+
+
+def test_login_inactive_user_is_403(client, maria, in_app):
+    with in_app() as s:
+        s.scalar(select(User).where(User.email == maria)).active = False
+        s.commit()
+    response = login(client, maria)
+    assert response.status_code == 403
+    assert "disattivato" in response.get_data(as_text=True)
+    assert client.get("/profilo").status_code == 302
+
+
+def test_remember_me_sets_cookie(client, maria):
+    response = login(client, maria, remember="y")
+    assert response.status_code == 302
+    assert any(c.startswith("remember_token=") for c in response.headers.getlist("Set-Cookie"))
+
+
+def test_next_is_honoured(client, maria):
+    response = login(client, maria, next="/profilo")
+    assert response.headers["Location"] == "/profilo"
+
+
+def test_next_from_login_required_redirect(client, maria):
+    redirect = client.get("/profilo")
+    assert redirect.status_code == 302 and "/accedi?next=" in redirect.headers["Location"]
+    page = client.get(redirect.headers["Location"])
+    assert 'name="next" type="hidden" value="/profilo"' in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("target", [
+    "https://evil.example/phish", "//evil.example/x", "/\\evil.example", "/\t/evil.example",
+    "http:/evil.example", "javascript:alert(1)", "evil.example",
+])
+def test_open_redirect_refused(client, maria, target):
+    response = login(client, maria, next=target)
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+
+
+def test_logout_needs_post_and_csrf(client, maria):
+    login(client, maria)
+    assert client.get("/esci").status_code == 405
+    no_token = client.post("/esci")
+    assert no_token.status_code == 400
+    assert "CSRF" in no_token.get_data(as_text=True)
+    assert client.get("/profilo").status_code == 200  # still logged in
+    response = logout(client)
+    assert response.status_code == 302
+    assert client.get("/profilo").status_code == 302
+
+
+def test_login_without_csrf_is_400(client, maria):
+    response = client.post("/accedi", data={"email": maria, "password": DEFAULT_PASSWORD})
+    assert response.status_code == 400
+    assert client.get("/profilo").status_code == 302
+
+
+# --------------------------------------------------------------------------- throttling
+
+
+def _count_verifications(monkeypatch) -> list[int]:
+    calls = []
+    original = service._verify
+
+    def counting(password_hash, password):
+        calls.append(1)
+        return original(password_hash, password)
+
+    monkeypatch.setattr(service, "_verify", counting)
+    return calls
+
+
+def _throttle_scenario(app, client, maria, monkeypatch):
+    limit = app.config["LOGIN_MAX_FAILURES"]
+    for _ in range(limit):
+        assert login(client, maria, "password-sbagliata").status_code == 401
+    calls = _count_verifications(monkeypatch)
+    blocked = login(client, maria)  # even the right password
+    assert blocked.status_code == 429
+    html = blocked.get_data(as_text=True)
+    assert "Troppi tentativi" in html and "riprova fra circa" in html and "minuti" in html
+    retry = int(blocked.headers["Retry-After"])
+    assert 0 < retry <= app.config["LOGIN_WINDOW_SECONDS"]
+    assert calls == []  # no argon2 check once blocked
+    assert client.get("/profilo").status_code == 302
+
+
+def test_throttling_in_memory(app, client, maria, monkeypatch):
+    assert app.config["REDIS_URL"] is None
+    _throttle_scenario(app, client, maria, monkeypatch)
+    # Another address from the same IP is blocked too (per-IP counter).
+    assert login(client, "altra@example.it", "x").status_code == 429
+
+
+def test_throttling_with_redis(app, client, maria, monkeypatch, redis_url):
+    from workspace.ratelimit import RedisBackend, get_limiter
+
+    app.config["REDIS_URL"] = redis_url
+    with app.app_context():
+        assert isinstance(get_limiter().backend, RedisBackend)
+    _throttle_scenario(app, client, maria, monkeypatch)
+    # The counters live in Redis, so a fresh limiter (another process) sees them.
+    import redis
+
+    keys = redis.Redis.from_url(redis_url).keys("tavoli:rl:login:*")
+    assert len(keys) == 2
+    assert all(redis.Redis.from_url(redis_url).ttl(k) > 0 for k in keys)
+
+
+def test_success_resets_the_email_counter(app, client, maria):
+    limit = app.config["LOGIN_MAX_FAILURES"]
+    app.config["LOGIN_MAX_FAILURES_PER_IP"] = 100
+    for _ in range(limit - 1):
+        login(client, maria, "password-sbagliata")
+    assert login(client, maria).status_code == 302
+    logout(client)
+    for _ in range(limit - 1):
+        assert login(client, maria, "password-sbagliata").status_code == 401
+    assert login(client, maria).status_code == 302
+
+
+def test_password_change_ends_other_sessions(app, maria):
+    first, second = app.test_client(), app.test_client()
+    login(first, maria)
+    login(second, maria)
+    response = csrf_post(first, "/profilo", {
+        "current_password": DEFAULT_PASSWORD, "new_password": "una-password-nuova",
+        "new_password_confirm": "una-password-nuova",
+    })
+    assert response.status_code == 302
+    assert first.get("/profilo").status_code == 200  # this session continues
+    assert second.get("/profilo").status_code == 302  # the other one is over
+    assert login(second, maria, "una-password-nuova").status_code == 302
+
+
+def test_password_change_wrong_current_is_422(client, maria):
+    login(client, maria)
+    response = csrf_post(client, "/profilo", {
+        "current_password": "sbagliata-sbagliata", "new_password": "una-password-nuova",
+        "new_password_confirm": "una-password-nuova",
+    })
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert "La password attuale non è corretta." in html and 'href="#current_password"' in html
+    logout(client)
+    assert login(client, maria).status_code == 302  # unchanged
+
+
+def test_password_change_mismatch_is_422(client, maria):
+    login(client, maria)
+    response = csrf_post(client, "/profilo", {
+        "current_password": DEFAULT_PASSWORD, "new_password": "una-password-nuova",
+        "new_password_confirm": "un'altra-password",
+    })
+    assert response.status_code == 422
+    assert "Le due password non coincidono." in response.get_data(as_text=True)

@@ -1,0 +1,305 @@
+"""End-to-end harness: the real application served over HTTP, driven by Debian's Chromium.
+
+Fixtures
+  live_server   base URL (``http://127.0.0.1:<port>``) of the app, served for the whole session by
+                werkzeug in a background thread, on a copy of the migrated reference database, with
+                the demo loaded when ``workspace.demo.loader.load_demo`` exists.
+  live_app      the Flask app behind it (to read or prepare data inside ``live_app.app_context()``).
+  browser       one Chromium for the session (Debian's binary: never a Playwright download).
+  page          a fresh context and page per test (own cookies), ``base_url`` set to the live server,
+                watched: any JS error, CSP violation or failed sub-resource fails the test.
+  console       the watcher of ``page``; ``console.allow("text")`` ignores an expected problem. Any
+                test that uses it is checked after its body; extra pages join with
+                ``console.attach(p)`` (give their context ``add_init_script(_CSP_REPORTER)`` too).
+
+Helpers (import them: ``from tests.e2e.conftest import assert_accessible``)
+  axe_check(page)          violations of the WCAG 2.0/2.1 A and AA rules, as a list of dicts.
+  assert_accessible(page)  asserts there are none, listing rule ids, targets and help.
+
+Every test in this folder is marked ``e2e`` (``pytest -m "not e2e"`` leaves them out).
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.conftest import _config, service_missing
+from workspace import create_app
+from workspace.config import PROJECT_ROOT
+
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+AXE_JS = PROJECT_ROOT / "static" / "vendor" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+DEMO_AMBITO = "50008"  # the Pavia demo's Ambito (workspace.demo.loader.AMBITO)
+
+
+def pytest_collection_modifyitems(config, items):
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+# --- the application over HTTP ------------------------------------------------------------------
+
+
+@dataclass
+class LiveServer:
+    url: str
+    app: object
+    instance: Path
+
+
+def _load_demo(app) -> bool:
+    """Load the demo when the loader exists; otherwise the reference data alone is used."""
+    try:
+        from workspace.demo.loader import load_demo
+    except ImportError:
+        return False
+    from workspace.db import db
+
+    with app.app_context():
+        loaded = load_demo(db.session, only_if_empty=True)
+        db.session.commit()
+    return bool(loaded)
+
+
+@pytest.fixture(scope="session")
+def _live(sqlite_template, tmp_path_factory) -> Iterator[LiveServer]:
+    instance = tmp_path_factory.mktemp("e2e-instance")
+    db_path = instance / "tavoli.db"
+    shutil.copyfile(sqlite_template, db_path)
+
+    # Bind first (port 0: the system picks a free one), then build the app with the real base URL,
+    # which Socket.IO needs for its allowed origins.
+    holder: dict[str, object] = {}
+
+    def wsgi(environ, start_response):
+        return holder["app"](environ, start_response)
+
+    server = make_server("127.0.0.1", 0, wsgi, threaded=True)
+    url = f"http://127.0.0.1:{server.server_port}"
+    try:
+        from workspace.demo.loader import AMBITO as ambito
+    except ImportError:
+        ambito = DEMO_AMBITO
+    app = create_app(
+        _config(f"sqlite:///{db_path}", instance, BASE_URL=url, AMBITO_CODE=ambito, TESTING=False)
+    )
+    _load_demo(app)
+    holder["app"] = app
+
+    thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
+    thread.start()
+    try:
+        yield LiveServer(url=url, app=app, instance=instance)
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+        app.extensions["tavoli_db"]["engine"].dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(_live) -> str:
+    return _live.url
+
+
+@pytest.fixture(scope="session")
+def live_app(_live):
+    return _live.app
+
+
+# --- the browser --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def _playwright():
+    from playwright.sync_api import sync_playwright
+
+    pw = sync_playwright().start()
+    yield pw
+    pw.stop()
+
+
+@pytest.fixture(scope="session")
+def browser(_playwright):
+    executable = shutil.which("chromium")
+    if not executable:
+        service_missing("Chromium", "nessun eseguibile 'chromium' nel PATH (apt-get install chromium)")
+    try:
+        browser = _playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
+    except Exception as exc:  # noqa: BLE001 — a browser that cannot start is a missing service
+        service_missing("Chromium", exc)
+    yield browser
+    browser.close()
+
+
+# Reports CSP violations to the console even if the browser ever stops logging them itself.
+# Init scripts run outside the page's CSP, so this is allowed where an inline <script> is not.
+_CSP_REPORTER = """
+document.addEventListener('securitypolicyviolation', (e) => {
+  console.error('CSP violation: ' + e.violatedDirective + ' blocked ' + (e.blockedURI || 'inline')
+                + ' at ' + e.sourceFile + ':' + e.lineNumber);
+});
+"""
+
+
+def _known_vendor_issue(problem: str) -> bool:
+    """bootstrap-italia.min.css embeds video.js's icon font as a data: URL, and Chromium fetches
+    data: fonts eagerly, so every page logs a font-src violation while the CSP says
+    ``font-src 'self'``. We use no video player: this one violation is ignored until the CSP
+    (workspace/security.py) allows ``data:`` fonts or the vendor copy drops that @font-face."""
+    return ("Loading the font 'data:application/font-woff" in problem and "font-src" in problem) or (
+        "CSP violation: font-src blocked data " in problem  # the same, from _CSP_REPORTER
+    )
+
+
+@dataclass
+class ConsoleWatcher:
+    """Collects what must fail a test: JS errors, CSP violations, failed sub-resources."""
+
+    problems: list[str] = field(default_factory=list)
+    allowed: list[str] = field(default_factory=list)
+
+    def allow(self, text: str) -> None:
+        """Ignore problems containing ``text`` (an expected 403 from fetch, say)."""
+        self.allowed.append(text)
+
+    def add(self, problem: str) -> None:
+        self.problems.append(problem)
+
+    def unexpected(self) -> list[str]:
+        return [
+            p for p in self.problems
+            if not _known_vendor_issue(p) and not any(a in p for a in self.allowed)
+        ]
+
+    def attach(self, page) -> None:
+        def on_console(msg):
+            if msg.type != "error":
+                return
+            # A failed load is reported by on_response with its URL; a document's own 4xx is
+            # what error-page tests ask for.
+            if msg.text.startswith("Failed to load resource"):
+                return
+            loc = msg.location or {}
+            self.add(f"console.error: {msg.text} ({loc.get('url', '')}:{loc.get('lineNumber', '')})")
+
+        def on_response(response):
+            request = response.request
+            if response.status >= 400 and request.resource_type != "document":
+                self.add(f"HTTP {response.status} for {request.resource_type} {response.url}")
+
+        def on_request_failed(request):
+            failure = request.failure or ""
+            if "ERR_ABORTED" in failure:  # navigation away while loading: not a fault
+                return
+            self.add(f"request failed: {request.resource_type} {request.url} ({failure})")
+
+        page.on("console", on_console)
+        page.on("pageerror", lambda exc: self.add(f"JavaScript error: {exc}"))
+        page.on("response", on_response)
+        page.on("requestfailed", on_request_failed)
+
+
+@pytest.fixture
+def console() -> ConsoleWatcher:
+    return ConsoleWatcher()
+
+
+@pytest.fixture
+def page(request, browser, live_server, console):
+    context = browser.new_context(
+        base_url=live_server,
+        locale="it-IT",
+        timezone_id="Europe/Rome",
+        viewport={"width": 1280, "height": 900},
+    )
+    context.set_default_timeout(10_000)
+    context.add_init_script(_CSP_REPORTER)
+    new_page = context.new_page()
+    console.attach(new_page)
+    request.node._console_watcher = console
+    yield new_page
+    context.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """After a test body passed, fail it if its page saw a JS error or a CSP violation."""
+    result = yield
+    # Any test that uses the watcher (through ``page`` or its own pages attached to ``console``).
+    watcher = getattr(item, "funcargs", {}).get("console") or getattr(item, "_console_watcher", None)
+    if watcher is not None:
+        problems = watcher.unexpected()
+        if problems:
+            raise AssertionError(
+                "Il browser ha segnalato problemi (errori JS, violazioni CSP, risorse mancanti):\n  - "
+                + "\n  - ".join(problems)
+            )
+    return result
+
+
+# --- accessibility ------------------------------------------------------------------------------
+
+
+def _axe_source() -> str:
+    if not AXE_JS.exists():
+        pytest.fail(f"{AXE_JS} manca: eseguire `make setup` (copia axe-core in static/vendor)")
+    return AXE_JS.read_text(encoding="utf-8")
+
+
+def axe_check(page, *, context: str | None = None) -> list[dict]:
+    """Run axe-core on the page (or a CSS selector ``context``) with the WCAG 2.x A/AA rules.
+
+    axe is evaluated as page code by Playwright, not added as a <script>: our CSP would refuse an
+    inline script, and a ``/static/vendor`` URL would make the check depend on the page's own links.
+    """
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.evaluate("() => {\n" + _axe_source() + "\n}")
+    return page.evaluate(
+        """async ([selector, tags]) => {
+            const result = await axe.run(selector ? document.querySelector(selector) : document,
+                                         {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']});
+            return result.violations.map((v) => ({
+                id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl,
+                nodes: v.nodes.map((n) => ({target: n.target, html: n.html, summary: n.failureSummary})),
+            }));
+        }""",
+        [context, AXE_TAGS],
+    )
+
+
+def format_violations(violations: list[dict], url: str = "") -> str:
+    lines = [f"axe: {len(violations)} violazioni WCAG A/AA su {url}"]
+    for v in violations:
+        lines.append(f"- {v['id']} [{v['impact']}]: {v['help']} ({v['helpUrl']})")
+        for node in v["nodes"][:10]:
+            target = " ".join(str(t) for t in node["target"])
+            summary = re.sub(r"\s+", " ", node.get("summary") or "").strip()
+            lines.append(f"    {target}: {summary}")
+        if len(v["nodes"]) > 10:
+            lines.append(f"    ... e altri {len(v['nodes']) - 10} elementi")
+    return "\n".join(lines)
+
+
+def assert_accessible(page, *, context: str | None = None) -> None:
+    violations = axe_check(page, context=context)
+    assert violations == [], format_violations(violations, page.url)

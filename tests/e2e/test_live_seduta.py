@@ -1,0 +1,307 @@
+"""A live seduta in real browsers: the facilitator's console, a delegate's phone, the big screen.
+
+Each test builds its own tavolo (fresh people with their own e-mail addresses) on the live
+server's database through the services, so tests do not depend on one another or on the demo.
+Every page opened here is watched like the harness's ``page``: a JS error, a CSP violation or a
+failed sub-resource fails the test.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import _CSP_REPORTER, assert_accessible
+from tests.world import PASSWORD, make_person
+from workspace.accounts.models import Organisation
+from workspace.db import db, utcnow
+from workspace.tavoli import service as tavoli_service
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+BIG = {"width": 1600, "height": 900}
+
+
+@dataclass
+class LiveTavolo:
+    tavolo_id: int
+    seduta_id: int
+    facilitator: str
+    delegate: str
+    delegate2: str
+    observer: str
+    ets: str
+
+
+@pytest.fixture
+def tavolo(live_app) -> LiveTavolo:
+    """A tavolo on macroarea E with an open contribution window, a convened seduta with an agenda,
+    a facilitator, two ETS delegates and an observer."""
+    tag = uuid.uuid4().hex[:8]
+    with live_app.app_context():
+        session = db.session
+
+        def org(name, kind):
+            o = Organisation(name=f"{name} {tag}", kind=kind, ambito_code="50008")
+            session.add(o)
+            return o
+
+        udp = org("Ufficio di Piano", "ufficio_di_piano")
+        ets = org("Associazione Alfa", "ets")
+        ets2 = org("Cooperativa Beta", "ets")
+        union = org("Sindacato Gamma", "sindacato")
+        session.flush()
+        facilitator = make_person(session, "Fabio Facilitatore", f"fac-{tag}@e2e.example.org", udp)
+        delegate = make_person(session, "Delia Delegata", f"del-{tag}@e2e.example.org", ets)
+        delegate2 = make_person(session, "Dario Delegato", f"del2-{tag}@e2e.example.org", ets2)
+        observer = make_person(session, "Olga Osservatrice", f"oss-{tag}@e2e.example.org", union)
+        procedure = tavoli_service.create_procedure(session, "50008", f"Co-programmazione {tag}")
+        now = utcnow()
+        t = tavoli_service.create_tavolo(session, procedure, f"Tavolo anziani {tag}", ["E"],
+                                         opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=10))
+        tavoli_service.set_role(session, t, facilitator, "facilitator")
+        tavoli_service.set_role(session, t, delegate, "delegate", ets)
+        tavoli_service.set_role(session, t, delegate2, "delegate", ets2)
+        tavoli_service.set_role(session, t, observer, "observer")
+        seduta = tavoli_service.create_seduta(session, facilitator, t, now + timedelta(minutes=5), "Sala Consiglio",
+                                              "mista", ["Apertura", "Bisogni emersi", "Varie ed eventuali"])
+        session.commit()
+        result = LiveTavolo(t.id, seduta.id, facilitator.email, delegate.email, delegate2.email, observer.email,
+                            ets.name)
+    return result
+
+
+@pytest.fixture
+def open_page(browser, live_server, console):
+    """open_page(viewport) -> a new page in its own context (own cookies), watched like ``page``."""
+    contexts = []
+
+    def _open(viewport=DESKTOP):
+        context = browser.new_context(base_url=live_server, locale="it-IT", timezone_id="Europe/Rome",
+                                      viewport=viewport)
+        context.set_default_timeout(10_000)
+        context.add_init_script(_CSP_REPORTER)
+        contexts.append(context)
+        new_page = context.new_page()
+        console.attach(new_page)
+        return new_page
+
+    yield _open
+    for context in contexts:
+        context.close()
+
+
+def login(page, email: str) -> None:
+    page.goto("/accedi")
+    page.get_by_label("Indirizzo e-mail").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.locator("main").get_by_role("button", name="Accedi").click()
+    page.wait_for_url(lambda url: "/accedi" not in url)
+
+
+def connected(page) -> None:
+    expect(page.locator("[data-live-status]")).to_have_text("Connesso")
+
+
+def open_console(page, t: LiveTavolo, start: bool = True) -> None:
+    login(page, t.facilitator)
+    page.goto(f"/tavoli/{t.tavolo_id}/sedute/{t.seduta_id}/console")
+    connected(page)
+    if start:
+        page.get_by_role("button", name="Avvia la seduta").click()
+        expect(page.locator("[data-status-badge]")).to_have_text("In corso")
+
+
+def fill_bisogno(page, title: str) -> None:
+    page.get_by_label("Titolo").fill(title)
+    page.get_by_label("Descrizione").fill("Molti anziani **vivono soli** senza rete familiare.")
+    page.get_by_label("Popolazione destinataria").fill("Over 75 soli")
+    page.get_by_label("Fonte del dato").fill("Anagrafe comunale")
+    page.get_by_label("Dato", exact=True).fill("2.340 persone")
+    page.get_by_label("Anno").fill("2024")
+    page.locator("label[for='b-consolidato']").click()  # Bootstrap Italia draws the radio on the label
+    expect(page.get_by_label("Consolidato")).to_be_checked()
+
+
+def bisogno_card(page, title: str):
+    return page.locator("[data-bisogni-list] article", has=page.get_by_role("heading", name=title, exact=True))
+
+
+def test_bisogno_appears_live_and_spotlight_reaches_big_screen(page, open_page, tavolo):
+    facilitator = page
+    open_console(facilitator, tavolo)
+
+    delegate = open_page(PHONE)
+    login(delegate, tavolo.delegate)
+    delegate.goto(f"/tavoli/{tavolo.tavolo_id}/partecipa")
+    connected(delegate)
+    expect(delegate.locator("[data-seduta-title]")).to_have_text("Seduta n. 1 in corso")
+    expect(delegate.locator("[data-current-item]")).to_have_text("Apertura")
+
+    screen = open_page(BIG)
+    login(screen, tavolo.observer)
+    screen.goto(f"/tavoli/{tavolo.tavolo_id}/schermo")
+    connected(screen)
+    expect(screen.locator("[data-current-item]")).to_have_text("Apertura")
+
+    # The delegate's presence reaches the console's register by itself.
+    row = facilitator.locator("tr", has=facilitator.get_by_role("rowheader", name=re.compile("Delia Delegata")))
+    expect(row.locator("[data-presence-cell]")).to_contain_text("Presente dalle")
+
+    # A bisogno raised on the phone appears on the console without a reload.
+    title = "Solitudine degli anziani nei quartieri periferici"
+    fill_bisogno(delegate, title)
+    delegate.get_by_role("button", name="Invia il bisogno").click()
+    expect(delegate.locator("[data-status-for='form-bisogno']")).to_have_text("Inviato.")
+    expect(delegate.get_by_label("Titolo")).to_have_value("")
+    card = bisogno_card(facilitator, title)
+    expect(card).to_be_visible()
+    expect(card).to_contain_text(tavolo.ets)
+    expect(card.locator(".tavoli-bisogno-description strong")).to_have_text("vivono soli")
+    expect(facilitator.locator("[data-live-announcer]")).to_contain_text(f"Nuovo bisogno: {title}")
+
+    # An annotation from the phone, too.
+    phone_card = bisogno_card(delegate, title)
+    phone_card.locator("summary").click()
+    phone_card.get_by_label("Tipo").select_option("risorsa")
+    phone_card.get_by_label("Testo").fill("Offriamo 10 volontari per le visite a domicilio.")
+    phone_card.get_by_role("button", name=re.compile("Invia l'annotazione")).click()
+    expect(card.locator(".tavoli-annotation")).to_contain_text("Offriamo 10 volontari")
+    expect(card.locator(".tavoli-annotation .tavoli-kind")).to_have_text("Risorsa disponibile")
+
+    # The facilitator moves the agenda and spotlights the bisogno: the big screen follows.
+    facilitator.get_by_role("button", name="Passa a questo punto: Bisogni emersi").click()
+    expect(screen.locator("[data-current-item]")).to_have_text("Bisogni emersi")
+    expect(delegate.locator("[data-current-item]")).to_have_text("Bisogni emersi")
+    card.get_by_role("button", name=f"Metti sul grande schermo: {title}").click()
+    expect(card.get_by_role("button", name=f"Metti sul grande schermo: {title}")).to_have_attribute(
+        "aria-pressed", "true")
+    expect(screen.locator("[data-spotlight] h3")).to_have_text(title)
+    expect(screen.locator("[data-spotlight]")).to_contain_text("Offriamo 10 volontari")
+    expect(screen.locator("[data-live-announcer]")).to_contain_text(f"In evidenza: {title}")
+    expect(delegate.locator("[data-spotlight] a")).to_have_text(title)
+
+    # Timer: started on the console, counting down on the big screen.
+    facilitator.get_by_label("Minuti").fill("3")
+    facilitator.get_by_label("Per che cosa").fill("interventi")
+    facilitator.get_by_role("button", name="Avvia il timer").click()
+    expect(screen.locator("[data-timer]")).to_have_text(re.compile(r"^0[23]:[0-5]\d$"))
+    expect(screen.locator("[data-people]")).to_contain_text("persone presenti")
+
+    # The support button of the other delegate's organisation.
+    other = open_page(PHONE)
+    login(other, tavolo.delegate2)
+    other.goto(f"/tavoli/{tavolo.tavolo_id}/partecipa")
+    connected(other)
+    support = bisogno_card(other, title).get_by_role("button", name=re.compile("Sostieni"))
+    support.click()
+    expect(support).to_have_attribute("aria-pressed", "true")
+    expect(card.locator(".tavoli-supports")).to_contain_text("Cooperativa Beta")
+
+    facilitator.screenshot(path="/tmp/tavoli-console.png", full_page=True)
+    delegate.screenshot(path="/tmp/tavoli-participant-phone.png", full_page=True)
+    screen.screenshot(path="/tmp/tavoli-bigscreen.png", full_page=True)
+
+    # Every live page passes axe with content in it.
+    assert_accessible(facilitator)
+    assert_accessible(delegate)
+    assert_accessible(screen)
+
+
+def test_bisogno_with_the_keyboard_alone(page, tavolo):
+    page.set_viewport_size(PHONE)
+    login(page, tavolo.delegate)
+    page.goto(f"/tavoli/{tavolo.tavolo_id}/partecipa")
+    connected(page)
+    # No mouse from here on: Tab to the "Proponi un bisogno" link, follow it, fill in, press Enter.
+    for _ in range(60):
+        page.keyboard.press("Tab")
+        if page.evaluate("() => document.activeElement.textContent.trim()") == "Proponi un bisogno":
+            break
+    else:
+        pytest.fail("il collegamento «Proponi un bisogno» non si raggiunge con il tasto Tab")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.id") == "b-title"
+    title = "Trasporto sociale per le visite mediche"
+    page.keyboard.type(title)
+    page.keyboard.press("Tab")  # macroarea (only E here)
+    assert page.evaluate("() => document.activeElement.id") == "b-macroarea"
+    page.keyboard.press("Tab")
+    page.keyboard.type("Mancano mezzi attrezzati nei Comuni piccoli.")
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.id") == "b-target"
+    page.keyboard.type("Anziani non autosufficienti")
+    page.keyboard.press("Enter")  # submits the form
+    expect(page.locator("[data-status-for='form-bisogno']")).to_have_text("Inviato.")
+    card = bisogno_card(page, title)
+    expect(card).to_be_visible()
+    expect(card).to_contain_text("Popolazione destinataria: Anziani non autosufficienti")
+    assert page.evaluate("() => document.getElementById('b-title').value") == ""
+
+
+def test_refusal_is_shown_in_italian_and_text_is_given_back(page, live_app, tavolo):
+    """Outside the contribution window, with no seduta in progress, the server refuses: the
+    message appears next to the form and what was typed comes back."""
+    with live_app.app_context():
+        t = tavoli_service.get_tavolo(db.session, tavolo.tavolo_id)
+        t.contribution_closes_at = utcnow() - timedelta(hours=1)
+        db.session.commit()
+    login(page, tavolo.delegate)
+    page.goto(f"/tavoli/{tavolo.tavolo_id}/partecipa")
+    connected(page)
+    expect(page.locator("[data-seduta-title]")).to_have_text("Nessuna seduta in corso.")
+    expect(page.locator("[data-window]")).to_contain_text("La raccolta dei contributi è chiusa dal")
+    page.get_by_label("Titolo").fill("Un bisogno fuori tempo")
+    page.get_by_role("button", name="Invia il bisogno").click()
+    error = page.locator("[data-error-for='form-bisogno']")
+    expect(error).to_contain_text("Non registrato: La raccolta dei contributi è chiusa dal")
+    expect(page.get_by_label("Titolo")).to_have_value("Un bisogno fuori tempo")
+    expect(page.locator("[data-outbox-count]")).to_be_hidden()
+
+
+def test_outbox_sends_an_operation_exactly_once(page, live_app, tavolo):
+    """A write left in the outbox (typed offline, or whose acknowledgement was lost) is sent when
+    the page connects, and sending it again does not record it twice."""
+    with live_app.app_context():
+        from workspace.accounts.models import User
+        from sqlalchemy import select
+
+        user_id = db.session.scalar(select(User.id).where(User.email == tavolo.delegate))
+    login(page, tavolo.delegate)
+    page.goto(f"/tavoli/{tavolo.tavolo_id}")
+    key = f"tavoli.outbox.{user_id}.{tavolo.tavolo_id}"
+    entry = {
+        "op_id": "offline" + uuid.uuid4().hex[:16], "name": "bisogno.create", "target": "form-bisogno",
+        "restore": None, "at": 0,
+        "data": {"title": "Scritto senza rete", "macroarea": "E", "op_id": None, "tavolo_id": tavolo.tavolo_id},
+    }
+    entry["data"]["op_id"] = entry["op_id"]
+    for _attempt in range(2):
+        page.evaluate("([k, e]) => localStorage.setItem(k, JSON.stringify([e]))", [key, entry])
+        page.goto(f"/tavoli/{tavolo.tavolo_id}/partecipa")
+        connected(page)
+        expect(bisogno_card(page, "Scritto senza rete")).to_have_count(1)
+        page.wait_for_function("(k) => localStorage.getItem(k) === null", arg=key)
+    with live_app.app_context():
+        from workspace.needs.service import bisogni_of
+
+        titles = [b.title for b in bisogni_of(db.session, tavolo.tavolo_id)]
+    assert titles.count("Scritto senza rete") == 1
+
+
+def test_pages_accessible_before_the_seduta(page, tavolo):
+    login(page, tavolo.facilitator)
+    for path in (f"/tavoli/{tavolo.tavolo_id}/sedute/{tavolo.seduta_id}/console",
+                 f"/tavoli/{tavolo.tavolo_id}/partecipa", f"/tavoli/{tavolo.tavolo_id}/schermo"):
+        page.goto(path)
+        connected(page)
+        assert_accessible(page)
+    for path in ("/tavoli", f"/tavoli/{tavolo.tavolo_id}",
+                 f"/tavoli/{tavolo.tavolo_id}/sedute/{tavolo.seduta_id}/presenze"):
+        page.goto(path)
+        assert_accessible(page)

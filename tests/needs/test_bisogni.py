@@ -1,0 +1,333 @@
+"""Bisogni through the service: contribution window with frozen time, key points and territory
+from the reference data, versioning and stale edits, states and merge, sanitised Markdown, text
+limits, and the event each write leaves in the tavolo's record."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from tests.tavoli.support import footprint, refused, start_live
+from tests.world import AMBITO, add_bisogno, bisogno_data
+from workspace import record
+from workspace.accounts.models import Organisation
+from workspace.needs import service as needs
+from workspace.needs.models import Bisogno, BisognoVersion
+from workspace.problems import Problem
+from workspace.reference.models import Ambito, KeyPoint
+from workspace.tavoli import service as tavoli
+
+OPENS = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)  # 10:00 in Rome (CET)
+CLOSES = datetime(2025, 4, 30, 16, 0, tzinfo=UTC)  # 18:00 in Rome (CEST)
+
+
+@pytest.fixture
+def dated(session, world):
+    """The tavolo's window fixed in the past: 10/03/2025 10:00 - 30/04/2025 18:00, Rome time."""
+    world.tavolo.contribution_opens_at, world.tavolo.contribution_closes_at = OPENS, CLOSES
+    session.commit()
+    return world
+
+
+def _key_point(session, code: str) -> KeyPoint:
+    kp = session.scalars(select(KeyPoint).where(KeyPoint.macroarea_code == code).order_by(KeyPoint.id)).first()
+    assert kp is not None, f"nessun punto chiave ufficiale per la macroarea {code} nei dati di riferimento"
+    return kp
+
+
+# --- contribution window ---------------------------------------------------------------------------
+
+
+def test_before_opening_refused_with_the_opening_date(session, dated):
+    with refused(session, dated.tavolo.id, "window_closed", 409, "apre il 10/03/2025 10:00"):
+        needs.create_bisogno(session, dated.delegate, dated.tavolo, bisogno_data(),
+                             now=OPENS - timedelta(minutes=1))
+
+
+def test_after_closing_refused_with_the_closing_date(session, dated):
+    with refused(session, dated.tavolo.id, "window_closed", 409, "chiusa dal 30/04/2025 18:00"):
+        needs.create_bisogno(session, dated.delegate, dated.tavolo, bisogno_data(),
+                             now=CLOSES + timedelta(seconds=1))
+
+
+@pytest.mark.parametrize("moment", [OPENS, OPENS + timedelta(days=20), CLOSES])
+def test_inside_the_window_accepted(session, dated, moment):
+    bisogno, event = needs.create_bisogno(session, dated.delegate, dated.tavolo, bisogno_data(), now=moment)
+    session.commit()
+    assert bisogno.seduta_id is None and event.kind == "bisogno.created"
+
+
+def test_no_window_means_only_during_sedute(session, world):
+    world.tavolo.contribution_opens_at = world.tavolo.contribution_closes_at = None
+    session.commit()
+    with refused(session, world.tavolo.id, "window_closed", 409, "solo durante le sedute"):
+        needs.create_bisogno(session, world.delegate, world.tavolo, bisogno_data())
+
+
+def test_live_seduta_accepts_contributions_with_the_window_closed(session, dated):
+    now = CLOSES + timedelta(days=30)
+    with refused(session, dated.tavolo.id, "window_closed", 409):
+        needs.create_bisogno(session, dated.delegate, dated.tavolo, bisogno_data(), now=now)
+    seduta = start_live(session, dated)
+    bisogno, _ = needs.create_bisogno(session, dated.delegate, dated.tavolo, bisogno_data(), now=now)
+    annotation, _ = needs.add_annotation(session, dated.delegate2, bisogno, "dato", "Dato raccolto in seduta")
+    needs.update_bisogno(session, dated.delegate, bisogno, {"title": "Riformulato in seduta"})
+    session.commit()
+    assert bisogno.seduta_id == seduta.id and annotation.id
+
+
+def test_closed_window_also_refuses_edits_and_annotations(session, world):
+    bisogno = add_bisogno(session, world)
+    world.tavolo.contribution_closes_at = world.tavolo.contribution_opens_at + timedelta(seconds=1)
+    session.commit()
+    with refused(session, world.tavolo.id, "window_closed", 409, "chiusa dal"):
+        needs.update_bisogno(session, world.delegate, bisogno, {"title": "Tardi"})
+    with refused(session, world.tavolo.id, "window_closed", 409, "chiusa dal"):
+        needs.add_annotation(session, world.delegate2, bisogno, "dato", "Tardi")
+    assert session.get(Bisogno, bisogno.id).title == bisogno_data()["title"]
+
+
+def test_window_check_uses_rome_time_and_frozen_now(session, dated):
+    assert tavoli.check_contribution_window(session, dated.tavolo, OPENS + timedelta(hours=1)) is None
+    with pytest.raises(Problem) as caught:
+        tavoli.check_contribution_window(session, dated.tavolo, datetime(2025, 1, 1, tzinfo=UTC))
+    assert "10/03/2025 10:00" in caught.value.message
+
+
+# --- key points and territory -----------------------------------------------------------------------
+
+
+def test_key_points_of_the_bisognos_macroarea(session, world):
+    kp_e = _key_point(session, "E")
+    bisogno, _ = needs.create_bisogno(session, world.delegate, world.tavolo, bisogno_data(key_points=[kp_e.id]))
+    session.commit()
+    assert [k.id for k in bisogno.key_points] == [kp_e.id]
+    assert needs.bisogno_dict(bisogno)["key_point_labels"] == [kp_e.text]
+
+
+def test_key_point_of_another_macroarea_refused(session, world):
+    kp_a = _key_point(session, "A")
+    with refused(session, world.tavolo.id, "invalid", 422, "punti chiave", "macroaree del bisogno"):
+        needs.create_bisogno(session, world.delegate, world.tavolo, bisogno_data(key_points=[kp_a.id]))
+
+
+def test_key_point_of_a_transversal_macroarea_accepted(session, world):
+    kp_a = _key_point(session, "A")
+    bisogno, _ = needs.create_bisogno(session, world.delegate, world.tavolo,
+                                      bisogno_data(transversal=["A"], key_points=[kp_a.id]))
+    session.commit()
+    assert [m.code for m in bisogno.transversal] == ["A"] and bisogno.key_points == [kp_a]
+
+
+@pytest.mark.parametrize("key_points", [[999_999], ["uno"], [True]])
+def test_unknown_or_malformed_key_points_refused(session, world, key_points):
+    with refused(session, world.tavolo.id, "invalid", 422, "chiave"):
+        needs.create_bisogno(session, world.delegate, world.tavolo, bisogno_data(key_points=key_points))
+
+
+def test_primary_macroarea_must_be_the_tavolos(session, world):
+    with refused(session, world.tavolo.id, "invalid", 422, "macroarea principale"):
+        needs.create_bisogno(session, world.delegate, world.tavolo, bisogno_data(macroarea="A"))
+
+
+def test_territory_only_comuni_of_the_ambito(session, world):
+    bisogno, _ = needs.create_bisogno(session, world.delegate, world.tavolo, bisogno_data(comuni=[world.comune.id]))
+    session.commit()
+    assert needs.bisogno_dict(bisogno)["comuni_names"] == ["Comune di Pavia"]
+
+
+def _comune_elsewhere(session) -> Organisation:
+    other = session.scalars(select(Ambito.code).where(Ambito.code != AMBITO).order_by(Ambito.code)).first()
+    comune = Organisation(name="Comune di Altrove", kind="comune", ambito_code=other)
+    session.add(comune)
+    session.commit()
+    return comune
+
+
+@pytest.mark.parametrize("which", ["other_ambito", "not_a_comune", "unknown"])
+def test_territory_outside_the_ambito_refused(session, world, which):
+    comune_id = {"other_ambito": lambda: _comune_elsewhere(session).id,
+                 "not_a_comune": lambda: world.ets.id,
+                 "unknown": lambda: 999_999}[which]()
+    with refused(session, world.tavolo.id, "invalid", 422, "Comuni dell'Ambito"):
+        needs.create_bisogno(session, world.delegate, world.tavolo, bisogno_data(comuni=[world.comune.id, comune_id]))
+
+
+@pytest.mark.parametrize("field,value,fragment", [
+    ("title", "   ", "obbligatorio"),
+    ("evidence_year", 1900, "anno del dato"),
+    ("evidence_year", "duemila", "anno del dato"),
+    ("consolidation", "vecchio", "consolidato o nuovo"),
+    ("transversal", ["Z"], "trasversale"),
+    ("description", 42, "deve essere un testo"),
+])
+def test_invalid_fields_refused(session, world, field, value, fragment):
+    with refused(session, world.tavolo.id, "invalid", 422, fragment):
+        needs.create_bisogno(session, world.delegate, world.tavolo, bisogno_data(**{field: value}))
+
+
+# --- versioning --------------------------------------------------------------------------------------
+
+
+def test_every_edit_adds_a_version_and_history_keeps_old_values(session, world):
+    bisogno = add_bisogno(session, world)
+    original = bisogno_data()
+    needs.update_bisogno(session, world.delegate, bisogno, {"title": "Secondo titolo"}, expected_version=1)
+    session.commit()
+    needs.update_bisogno(session, world.colleague, bisogno, {"description": "Nuova _descrizione_"},
+                         expected_version=2)
+    session.commit()
+    row = session.get(Bisogno, bisogno.id)
+    assert row.version == 3
+    versions = session.scalars(select(BisognoVersion).where(BisognoVersion.bisogno_id == bisogno.id)
+                               .order_by(BisognoVersion.version)).all()
+    assert [(v.version, v.change) for v in versions] == [(1, "creato"), (2, "modificato"), (3, "modificato")]
+    assert [v.data["title"] for v in versions] == [original["title"], "Secondo titolo", "Secondo titolo"]
+    assert [v.data["description"] for v in versions] == [original["description"]] * 2 + ["Nuova _descrizione_"]
+    assert [v.author_id for v in versions] == [world.delegate.id, world.delegate.id, world.colleague.id]
+    # untouched fields survive a partial edit
+    assert (row.evidence_figure, row.consolidation) == (original["evidence_figure"], "consolidato")
+
+
+def test_stale_expected_version_is_a_conflict(session, world):
+    bisogno = add_bisogno(session, world)
+    needs.update_bisogno(session, world.facilitator, bisogno, {"title": "Prima modifica"}, expected_version=1)
+    session.commit()
+    with refused(session, world.tavolo.id, "conflict", 409, "modificato nel frattempo", "versione 2"):
+        needs.update_bisogno(session, world.delegate, bisogno, {"title": "Modifica su versione vecchia"},
+                             expected_version=1)
+    row = session.get(Bisogno, bisogno.id)
+    assert (row.title, row.version, len(row.versions)) == ("Prima modifica", 2, 2)
+
+
+def test_status_changes_are_versioned_and_follow_the_transitions(session, world):
+    bisogno = add_bisogno(session, world)
+    needs.set_status(session, world.facilitator, bisogno, "in_discussione")
+    needs.set_status(session, world.delegate, bisogno, "ritirato")
+    session.commit()
+    with refused(session, world.tavolo.id, "conflict", 409, "da «ritirato» a «in_discussione»"):
+        needs.set_status(session, world.facilitator, bisogno, "in_discussione")
+    with refused(session, world.tavolo.id, "conflict", 409, "ritirato non si modifica"):
+        needs.update_bisogno(session, world.delegate, bisogno, {"title": "Non si può"})
+    with refused(session, world.tavolo.id, "invalid", 422, "Stato non valido"):
+        needs.set_status(session, world.facilitator, bisogno, "approvato")
+    with refused(session, world.tavolo.id, "conflict", 409, "Passaggio di stato non consentito"):
+        needs.set_status(session, world.facilitator, bisogno, "accorpato")  # only through merge
+    needs.set_status(session, world.facilitator, bisogno, "proposto")
+    session.commit()
+    row = session.get(Bisogno, bisogno.id)
+    assert [(v.version, v.change, v.data["status"]) for v in row.versions] == [
+        (1, "creato", "proposto"), (2, "stato", "in_discussione"), (3, "stato", "ritirato"), (4, "stato", "proposto")]
+
+
+# --- merge -------------------------------------------------------------------------------------------
+
+
+def test_merge_keeps_links_and_annotations(session, world):
+    first = add_bisogno(session, world, world.delegate, title="Anziani soli")
+    second = add_bisogno(session, world, world.delegate2, title="Isolamento sociale")
+    note, _ = needs.add_annotation(session, world.delegate2, first, "dato", "Il 30% vive solo.")
+    session.commit()
+    event = needs.merge_bisogno(session, world.facilitator, first, second)
+    session.commit()
+    merged = session.get(Bisogno, first.id)
+    assert (merged.status, merged.merged_into_id, merged.version) == ("accorpato", second.id, 2)
+    assert merged.versions[-1].change == "accorpato"
+    assert [a.id for a in merged.annotations] == [note.id] and note.bisogno_id == first.id
+    assert event.payload["into"] == second.id and event.payload["merged_into"] == second.id
+    assert needs.bisogno_dict(merged)["merged_into"] == second.id
+    assert session.get(Bisogno, second.id).status == "proposto"
+    snap = needs.needs_snapshot(session, world.tavolo)
+    assert {b["id"] for b in snap["bisogni"]} == {first.id, second.id}
+    assert [a["id"] for a in snap["annotations"]] == [note.id]
+
+
+def test_merge_refusals(session, world):
+    first = add_bisogno(session, world, title="Primo")
+    second = add_bisogno(session, world, title="Secondo")
+    third = add_bisogno(session, world, title="Terzo")
+    with refused(session, world.tavolo.id, "invalid", 422, "stesso tavolo"):
+        needs.merge_bisogno(session, world.facilitator, first, first)
+    needs.merge_bisogno(session, world.facilitator, first, second)
+    session.commit()
+    with refused(session, world.tavolo.id, "conflict", 409, "già accorpati"):
+        needs.merge_bisogno(session, world.facilitator, first, third)
+    with refused(session, world.tavolo.id, "conflict", 409, "già accorpati"):
+        needs.merge_bisogno(session, world.facilitator, third, first)
+    with refused(session, world.tavolo.id, "conflict", 409, "accorpato o ritirato"):
+        needs.add_annotation(session, world.delegate, first, "dato", "Troppo tardi")
+
+
+def test_merge_across_tavoli_refused(session, world):
+    from tests.tavoli.support import second_tavolo
+
+    _, _, elsewhere, _ = second_tavolo(session, world)
+    here = add_bisogno(session, world)
+    with refused(session, world.tavolo.id, "invalid", 422, "stesso tavolo"):
+        needs.merge_bisogno(session, world.facilitator, here, elsewhere)
+
+
+# --- Markdown and sizes ----------------------------------------------------------------------------
+
+HOSTILE = ("Testo **importante**.\n\n<script>alert('x')</script>\n\n<img src=x onerror=alert(1)>\n\n"
+           "[clicca](javascript:alert(2)) <a href=\"javascript:alert(3)\" onclick=\"alert(4)\">qui</a>\n\n"
+           "<iframe src=\"https://evil.example\"></iframe><style>body{display:none}</style>")
+
+
+def _assert_clean(html: str) -> None:
+    lowered = html.lower()
+    for bad in ("<script", "alert('x')", "onerror", "onclick", "javascript:", "<img", "<iframe", "<style"):
+        assert bad not in lowered, (bad, html)
+
+
+def test_markdown_sanitised_in_bisogno_dict(session, world):
+    bisogno = add_bisogno(session, world, description=HOSTILE)
+    html = needs.bisogno_dict(bisogno)["description_html"]
+    _assert_clean(html)
+    assert "<strong>importante</strong>" in html and ">clicca</a>" in html
+    # the source is kept verbatim (it is what the author wrote); only the HTML is rendered
+    assert session.get(Bisogno, bisogno.id).description == HOSTILE.strip()
+    event = record.events_between(session, world.tavolo.id)[-1]
+    _assert_clean(event.payload["description_html"])
+
+
+def test_oversized_description_refused_and_nothing_written(session, world):
+    with refused(session, world.tavolo.id, "too_long", 413, "Descrizione", "20.000"):
+        needs.create_bisogno(session, world.delegate, world.tavolo, bisogno_data(description="x" * 20_001))
+    bisogno, _ = needs.create_bisogno(session, world.delegate, world.tavolo, bisogno_data(description="x" * 20_000))
+    session.commit()
+    assert len(bisogno.description) == 20_000
+
+
+def test_lowered_text_limit(app, session, world):
+    app.config["TEXT_LIMIT"] = 100
+    bisogno = add_bisogno(session, world, description="y" * 100)
+    with refused(session, world.tavolo.id, "too_long", 413, "limite di 100 caratteri", "101"):
+        needs.create_bisogno(session, world.delegate, world.tavolo, bisogno_data(description="y" * 101))
+    with refused(session, world.tavolo.id, "too_long", 413, "limite di 100"):
+        needs.update_bisogno(session, world.delegate, bisogno, {"description": "z" * 101, "title": "Cambiato"})
+    row = session.get(Bisogno, bisogno.id)
+    assert (row.description, row.title, row.version) == ("y" * 100, bisogno_data()["title"], 1)
+
+
+def test_oversized_title_refused(session, world):
+    with refused(session, world.tavolo.id, "too_long", 413, "Titolo", "300"):
+        needs.create_bisogno(session, world.delegate, world.tavolo, bisogno_data(title="t" * 301))
+
+
+def test_every_write_appends_one_event_and_refusals_none(session, world):
+    start = footprint(session, world.tavolo.id)
+    bisogno = add_bisogno(session, world)
+    needs.update_bisogno(session, world.delegate, bisogno, {"title": "Due"})
+    session.commit()
+    with refused(session, world.tavolo.id, "forbidden", 403):
+        needs.update_bisogno(session, world.delegate2, bisogno, {"title": "Tre"})
+    needs.set_status(session, world.facilitator, bisogno, "in_discussione")
+    session.commit()
+    events = record.events_between(session, world.tavolo.id)
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert [e.kind for e in events][-3:] == ["bisogno.created", "bisogno.updated", "bisogno.status"]
+    assert record.last_seq(session, world.tavolo.id) == start["last_seq"] + 3
+    assert all(e.payload["id"] == bisogno.id for e in events[-3:])
+    assert [e.payload["version"] for e in events[-3:]] == [1, 2, 3]

@@ -1,0 +1,111 @@
+"""Helpers for the service suites of tavoli and needs: named roles, counting what was written,
+and asserting a refusal that leaves nothing behind."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.world import AMBITO, World, bisogno_data
+from workspace import record
+from workspace.db import utcnow
+from workspace.needs import service as needs
+from workspace.needs.models import Annotation, AnnotationSupport, Bisogno, BisognoVersion
+from workspace.problems import Problem
+from workspace.tavoli import service as tavoli
+from workspace.tavoli.models import Presence, Seduta
+
+ROLES = ("facilitator", "delegate", "colleague", "delegate2", "observer", "outsider", "admin")
+CONTRIBUTORS = frozenset({"facilitator", "delegate", "colleague", "delegate2", "admin"})
+FACILITATORS = frozenset({"facilitator", "admin"})
+VIEWERS = frozenset(ROLES) - {"outsider"}
+
+MSG_VIEW = "Non fai parte di questo tavolo."
+MSG_CONTRIBUTE = "Solo i facilitatori e i delegati delle organizzazioni del tavolo possono contribuire."
+MSG_FACILITATE = "Solo i facilitatori del tavolo possono farlo."
+MSG_EDIT = "Può modificare il bisogno solo chi lo ha proposto, la sua organizzazione o un facilitatore."
+MSG_WITHDRAW = "Può ritirare il bisogno solo chi lo ha proposto, la sua organizzazione o un facilitatore."
+
+
+def footprint(session, tavolo_id: int) -> dict[str, int]:
+    """Everything a tavolo write can leave behind, counted."""
+    def count(model, *where):
+        return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+    return {
+        "last_seq": record.last_seq(session, tavolo_id),
+        "events": count(record.TavoloEvent, record.TavoloEvent.tavolo_id == tavolo_id),
+        "bisogni": count(Bisogno),
+        "versions": count(BisognoVersion),
+        "annotations": count(Annotation),
+        "deleted_annotations": count(Annotation, Annotation.deleted_at.is_not(None)),
+        "supports": count(AnnotationSupport),
+        "presences": count(Presence),
+        "open_presences": count(Presence, Presence.left_at.is_(None)),
+        "sedute_live": count(Seduta, Seduta.status == "in_corso"),
+    }
+
+
+@contextmanager
+def refused(session, tavolo_id: int, code: str, status: int, *fragments: str):
+    """The block must raise a Problem with this code, status and Italian message, having written
+    nothing: no pending change in the session, and committing afterwards stores nothing new."""
+    before = footprint(session, tavolo_id)
+    with pytest.raises(Problem) as caught:
+        yield caught
+    problem = caught.value
+    assert (problem.code, problem.status) == (code, status), (problem.code, problem.status, problem.message)
+    assert problem.message and problem.message == str(problem)
+    for fragment in fragments:
+        assert fragment in problem.message, problem.message
+    assert problem.as_ack() == {"error": code, "message": problem.message}
+    assert not session.new and not session.deleted, (session.new, session.deleted)
+    assert not [o for o in session.dirty if session.is_modified(o)], session.dirty
+    session.commit()  # a careless caller committing anyway must still store nothing
+    assert footprint(session, tavolo_id) == before
+
+
+def one_event(session, tavolo_id: int, before: int, event, kind: str, actor) -> None:
+    """A write appended exactly one event: the next number, of this kind, by this actor."""
+    assert isinstance(event, record.TavoloEvent)
+    assert (event.seq, event.kind, event.actor_id) == (before + 1, kind, actor.id)
+    assert record.last_seq(session, tavolo_id) == before + 1
+
+
+def user(world: World, role: str):
+    return getattr(world, role)
+
+
+def start_live(session, world: World) -> Seduta:
+    tavoli.start_seduta(session, world.facilitator, world.seduta)
+    session.commit()
+    return world.seduta
+
+
+def close_window(session, world: World) -> None:
+    """Contributions between sedute closed: the window ended yesterday."""
+    now = utcnow()
+    world.tavolo.contribution_opens_at = now - timedelta(days=10)
+    world.tavolo.contribution_closes_at = now - timedelta(days=1)
+    session.commit()
+
+
+def second_tavolo(session, world: World):
+    """Another tavolo of the same procedure (macroarea A), with the same facilitator and delegate,
+    its own seduta, a bisogno and an annotation."""
+    now = utcnow()
+    other = tavoli.create_tavolo(session, world.tavolo.procedure, "Tavolo minori e famiglie", ["A"],
+                                 opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=10))
+    tavoli.set_role(session, other, world.facilitator, "facilitator")
+    tavoli.set_role(session, other, world.delegate, "delegate", world.ets)
+    seduta = tavoli.create_seduta(session, world.facilitator, other, now + timedelta(hours=2), "Sala B",
+                                  "presenza", ["Unico punto"])
+    bisogno, _ = needs.create_bisogno(session, world.delegate, other, bisogno_data(macroarea="A"))
+    annotation, _ = needs.add_annotation(session, world.delegate, bisogno, "dato", "Un dato dell'altro tavolo")
+    session.commit()
+    return other, seduta, bisogno, annotation
+
+
+__all__ = ["AMBITO", "ROLES"]

@@ -1,0 +1,664 @@
+"""Accounts: organisations, people, memberships, passwords, single-use links.
+
+Plain functions over a SQLAlchemy session, called by the views and directly by tests. Each one
+validates everything first and raises :class:`AccountError` (Italian message, HTTP status, and the
+form field at fault when there is one). Writes happen inside a SAVEPOINT, so a function that fails
+leaves nothing of its own behind; the caller commits (views do it at the end of the request) and
+should roll back after an AccountError.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from flask_babel import force_locale, format_datetime
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from workspace import mail
+from workspace.accounts import codice_fiscale as cf_rules
+from workspace.accounts.models import (
+    ORGANISATION_KINDS,
+    RUNTS_SECTIONS,
+    TOKEN_KINDS,
+    AccessToken,
+    Membership,
+    Organisation,
+    User,
+    new_login_id,
+)
+from workspace.db import utcnow
+from workspace.ratelimit import Limiter, Throttled, email_key, ip_key
+
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 1024  # argon2 accepts more, but nobody types a novel: refuse obvious abuse
+TOKEN_BYTES = 32
+MAX_TOKEN_LENGTH = 128
+
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+_dummy_hash: str | None = None
+
+
+class AccountError(Exception):
+    """A refused operation: ``message`` (Italian, for people), ``status`` (HTTP), ``field``."""
+
+    def __init__(self, message: str, status: int = 422, field: str | None = None,
+                 retry_after: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.field = field
+        self.retry_after = retry_after
+
+
+# --------------------------------------------------------------------------- small validators
+
+
+def normalise_email(value: str | None, field: str = "email") -> str:
+    """Syntax check (no DNS lookup) and lower-case; raises AccountError 422."""
+    raw = (value or "").strip()
+    if not raw:
+        raise AccountError(_("L'indirizzo e-mail è obbligatorio."), 422, field)
+    try:
+        info = validate_email(raw, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise AccountError(
+            _("L'indirizzo e-mail «%(email)s» non è valido: deve avere la forma nome@dominio.it.", email=raw),
+            422, field,
+        ) from exc
+    email = info.normalized.lower()
+    if len(email) > 254:
+        raise AccountError(_("L'indirizzo e-mail è troppo lungo (al massimo 254 caratteri)."), 422, field)
+    return email
+
+
+def _clean_text(value: str | None, *, field: str, label: str, max_length: int, required: bool = True) -> str | None:
+    text = " ".join((value or "").split())
+    if not text:
+        if required:
+            raise AccountError(_("Il campo «%(label)s» è obbligatorio.", label=label), 422, field)
+        return None
+    if len(text) > max_length:
+        raise AccountError(
+            _("Il campo «%(label)s» è troppo lungo (al massimo %(max)d caratteri).", label=label, max=max_length),
+            422, field,
+        )
+    return text
+
+
+def check_password(password: str | None, *, email: str | None = None, field: str = "password") -> str:
+    """The password policy: at least 10 characters, not the e-mail address itself."""
+    password = password or ""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(
+            _("La password deve avere almeno %(min)d caratteri.", min=MIN_PASSWORD_LENGTH), 422, field
+        )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise AccountError(
+            _("La password è troppo lunga (al massimo %(max)d caratteri).", max=MAX_PASSWORD_LENGTH), 422, field
+        )
+    if email and password.strip().lower() == email.lower():
+        raise AccountError(_("La password non può essere uguale all'indirizzo e-mail."), 422, field)
+    return password
+
+
+def _hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def _when(moment: datetime) -> str:
+    return format_datetime(moment, "d MMMM yyyy, HH:mm")
+
+
+# --------------------------------------------------------------------------- organisations
+
+
+def create_organisation(
+    session: Session,
+    *,
+    name: str,
+    kind: str,
+    ambito_code: str | None = None,
+    codice_fiscale: str | None = None,
+    runts_section: str | None = None,
+    runts_repertorio: str | None = None,
+    email: str | None = None,
+) -> Organisation:
+    """A new organisation. ETS need a valid 11-digit codice fiscale, RUNTS section and repertorio."""
+    from workspace.reference.models import Ambito
+
+    name = _clean_text(name, field="name", label=_("Denominazione"), max_length=300)
+    if kind not in ORGANISATION_KINDS:
+        raise AccountError(_("Il tipo di organizzazione scelto non esiste."), 422, "kind")
+    ambito_code = (ambito_code or "").strip() or None
+    if ambito_code is not None and session.get(Ambito, ambito_code) is None:
+        raise AccountError(
+            _("L'Ambito con codice «%(code)s» non esiste nell'elenco di Regione Lombardia.", code=ambito_code),
+            422, "ambito_code",
+        )
+    cf = cf_rules.normalise(codice_fiscale) or None
+    section = (runts_section or "").strip() or None
+    repertorio = re.sub(r"\s+", "", runts_repertorio or "") or None
+
+    if kind == "ets":
+        if cf is None:
+            raise AccountError(_("Per un ente del Terzo settore il codice fiscale è obbligatorio."),
+                               422, "codice_fiscale")
+        try:
+            cf = cf_rules.validate_numeric(cf)
+        except cf_rules.CodiceFiscaleError as exc:
+            raise AccountError(exc.message, 422, "codice_fiscale") from exc
+        if section is None:
+            raise AccountError(_("Per un ente del Terzo settore occorre indicare la sezione del RUNTS."),
+                               422, "runts_section")
+        if section not in RUNTS_SECTIONS:
+            raise AccountError(_("La sezione del RUNTS indicata non esiste: scegliere una delle sette sezioni."),
+                               422, "runts_section")
+        if repertorio is None:
+            raise AccountError(
+                _("Per un ente del Terzo settore occorre indicare il numero di repertorio del RUNTS."),
+                422, "runts_repertorio",
+            )
+        if not repertorio.isascii() or not repertorio.isdigit() or len(repertorio) > 12:
+            raise AccountError(
+                _("Il numero di repertorio del RUNTS è un numero (solo cifre, al massimo 12)."),
+                422, "runts_repertorio",
+            )
+    else:
+        if section is not None or repertorio is not None:
+            raise AccountError(
+                _("Sezione e numero di repertorio del RUNTS si indicano solo per gli enti del Terzo "
+                  "settore: scegliere il tipo «Ente del Terzo settore» oppure lasciarli vuoti."),
+                422, "runts_section" if section is not None else "runts_repertorio",
+            )
+        if cf is not None:
+            try:
+                cf = cf_rules.validate(cf)
+            except cf_rules.CodiceFiscaleError as exc:
+                raise AccountError(exc.message, 422, "codice_fiscale") from exc
+
+    org_email = normalise_email(email) if (email or "").strip() else None
+
+    duplicate = _("Un'organizzazione con il codice fiscale %(cf)s è già registrata.", cf=cf)
+    if cf is not None and session.scalar(select(Organisation.id).where(Organisation.codice_fiscale == cf)):
+        raise AccountError(duplicate, 409, "codice_fiscale")
+    org = Organisation(
+        name=name, kind=kind, ambito_code=ambito_code, codice_fiscale=cf,
+        runts_section=section if kind == "ets" else None,
+        runts_repertorio=repertorio if kind == "ets" else None,
+        email=org_email,
+    )
+    try:
+        with session.begin_nested():
+            session.add(org)
+            session.flush()
+    except IntegrityError as exc:  # a concurrent insert of the same codice fiscale
+        raise AccountError(duplicate, 409, "codice_fiscale") from exc
+    return org
+
+
+def list_organisations(session: Session) -> list[Organisation]:
+    return list(session.scalars(select(Organisation).order_by(func.lower(Organisation.name), Organisation.id)))
+
+
+def get_organisation(session: Session, organisation_id: int) -> Organisation:
+    org = session.get(Organisation, organisation_id)
+    if org is None:
+        raise AccountError(_("L'organizzazione richiesta non esiste."), 404)
+    return org
+
+
+def members_of(session: Session, organisation: Organisation) -> list[Membership]:
+    return list(
+        session.scalars(
+            select(Membership).join(User).where(Membership.organisation_id == organisation.id)
+            .order_by(func.lower(User.name), User.id)
+        )
+    )
+
+
+# --------------------------------------------------------------------------- users
+
+
+def find_user(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def create_user(
+    session: Session,
+    *,
+    email: str,
+    name: str,
+    password: str | None = None,
+    is_admin: bool = False,
+) -> User:
+    """A new person; the e-mail is the identity (lower-case, unique: 409 when taken)."""
+    email = normalise_email(email)
+    name = _clean_text(name, field="name", label=_("Nome e cognome"), max_length=200)
+    if password is not None:
+        check_password(password, email=email)
+    duplicate = _("Esiste già un account con l'indirizzo %(email)s.", email=email)
+    if find_user(session, email) is not None:
+        raise AccountError(duplicate, 409, "email")
+    user = User(email=email, name=name, is_admin=bool(is_admin), active=True, login_id=new_login_id())
+    if password is not None:
+        user.password_hash = _hasher.hash(password)
+    try:
+        with session.begin_nested():
+            session.add(user)
+            session.flush()
+    except IntegrityError as exc:
+        raise AccountError(duplicate, 409, "email") from exc
+    return user
+
+
+def set_password(session: Session, user: User, password: str, *, field: str = "password") -> None:
+    """Hash and store; rotating ``login_id`` ends every other session and remember-me cookie."""
+    check_password(password, email=user.email, field=field)
+    user.password_hash = _hasher.hash(password)
+    user.login_id = new_login_id()
+    session.flush()
+
+
+def _verify(password_hash: str | None, password: str) -> bool:
+    global _dummy_hash
+    if not password_hash:
+        # Same cost as a real check, so response times do not reveal which addresses exist.
+        if _dummy_hash is None:
+            _dummy_hash = _hasher.hash(secrets.token_urlsafe(16))
+        password_hash = _dummy_hash
+        try:
+            _hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            pass
+        return False
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def authenticate(session: Session, email: str, password: str) -> User:
+    """The user with this e-mail and password; one uniform 401 message for every mismatch."""
+    bad = AccountError(_("E-mail o password non corretti."), 401)
+    try:
+        email = normalise_email(email)
+    except AccountError:
+        _verify(None, password or "")
+        raise bad from None
+    user = find_user(session, email)
+    if user is None or not _verify(user.password_hash, password or ""):
+        raise bad
+    if not user.active:
+        raise AccountError(
+            _("Questo account è stato disattivato. Per riattivarlo rivolgersi all'Ufficio di Piano."), 403
+        )
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    user.last_login_at = utcnow()
+    session.flush()
+    return user
+
+
+def login_keys(email: str, ip: str | None) -> list[str]:
+    return [email_key("login", email or ""), ip_key("login", ip)]
+
+
+def login_with_password(session: Session, limiter: Limiter, email: str, password: str, ip: str | None) -> User:
+    """authenticate() behind the login throttle: a blocked attempt never reaches argon2 (429)."""
+    keys = login_keys(email, ip)
+    try:
+        limiter.check(keys)
+    except Throttled as exc:
+        raise AccountError(exc.message, 429, retry_after=exc.retry_after) from exc
+    try:
+        user = authenticate(session, email, password)
+    except AccountError as exc:
+        if exc.status == 401:
+            limiter.hit(keys)
+        raise
+    limiter.reset(keys[:1])  # the address is proven; the IP counter keeps running
+    return user
+
+
+def change_password(session: Session, limiter: Limiter, user: User, current: str | None, new: str,
+                    ip: str | None = None) -> None:
+    """From the profile page: the current password is required when one exists (and throttled)."""
+    check_password(new, email=user.email, field="new_password")
+    if user.password_hash:
+        keys = login_keys(user.email, ip)
+        try:
+            limiter.check(keys)
+        except Throttled as exc:
+            raise AccountError(exc.message, 429, "current_password", retry_after=exc.retry_after) from exc
+        if not _verify(user.password_hash, current or ""):
+            limiter.hit(keys)
+            raise AccountError(_("La password attuale non è corretta."), 422, "current_password")
+    set_password(session, user, new, field="new_password")
+
+
+# --------------------------------------------------------------------------- memberships
+
+
+def add_membership(session: Session, user: User, organisation: Organisation, role: str = "delegate") -> Membership:
+    """``user`` as delegate of ``organisation``; adding an existing membership returns it."""
+    existing = session.scalar(
+        select(Membership).where(Membership.user_id == user.id, Membership.organisation_id == organisation.id)
+    )
+    if existing is not None:
+        return existing
+    try:
+        with session.begin_nested():
+            membership = Membership(user=user, organisation=organisation, role=role)
+            session.add(membership)
+            session.flush()
+    except IntegrityError:  # added concurrently: same result
+        existing = session.scalar(
+            select(Membership).where(Membership.user_id == user.id, Membership.organisation_id == organisation.id)
+        )
+        if existing is None:
+            raise
+        return existing
+    return membership
+
+
+def is_member(session: Session, user: User, organisation: Organisation) -> bool:
+    return session.scalar(
+        select(Membership.id).where(Membership.user_id == user.id, Membership.organisation_id == organisation.id)
+    ) is not None
+
+
+# --------------------------------------------------------------------------- single-use links
+
+
+def _default_lifetime(kind: str) -> timedelta:
+    cfg = current_app.config
+    if kind == "invitation":
+        return timedelta(days=int(cfg.get("INVITATION_DAYS", 14)))
+    return timedelta(hours=int(cfg.get("RESET_HOURS", 2)))
+
+
+def issue_token(
+    session: Session,
+    kind: str,
+    email: str,
+    *,
+    name: str | None = None,
+    user: User | None = None,
+    organisation: Organisation | None = None,
+    grants_admin: bool = False,
+    created_by: User | None = None,
+    lifetime: timedelta | None = None,
+) -> str:
+    """Store a new link and return its raw token: the only time it exists outside an e-mail."""
+    if kind not in TOKEN_KINDS:
+        raise ValueError(f"unknown token kind {kind!r}")
+    raw = secrets.token_urlsafe(TOKEN_BYTES)
+    now = utcnow()
+    token = AccessToken(
+        kind=kind,
+        token_hash=_hash_token(raw),
+        email=normalise_email(email),
+        name=name,
+        user_id=user.id if user is not None else None,
+        organisation_id=organisation.id if organisation is not None else None,
+        grants_admin=bool(grants_admin),
+        created_by_id=created_by.id if created_by is not None else None,
+        created_at=now,
+        expires_at=now + (lifetime if lifetime is not None else _default_lifetime(kind)),
+    )
+    with session.begin_nested():
+        session.add(token)
+        session.flush()
+    return raw
+
+
+def _used_message(kind: str) -> str:
+    if kind == "invitation":
+        return _("Questo invito è già stato usato. Se hai già aderito puoi accedere con la tua e-mail; "
+                 "altrimenti chiedi un nuovo invito all'Ufficio di Piano.")
+    if kind == "password_reset":
+        return _("Questo link per reimpostare la password è già stato usato. Se serve, richiedine uno nuovo.")
+    return _("Questo link di accesso è già stato usato. Richiedine uno nuovo.")
+
+
+def _expired_message(kind: str, expired_at: datetime) -> str:
+    when = _when(expired_at)
+    if kind == "invitation":
+        return _("Questo invito è scaduto (scadenza: %(when)s). Chiedi un nuovo invito all'Ufficio di Piano.", when=when)
+    if kind == "password_reset":
+        return _("Questo link per reimpostare la password è scaduto (scadenza: %(when)s). Richiedine uno nuovo.",
+                 when=when)
+    return _("Questo link di accesso è scaduto (scadenza: %(when)s). Richiedine uno nuovo.", when=when)
+
+
+def peek_token(session: Session, raw: str, kind: str) -> AccessToken:
+    """The valid, unused token for ``raw`` without consuming it (pages shown before confirming)."""
+    token = None
+    if raw and len(raw) <= MAX_TOKEN_LENGTH:
+        token = session.scalar(
+            select(AccessToken).where(AccessToken.token_hash == _hash_token(raw), AccessToken.kind == kind)
+        )
+    if token is None:
+        raise AccountError(
+            _("Il link non è valido. Controlla di averlo copiato per intero dall'e-mail ricevuta."), 404
+        )
+    if token.used_at is not None:
+        raise AccountError(_used_message(kind), 410)
+    if token.expires_at <= utcnow():
+        raise AccountError(_expired_message(kind, token.expires_at), 410)
+    return token
+
+
+def consume_token(session: Session, raw: str, kind: str) -> AccessToken:
+    """Mark the token used. The conditional UPDATE makes two concurrent uses impossible: only
+    one of them sees ``used_at IS NULL``; the other gets 410."""
+    token = peek_token(session, raw, kind)
+    now = utcnow()
+    result = session.execute(
+        update(AccessToken)
+        .where(AccessToken.id == token.id, AccessToken.used_at.is_(None), AccessToken.expires_at > now)
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise AccountError(_used_message(kind), 410)
+    set_committed_value(token, "used_at", now)
+    return token
+
+
+def token_inviter(session: Session, token: AccessToken) -> User | None:
+    return session.get(User, token.created_by_id) if token.created_by_id else None
+
+
+# --------------------------------------------------------------------------- invitations
+
+
+def invite_delegate(
+    session: Session,
+    organisation: Organisation,
+    *,
+    name: str,
+    email: str,
+    grants_admin: bool = False,
+    invited_by: User | None = None,
+) -> str:
+    """Create an invitation for ``email`` to act for ``organisation`` and mail it; returns the raw
+    token. 409 if the person already is a delegate of it; 503 if the mail cannot be sent."""
+    email = normalise_email(email)
+    name = _clean_text(name, field="name", label=_("Nome e cognome"), max_length=200)
+    existing = find_user(session, email)
+    if existing is not None and is_member(session, existing, organisation):
+        raise AccountError(
+            _("%(email)s è già delegato di «%(org)s». Per entrare può chiedere un link di accesso via e-mail.",
+              email=email, org=organisation.name),
+            409, "email",
+        )
+    with session.begin_nested():
+        raw = issue_token(
+            session, "invitation", email, name=name, user=existing, organisation=organisation,
+            grants_admin=grants_admin, created_by=invited_by,
+        )
+        token = session.scalar(select(AccessToken).where(AccessToken.token_hash == _hash_token(raw)))
+        with force_locale("it"):
+            subject = _("Invito ai tavoli di co-programmazione: %(org)s", org=organisation.name)
+            body = mail.render_mail(
+                "invitation.txt",
+                name=name,
+                organisation=organisation,
+                inviter=invited_by,
+                grants_admin=grants_admin,
+                link=mail.external_url("accounts.invitation", token=raw),
+                expires=_when(token.expires_at),
+            )
+        try:
+            mail.send_mail(email, subject, body)
+        except mail.MailError as exc:
+            raise AccountError(exc.message, 503) from exc
+    return raw
+
+
+def accept_invitation(session: Session, raw: str, *, password: str | None = None, name: str | None = None) -> User:
+    """Join through an invitation: creates the person (or reuses the account with that e-mail),
+    makes them delegate of the inviting organisation, grants admin if the invitation says so and
+    optionally sets a password. Returns the user, to be logged in."""
+    token = peek_token(session, raw, "invitation")
+    user = find_user(session, token.email)
+    if user is not None and not user.active:
+        raise AccountError(
+            _("L'account %(email)s è stato disattivato. Per riattivarlo rivolgersi all'Ufficio di Piano.",
+              email=token.email), 403,
+        )
+    if password is not None:
+        check_password(password, email=token.email)
+    display_name = _clean_text(name or token.name or token.email.split("@")[0], field="name",
+                               label=_("Nome e cognome"), max_length=200)
+    with session.begin_nested():
+        consume_token(session, raw, "invitation")
+        if user is None:
+            user = create_user(session, email=token.email, name=display_name)
+        if password is not None:
+            set_password(session, user, password)
+        if token.organisation is not None:
+            add_membership(session, user, token.organisation)
+        if token.grants_admin:
+            user.is_admin = True
+        user.last_login_at = utcnow()
+        session.flush()
+    return user
+
+
+# --------------------------------------------------------------------------- links by e-mail
+
+
+def _active_user(session: Session, email: str) -> User | None:
+    user = find_user(session, email)
+    return user if user is not None and user.active else None
+
+
+def _send_link_quietly(email: str, subject: str, body: str) -> None:
+    """Mail a link without telling the requester whether it went out (non-disclosure)."""
+    try:
+        mail.send_mail(email, subject, body)
+    except mail.MailError:
+        current_app.logger.exception("Link via e-mail non inviato")
+
+
+def _throttle_requests(limiter: Limiter | None, scope: str, email: str, ip: str | None) -> None:
+    """Count every request (whether the address exists or not) so nobody can flood a mailbox."""
+    if limiter is None:
+        return
+    keys = [email_key(scope, email), ip_key(scope, ip)]
+    try:
+        limiter.check(keys)
+    except Throttled as exc:
+        raise AccountError(exc.message, 429, retry_after=exc.retry_after) from exc
+    limiter.hit(keys)
+
+
+def request_password_reset(session: Session, email: str, *, limiter: Limiter | None = None,
+                           ip: str | None = None) -> None:
+    """Mail a reset link if an active account has this address. Same outcome either way."""
+    email = normalise_email(email)
+    _throttle_requests(limiter, "reset", email, ip)
+    user = _active_user(session, email)
+    if user is None:
+        return
+    raw = issue_token(session, "password_reset", user.email, name=user.name, user=user)
+    with force_locale("it"):
+        subject = _("Reimpostazione della password")
+        body = mail.render_mail(
+            "password_reset.txt", user=user, link=mail.external_url("accounts.reset_password", token=raw),
+            hours=int(_default_lifetime("password_reset").total_seconds() // 3600),
+        )
+    _send_link_quietly(user.email, subject, body)
+
+
+def request_login_link(session: Session, email: str, *, limiter: Limiter | None = None,
+                       ip: str | None = None) -> None:
+    """Mail a password-less login link if an active account has this address. Same outcome either way."""
+    email = normalise_email(email)
+    _throttle_requests(limiter, "link", email, ip)
+    user = _active_user(session, email)
+    if user is None:
+        return
+    raw = issue_token(session, "login_link", user.email, name=user.name, user=user)
+    with force_locale("it"):
+        subject = _("Il tuo link di accesso")
+        body = mail.render_mail(
+            "login_link.txt", user=user, link=mail.external_url("accounts.login_link", token=raw),
+            hours=int(_default_lifetime("login_link").total_seconds() // 3600),
+        )
+    _send_link_quietly(user.email, subject, body)
+
+
+def _token_user(session: Session, token: AccessToken) -> User:
+    user = session.get(User, token.user_id) if token.user_id else find_user(session, token.email)
+    if user is None:
+        raise AccountError(_("L'account a cui si riferisce questo link non esiste più."), 404)
+    if not user.active:
+        raise AccountError(
+            _("Questo account è stato disattivato. Per riattivarlo rivolgersi all'Ufficio di Piano."), 403
+        )
+    return user
+
+
+def reset_password(session: Session, raw: str, password: str) -> User:
+    """Set a new password through a reset link; other pending reset links of the person die too."""
+    token = peek_token(session, raw, "password_reset")
+    user = _token_user(session, token)
+    check_password(password, email=user.email)
+    with session.begin_nested():
+        consume_token(session, raw, "password_reset")
+        set_password(session, user, password)
+        now = utcnow()
+        session.execute(
+            update(AccessToken)
+            .where(AccessToken.kind == "password_reset", AccessToken.email == user.email,
+                   AccessToken.used_at.is_(None))
+            .values(used_at=now)
+            .execution_options(synchronize_session="fetch")
+        )
+        user.last_login_at = now
+        session.flush()
+    return user
+
+
+def login_with_link(session: Session, raw: str) -> User:
+    """Consume a password-less login link; returns the user to log in."""
+    token = peek_token(session, raw, "login_link")
+    user = _token_user(session, token)
+    with session.begin_nested():
+        consume_token(session, raw, "login_link")
+        user.last_login_at = utcnow()
+        session.flush()
+    return user

@@ -1,0 +1,97 @@
+"""Socket.IO operations on bisogni and annotations."""
+from __future__ import annotations
+
+from workspace import realtime
+from workspace.needs import service
+from workspace.needs.models import ANNOTATION_KINDS, BISOGNO_STATUSES, CONSOLIDATION
+from workspace.realtime import ID, operation
+from workspace.tavoli import service as tavoli_service
+
+realtime.add_snapshot_part(lambda session, tavolo: service.needs_snapshot(session, tavolo))
+
+# Text lengths are checked by the service (a clear message with the configured limit); the
+# schema only fixes types and shapes.
+TEXT = {"type": "string"}
+BISOGNO_FIELDS = {
+    "title": TEXT,
+    "description": TEXT,
+    "macroarea": {"type": "string", "pattern": "^[A-L]$"},
+    "transversal": {"type": "array", "items": {"type": "string", "pattern": "^[A-L]$"}, "maxItems": 12},
+    "key_points": {"type": "array", "items": ID, "maxItems": 100},
+    "target_population": TEXT,
+    "comuni": {"type": "array", "items": ID, "maxItems": 500},
+    "whole_ambito": {"type": "boolean"},
+    "evidence_source": TEXT,
+    "evidence_figure": TEXT,
+    "evidence_year": {"type": ["integer", "null"]},
+    "consolidation": {"enum": list(CONSOLIDATION)},
+}
+
+
+def _fields(data: dict) -> dict:
+    return {k: v for k, v in data.items() if k in BISOGNO_FIELDS}
+
+
+@operation("bisogno.create", BISOGNO_FIELDS, required=("title",))
+def _create(session, user, data):
+    tavolo = tavoli_service.get_tavolo(session, data["tavolo_id"])
+    bisogno, event = service.create_bisogno(session, user, tavolo, _fields(data), data["op_id"])
+    return event, {"id": bisogno.id}
+
+
+@operation("bisogno.update", {"bisogno_id": ID, "expected_version": {"type": "integer", "minimum": 1},
+                              **BISOGNO_FIELDS}, required=("bisogno_id",))
+def _update(session, user, data):
+    bisogno = service.get_bisogno(session, data["bisogno_id"], data["tavolo_id"])
+    event = service.update_bisogno(session, user, bisogno, _fields(data), data.get("expected_version"),
+                                   data["op_id"])
+    return event, {"id": bisogno.id, "version": bisogno.version}
+
+
+@operation("bisogno.status", {"bisogno_id": ID, "status": {"enum": list(BISOGNO_STATUSES)}},
+           required=("bisogno_id", "status"))
+def _status(session, user, data):
+    bisogno = service.get_bisogno(session, data["bisogno_id"], data["tavolo_id"])
+    event = service.set_status(session, user, bisogno, data["status"], data["op_id"])
+    return event, {"id": bisogno.id, "status": bisogno.status}
+
+
+@operation("bisogno.merge", {"bisogno_id": ID, "into_id": ID}, required=("bisogno_id", "into_id"))
+def _merge(session, user, data):
+    bisogno = service.get_bisogno(session, data["bisogno_id"], data["tavolo_id"])
+    into = service.get_bisogno(session, data["into_id"], data["tavolo_id"])
+    event = service.merge_bisogno(session, user, bisogno, into, data["op_id"])
+    return event, {"id": bisogno.id, "into": into.id}
+
+
+@operation("spotlight.set", {"seduta_id": ID, "bisogno_id": {"oneOf": [ID, {"type": "null"}]}},
+           required=("seduta_id", "bisogno_id"))
+def _spotlight(session, user, data):
+    seduta = tavoli_service.get_seduta(session, data["seduta_id"], data["tavolo_id"])
+    event = service.spotlight(session, user, seduta, data["bisogno_id"], data["op_id"])
+    return event, {"bisogno_id": data["bisogno_id"]}
+
+
+@operation("annotation.create", {"bisogno_id": ID, "kind": {"enum": list(ANNOTATION_KINDS)}, "body": TEXT,
+                                 "parent_id": {"oneOf": [ID, {"type": "null"}]}},
+           required=("bisogno_id", "kind", "body"))
+def _annotate(session, user, data):
+    bisogno = service.get_bisogno(session, data["bisogno_id"], data["tavolo_id"])
+    annotation, event = service.add_annotation(session, user, bisogno, data["kind"], data["body"],
+                                               data.get("parent_id"), data["op_id"])
+    return event, {"id": annotation.id}
+
+
+@operation("annotation.delete", {"annotation_id": ID, "reason": TEXT}, required=("annotation_id",))
+def _delete(session, user, data):
+    annotation = service.get_annotation(session, data["annotation_id"], data["tavolo_id"])
+    event = service.delete_annotation(session, user, annotation, data.get("reason", ""), data["op_id"])
+    return event, {"id": annotation.id}
+
+
+@operation("annotation.support", {"annotation_id": ID, "support": {"type": "boolean"}},
+           required=("annotation_id", "support"))
+def _support(session, user, data):
+    annotation = service.get_annotation(session, data["annotation_id"], data["tavolo_id"])
+    event = service.toggle_support(session, user, annotation, data["support"], data["op_id"])
+    return event, {"id": annotation.id, "supports": event.payload["supports"]}

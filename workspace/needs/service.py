@@ -1,0 +1,376 @@
+"""Bisogni and annotations: raise, edit (versioned), change state, merge, annotate, support,
+delete or moderate. Same write path as every tavolo change: permission, validation, rows, one
+event — in one transaction the caller commits."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workspace import record
+from workspace.accounts.models import Organisation, User
+from workspace.db import utcnow
+from workspace.markdown import render
+from workspace.needs.models import (
+    ANNOTATION_KINDS,
+    CONSOLIDATION,
+    Annotation,
+    AnnotationSupport,
+    Bisogno,
+    BisognoVersion,
+)
+from workspace.problems import Problem, conflict, forbidden, invalid, not_found
+from workspace.reference.models import KeyPoint, Macroarea
+from workspace.tavoli import permissions
+from workspace.tavoli import service as tavoli_service
+from workspace.tavoli.models import Seduta, Tavolo
+
+DEFAULT_TEXT_LIMIT = 20_000
+
+# Allowed state changes; "accorpato" goes through merge_bisogno, which names the target.
+TRANSITIONS = {
+    "proposto": {"in_discussione", "ritirato"},
+    "in_discussione": {"proposto", "ritirato"},
+    "accorpato": set(),
+    "ritirato": {"proposto"},
+}
+
+
+def text_limit() -> int:
+    return int(current_app.config.get("TEXT_LIMIT", DEFAULT_TEXT_LIMIT))
+
+
+def _text(value: Any, label: str, required: bool = False, limit: int | None = None) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise invalid(_("Il campo «%(f)s» deve essere un testo.", f=label))
+    value = value.strip()
+    if required and not value:
+        raise invalid(_("Il campo «%(f)s» è obbligatorio.", f=label))
+    limit = limit or text_limit()
+    if len(value) > limit:
+        raise Problem("too_long", _("Il campo «%(f)s» supera il limite di %(n)s caratteri (ne contiene %(c)s).",
+                                    f=label, n=f"{limit:,}".replace(",", "."), c=f"{len(value):,}".replace(",", ".")),
+                      413)
+    return value
+
+
+def get_bisogno(session: Session, bisogno_id: int, tavolo_id: int | None = None) -> Bisogno:
+    bisogno = session.get(Bisogno, bisogno_id)
+    if bisogno is None or (tavolo_id is not None and bisogno.tavolo_id != tavolo_id):
+        raise not_found(_("Bisogno inesistente."))
+    return bisogno
+
+
+def get_annotation(session: Session, annotation_id: int, tavolo_id: int | None = None) -> Annotation:
+    annotation = session.get(Annotation, annotation_id)
+    if annotation is None or (tavolo_id is not None and annotation.bisogno.tavolo_id != tavolo_id):
+        raise not_found(_("Annotazione inesistente."))
+    return annotation
+
+
+def _speaking_for(session: Session, user: User, tavolo_id: int) -> Organisation | None:
+    """The organisation a contribution is attributed to: the delegate's, else the first one."""
+    role = permissions.tavolo_role(session, user, tavolo_id)
+    if role is not None and role.organisation is not None:
+        return role.organisation
+    return user.organisations[0] if user.organisations else None
+
+
+# --- bisogni ---------------------------------------------------------------------------------------
+
+
+def _apply_fields(session: Session, bisogno: Bisogno, tavolo: Tavolo, data: dict[str, Any]) -> None:
+    """Validate every field before touching the row, so a refusal leaves nothing half-changed."""
+    title = _text(data.get("title"), _("Titolo"), required=True, limit=300)
+    description = _text(data.get("description"), _("Descrizione"))
+    target = _text(data.get("target_population"), _("Popolazione destinataria"), limit=2000)
+    source = _text(data.get("evidence_source"), _("Fonte del dato"), limit=2000)
+    figure = _text(data.get("evidence_figure"), _("Dato"), limit=200)
+    year = data.get("evidence_year")
+    if year in ("", None):
+        year = None
+    else:
+        try:
+            year = int(year)
+        except (TypeError, ValueError):
+            raise invalid(_("L'anno del dato deve essere un numero.")) from None
+        if not 1990 <= year <= utcnow().year:
+            raise invalid(_("L'anno del dato deve essere compreso fra 1990 e l'anno in corso."))
+    consolidation = data.get("consolidation") or "nuovo"
+    if consolidation not in CONSOLIDATION:
+        raise invalid(_("Indicare se il bisogno è consolidato o nuovo."))
+
+    tavolo_codes = {m.code for m in tavolo.macroaree}
+    primary_code = data.get("macroarea") or (sorted(tavolo_codes)[0] if len(tavolo_codes) == 1 else None)
+    if primary_code not in tavolo_codes:
+        raise invalid(_("La macroarea principale deve essere una di quelle del tavolo."))
+    transversal_codes = [c for c in (data.get("transversal") or []) if c != primary_code]
+    transversal = list(session.scalars(select(Macroarea).where(Macroarea.code.in_(transversal_codes),
+                                                               Macroarea.status == "active")))
+    if len(transversal) != len(set(transversal_codes)):
+        raise invalid(_("Macroarea trasversale non valida."))
+    allowed_areas = {primary_code, *transversal_codes}
+    kp_ids = [int(k) for k in (data.get("key_points") or []) if str(k).isdigit()]
+    if len(kp_ids) != len(data.get("key_points") or []):
+        raise invalid(_("Punto chiave non valido."))
+    key_points = list(session.scalars(select(KeyPoint).where(KeyPoint.id.in_(kp_ids))))
+    if len(key_points) != len(set(kp_ids)) or any(k.macroarea_code not in allowed_areas for k in key_points):
+        raise invalid(_("I punti chiave vanno scelti fra quelli ufficiali delle macroaree del bisogno."))
+    comune_ids = [int(c) for c in (data.get("comuni") or []) if str(c).isdigit()]
+    comuni = list(session.scalars(select(Organisation).where(Organisation.id.in_(comune_ids),
+                                                             Organisation.kind == "comune")))
+    ambito = tavolo.procedure.ambito_code
+    if len(comuni) != len(set(comune_ids)) or any(c.ambito_code != ambito for c in comuni):
+        raise invalid(_("Il territorio va scelto fra i Comuni dell'Ambito."))
+
+    bisogno.title, bisogno.description, bisogno.target_population = title, description, target
+    bisogno.evidence_source, bisogno.evidence_figure, bisogno.evidence_year = source, figure, year
+    bisogno.consolidation = consolidation
+    bisogno.macroarea_code = primary_code
+    bisogno.transversal, bisogno.key_points, bisogno.comuni = transversal, key_points, comuni
+    bisogno.whole_ambito = bool(data.get("whole_ambito"))
+
+
+def _snapshot_version(session: Session, bisogno: Bisogno, change: str, actor: User) -> None:
+    session.add(BisognoVersion(bisogno_id=bisogno.id, version=bisogno.version, data=bisogno_fields(bisogno),
+                               change=change, author_id=actor.id, at=utcnow()))
+
+
+def create_bisogno(session: Session, actor: User, tavolo: Tavolo, data: dict[str, Any],
+                   op_id: str | None = None, now: datetime | None = None) -> tuple[Bisogno, record.TavoloEvent]:
+    permissions.require(session, actor, "contribute", tavolo.id)
+    seduta = tavoli_service.check_contribution_window(session, tavolo, now)
+    bisogno = Bisogno(tavolo_id=tavolo.id, seduta_id=seduta.id if seduta else None, author_id=actor.id,
+                      organisation=_speaking_for(session, actor, tavolo.id), version=1)
+    # Validated before being added to the session: a refusal writes nothing.
+    _apply_fields(session, bisogno, tavolo, data)
+    bisogno.created_at = bisogno.updated_at = utcnow()
+    session.add(bisogno)
+    session.flush()
+    _snapshot_version(session, bisogno, "creato", actor)
+    ev = record.append(session, tavolo.id, "bisogno.created", bisogno_dict(bisogno), actor.id, op_id)
+    return bisogno, ev
+
+
+def _may_edit(session: Session, actor: User, bisogno: Bisogno) -> bool:
+    if permissions.can(session, actor, "facilitate", bisogno.tavolo_id):
+        return True
+    if not permissions.can(session, actor, "contribute", bisogno.tavolo_id):
+        return False
+    org = _speaking_for(session, actor, bisogno.tavolo_id)
+    return bisogno.author_id == actor.id or (org is not None and org.id == bisogno.organisation_id)
+
+
+def update_bisogno(session: Session, actor: User, bisogno: Bisogno, data: dict[str, Any],
+                   expected_version: int | None = None, op_id: str | None = None) -> record.TavoloEvent:
+    if not _may_edit(session, actor, bisogno):
+        raise forbidden(_("Può modificare il bisogno solo chi lo ha proposto, la sua organizzazione o un facilitatore."))
+    if bisogno.status in ("accorpato", "ritirato"):
+        raise conflict(_("Un bisogno accorpato o ritirato non si modifica."))
+    if expected_version is not None and expected_version != bisogno.version:
+        raise conflict(_("Il bisogno è stato modificato nel frattempo da un'altra persona (versione %(v)s): "
+                         "ricarica e riapplica le tue modifiche.", v=bisogno.version))
+    tavoli_service.check_contribution_window(session, bisogno_tavolo(session, bisogno))
+    merged = {**bisogno_fields(bisogno), **data}
+    _apply_fields(session, bisogno, bisogno_tavolo(session, bisogno), merged)
+    bisogno.version += 1
+    bisogno.updated_at = utcnow()
+    session.flush()
+    _snapshot_version(session, bisogno, "modificato", actor)
+    return record.append(session, bisogno.tavolo_id, "bisogno.updated", bisogno_dict(bisogno), actor.id, op_id)
+
+
+def set_status(session: Session, actor: User, bisogno: Bisogno, status: str,
+               op_id: str | None = None) -> record.TavoloEvent:
+    if status not in TRANSITIONS:
+        raise invalid(_("Stato non valido."))
+    if status == "ritirato" and not _may_edit(session, actor, bisogno):
+        raise forbidden(_("Può ritirare il bisogno solo chi lo ha proposto, la sua organizzazione o un facilitatore."))
+    if status != "ritirato":
+        permissions.require(session, actor, "facilitate", bisogno.tavolo_id)
+    if status not in TRANSITIONS[bisogno.status]:
+        raise conflict(_("Passaggio di stato non consentito: da «%(a)s» a «%(b)s».", a=bisogno.status, b=status))
+    bisogno.status = status
+    bisogno.version += 1
+    bisogno.updated_at = utcnow()
+    session.flush()
+    _snapshot_version(session, bisogno, "stato", actor)
+    return record.append(session, bisogno.tavolo_id, "bisogno.status", bisogno_dict(bisogno), actor.id, op_id)
+
+
+def merge_bisogno(session: Session, actor: User, bisogno: Bisogno, into: Bisogno,
+                  op_id: str | None = None) -> record.TavoloEvent:
+    """Merge a bisogno into another of the same tavolo; its annotations stay where they are,
+    and the link is kept both ways so nothing said is lost."""
+    permissions.require(session, actor, "facilitate", bisogno.tavolo_id)
+    if into.tavolo_id != bisogno.tavolo_id or into.id == bisogno.id:
+        raise invalid(_("Si può accorpare solo in un altro bisogno dello stesso tavolo."))
+    if bisogno.status in ("accorpato", "ritirato") or into.status in ("accorpato", "ritirato"):
+        raise conflict(_("Non si accorpano bisogni già accorpati o ritirati."))
+    bisogno.status, bisogno.merged_into_id = "accorpato", into.id
+    bisogno.version += 1
+    bisogno.updated_at = utcnow()
+    session.flush()
+    _snapshot_version(session, bisogno, "accorpato", actor)
+    return record.append(session, bisogno.tavolo_id, "bisogno.merged", bisogno_dict(bisogno) | {"into": into.id},
+                         actor.id, op_id)
+
+
+def spotlight(session: Session, actor: User, seduta: Seduta, bisogno_id: int | None,
+              op_id: str | None = None) -> record.TavoloEvent:
+    """The facilitator puts a bisogno on the big screen (or clears it)."""
+    permissions.require(session, actor, "facilitate", seduta.tavolo_id)
+    if seduta.status != "in_corso":
+        raise conflict(_("La seduta non è in corso."))
+    if bisogno_id is not None:
+        get_bisogno(session, bisogno_id, seduta.tavolo_id)
+    seduta.spotlight_bisogno_id = bisogno_id
+    session.flush()
+    return record.append(session, seduta.tavolo_id, "spotlight.set",
+                         {"seduta_id": seduta.id, "bisogno_id": bisogno_id}, actor.id, op_id)
+
+
+def bisogno_tavolo(session: Session, bisogno: Bisogno) -> Tavolo:
+    return session.get(Tavolo, bisogno.tavolo_id)
+
+
+# --- annotations -----------------------------------------------------------------------------------
+
+
+def add_annotation(session: Session, actor: User, bisogno: Bisogno, kind: str, body: str,
+                   parent_id: int | None = None, op_id: str | None = None) -> tuple[Annotation, record.TavoloEvent]:
+    permissions.require(session, actor, "contribute", bisogno.tavolo_id)
+    if kind not in ANNOTATION_KINDS:
+        raise invalid(_("Tipo di annotazione non valido."))
+    body = _text(body, _("Testo"), required=True)
+    if bisogno.status in ("accorpato", "ritirato"):
+        raise conflict(_("Il bisogno è accorpato o ritirato: annotare il bisogno in cui è confluito."))
+    tavoli_service.check_contribution_window(session, bisogno_tavolo(session, bisogno))
+    if parent_id is not None:
+        parent = session.get(Annotation, parent_id)
+        if parent is None or parent.bisogno_id != bisogno.id:
+            raise invalid(_("Si può rispondere solo a un'annotazione dello stesso bisogno."))
+    annotation = Annotation(bisogno_id=bisogno.id, parent_id=parent_id, kind=kind, body=body,
+                            author_id=actor.id, organisation=_speaking_for(session, actor, bisogno.tavolo_id),
+                            created_at=utcnow())
+    session.add(annotation)
+    session.flush()
+    ev = record.append(session, bisogno.tavolo_id, "annotation.created", annotation_dict(annotation), actor.id, op_id)
+    return annotation, ev
+
+
+def delete_annotation(session: Session, actor: User, annotation: Annotation, reason: str = "",
+                      op_id: str | None = None) -> record.TavoloEvent:
+    """Soft deletion: the author withdraws it, or a facilitator moderates it with a reason."""
+    tavolo_id = annotation.bisogno.tavolo_id
+    if annotation.deleted_at is not None:
+        raise conflict(_("L'annotazione è già stata eliminata."))
+    if annotation.author_id == actor.id and permissions.can(session, actor, "view", tavolo_id):
+        moderated = False
+    else:
+        permissions.require(session, actor, "facilitate", tavolo_id)
+        reason = _text(reason, _("Motivazione"), required=True, limit=1000)
+        moderated = True
+    annotation.deleted_at, annotation.deleted_by_id = utcnow(), actor.id
+    annotation.deletion_reason, annotation.moderated = (reason or None), moderated
+    session.flush()
+    return record.append(session, tavolo_id, "annotation.deleted", annotation_dict(annotation), actor.id, op_id)
+
+
+def toggle_support(session: Session, actor: User, annotation: Annotation, support: bool,
+                   op_id: str | None = None) -> record.TavoloEvent:
+    """One support per organisation: any of its delegates can give or withdraw it."""
+    tavolo_id = annotation.bisogno.tavolo_id
+    permissions.require(session, actor, "contribute", tavolo_id)
+    if annotation.deleted_at is not None:
+        raise conflict(_("L'annotazione è stata eliminata."))
+    org = _speaking_for(session, actor, tavolo_id)
+    if org is None:
+        raise forbidden(_("Il sostegno si dà a nome di un'organizzazione: non ne rappresenti nessuna."))
+    existing = session.scalar(select(AnnotationSupport).where(AnnotationSupport.annotation_id == annotation.id,
+                                                             AnnotationSupport.organisation_id == org.id))
+    if support and existing is None:
+        session.add(AnnotationSupport(annotation_id=annotation.id, organisation_id=org.id, user_id=actor.id,
+                                      at=utcnow()))
+    elif not support and existing is not None:
+        session.delete(existing)
+    session.flush()
+    session.refresh(annotation)
+    return record.append(session, tavolo_id, "annotation.supported", annotation_dict(annotation), actor.id, op_id)
+
+
+# --- serialisation -------------------------------------------------------------------------------
+
+
+def bisogno_fields(b: Bisogno) -> dict[str, Any]:
+    """The editable content of a bisogno (what a version snapshots)."""
+    return {
+        "title": b.title,
+        "description": b.description,
+        "macroarea": b.macroarea_code,
+        "transversal": [m.code for m in b.transversal],
+        "key_points": [k.id for k in b.key_points],
+        "target_population": b.target_population,
+        "comuni": [c.id for c in b.comuni],
+        "whole_ambito": b.whole_ambito,
+        "evidence_source": b.evidence_source,
+        "evidence_figure": b.evidence_figure,
+        "evidence_year": b.evidence_year,
+        "consolidation": b.consolidation,
+        "status": b.status,
+    }
+
+
+def bisogno_dict(b: Bisogno) -> dict[str, Any]:
+    return bisogno_fields(b) | {
+        "id": b.id,
+        "tavolo_id": b.tavolo_id,
+        "seduta_id": b.seduta_id,
+        "description_html": str(render(b.description)),
+        "key_point_labels": [k.text for k in b.key_points],
+        "comuni_names": [c.name for c in b.comuni],
+        "merged_into": b.merged_into_id,
+        "author": b.author.name if b.author else None,
+        "organisation": b.organisation.name if b.organisation else None,
+        "version": b.version,
+        "created_at": b.created_at.isoformat(),
+        "updated_at": b.updated_at.isoformat(),
+    }
+
+
+def annotation_dict(a: Annotation) -> dict[str, Any]:
+    deleted = a.deleted_at is not None
+    return {
+        "id": a.id,
+        "bisogno_id": a.bisogno_id,
+        "parent_id": a.parent_id,
+        "kind": a.kind,
+        # A deleted annotation keeps its place in the thread but no longer shows its text.
+        "body": None if deleted else a.body,
+        "body_html": None if deleted else str(render(a.body)),
+        "author": a.author.name if a.author else None,
+        "organisation": a.organisation.name if a.organisation else None,
+        "created_at": a.created_at.isoformat(),
+        "deleted": deleted,
+        "moderated": a.moderated,
+        "deletion_reason": a.deletion_reason if a.moderated else None,
+        "supports": sorted(s.organisation.name for s in a.supports),
+    }
+
+
+def bisogni_of(session: Session, tavolo_id: int) -> list[Bisogno]:
+    return list(session.scalars(select(Bisogno).where(Bisogno.tavolo_id == tavolo_id).order_by(Bisogno.id)))
+
+
+def needs_snapshot(session: Session, tavolo: Tavolo) -> dict[str, Any]:
+    bisogni = bisogni_of(session, tavolo.id)
+    return {
+        "bisogni": [bisogno_dict(b) for b in bisogni],
+        "annotations": [annotation_dict(a) for b in bisogni for a in b.annotations],
+    }

@@ -1,0 +1,205 @@
+"""Counting failures in fixed windows: login throttling (and mail-sending requests).
+
+At most ``LOGIN_MAX_FAILURES`` failed logins per ``LOGIN_WINDOW_SECONDS`` for one e-mail address
+and for one client IP (``LOGIN_MAX_FAILURES_PER_IP`` when set, since many offices sit behind one
+address). The window starts with the first failure; once the limit is reached the login is refused
+*before* the password is checked, so a blocked attacker costs us no argon2 time.
+
+Two backends: in memory (one process, thread-safe) and Redis (``INCR`` + ``EXPIRE``, shared by all
+processes) when ``REDIS_URL`` is configured. If Redis stops answering, counting falls back to memory
+in that process rather than locking everybody out.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Protocol
+
+from flask import Flask, current_app
+from flask_babel import ngettext
+
+log = logging.getLogger(__name__)
+
+
+class Backend(Protocol):
+    def hit(self, key: str, window: int) -> int:
+        """Count one event for ``key``; the window starts at the first event. Returns the count."""
+
+    def status(self, key: str) -> tuple[int, int]:
+        """(count, seconds until the window ends) for ``key``; (0, 0) when there is none."""
+
+    def reset(self, key: str) -> None: ...
+
+
+class MemoryBackend:
+    """Counters in a dict guarded by a lock; expired entries are purged as the dict grows."""
+
+    PURGE_EVERY = 1024
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic):
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._counters: dict[str, tuple[int, float]] = {}  # key -> (count, expires_at)
+
+    def _purge(self, now: float) -> None:
+        for key in [k for k, (_c, exp) in self._counters.items() if exp <= now]:
+            del self._counters[key]
+
+    def hit(self, key: str, window: int) -> int:
+        with self._lock:
+            now = self._clock()
+            count, expires = self._counters.get(key, (0, 0.0))
+            if expires <= now:
+                count, expires = 0, now + window
+            count += 1
+            self._counters[key] = (count, expires)
+            if len(self._counters) % self.PURGE_EVERY == 0:
+                self._purge(now)
+            return count
+
+    def status(self, key: str) -> tuple[int, int]:
+        with self._lock:
+            now = self._clock()
+            count, expires = self._counters.get(key, (0, 0.0))
+            if expires <= now:
+                return 0, 0
+            return count, max(1, math.ceil(expires - now))
+
+    def reset(self, key: str) -> None:
+        with self._lock:
+            self._counters.pop(key, None)
+
+
+class RedisBackend:
+    """Counters in Redis: ``INCR`` and ``EXPIRE ... NX`` in one transaction, so the window starts
+    at the first failure and a crash between the two commands cannot leave a counter that never
+    expires."""
+
+    def __init__(self, url: str, prefix: str = "tavoli:rl:"):
+        import redis
+
+        self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2,
+                                           health_check_interval=30)
+        self._prefix = prefix
+
+    def hit(self, key: str, window: int) -> int:
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.incr(self._prefix + key)
+        pipe.expire(self._prefix + key, window, nx=True)
+        count, _set = pipe.execute()
+        return int(count)
+
+    def status(self, key: str) -> tuple[int, int]:
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.get(self._prefix + key)
+        pipe.ttl(self._prefix + key)
+        raw, ttl = pipe.execute()
+        if raw is None:
+            return 0, 0
+        return int(raw), (int(ttl) if ttl and ttl > 0 else 1)
+
+    def reset(self, key: str) -> None:
+        self._redis.delete(self._prefix + key)
+
+
+class Throttled(Exception):
+    """Too many failures; ``retry_after`` seconds until the window ends; ``message`` is Italian."""
+
+    def __init__(self, retry_after: int):
+        self.retry_after = retry_after
+        minutes = max(1, math.ceil(retry_after / 60))
+        self.message = ngettext(
+            "Troppi tentativi non riusciti. Per sicurezza l'accesso è sospeso: riprova fra circa "
+            "%(num)d minuto.",
+            "Troppi tentativi non riusciti. Per sicurezza l'accesso è sospeso: riprova fra circa "
+            "%(num)d minuti.",
+            minutes,
+        )
+        super().__init__(self.message)
+
+
+class Limiter:
+    """Fixed-window limits over several keys at once (e.g. the e-mail and the IP of a login)."""
+
+    def __init__(self, backend: Backend, limit: int, window: int, *, ip_limit: int | None = None,
+                 fallback: Backend | None = None):
+        self.backend = backend
+        self.limit = limit
+        self.ip_limit = ip_limit or limit
+        self.window = window
+        self._fallback = fallback
+
+    def _call(self, name: str, *args):
+        try:
+            return getattr(self.backend, name)(*args)
+        except Exception as exc:  # noqa: BLE001 — any Redis failure: keep counting locally
+            if self._fallback is None:
+                raise
+            log.warning("Limitatore: backend non disponibile (%s), uso la memoria locale", exc)
+            return getattr(self._fallback, name)(*args)
+
+    def _limit_for(self, key: str) -> int:
+        # Keys made by ip_key() carry ":ip:"; e-mail keys are hex digests and cannot.
+        return self.ip_limit if ":ip:" in key else self.limit
+
+    def check(self, keys: Iterable[str]) -> None:
+        """Raise Throttled if any key already reached its limit."""
+        retry = 0
+        for key in keys:
+            count, ttl = self._call("status", key)
+            if count >= self._limit_for(key):
+                retry = max(retry, ttl)
+        if retry:
+            raise Throttled(retry)
+
+    def hit(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            self._call("hit", key, self.window)
+
+    def reset(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            self._call("reset", key)
+
+
+def email_key(scope: str, email: str) -> str:
+    """Key for an e-mail address; hashed so Redis never holds the addresses themselves."""
+    digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+    return f"{scope}:email:{digest}"
+
+
+def ip_key(scope: str, ip: str | None) -> str:
+    return f"{scope}:ip:{ip or 'sconosciuto'}"
+
+
+def build_limiter(app: Flask) -> Limiter:
+    cfg = app.config
+    url = cfg.get("RATELIMIT_REDIS_URL") or cfg.get("REDIS_URL")
+    memory = MemoryBackend()
+    backend: Backend = RedisBackend(url) if url else memory
+    return Limiter(
+        backend,
+        limit=int(cfg["LOGIN_MAX_FAILURES"]),
+        window=int(cfg["LOGIN_WINDOW_SECONDS"]),
+        ip_limit=int(cfg.get("LOGIN_MAX_FAILURES_PER_IP") or cfg["LOGIN_MAX_FAILURES"]),
+        fallback=memory if url else None,
+    )
+
+
+_build_lock = threading.Lock()
+
+
+def get_limiter(app: Flask | None = None) -> Limiter:
+    """The application's limiter, built on first use (once, even with concurrent first requests)."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    limiter = app.extensions.get("tavoli_ratelimit")
+    if limiter is None:
+        with _build_lock:
+            limiter = app.extensions.get("tavoli_ratelimit")
+            if limiter is None:
+                limiter = app.extensions["tavoli_ratelimit"] = build_limiter(app)
+    return limiter
+

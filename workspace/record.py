@@ -1,0 +1,181 @@
+"""The numbered event record of a tavolo: append in the writer's transaction, broadcast after
+commit, replay to clients that reconnect.
+
+Every change to a tavolo goes through ``append``. The per-tavolo counter is bumped with one
+atomic UPDATE ... RETURNING in the same transaction as the change itself, so sequence numbers
+have no gaps and no duplicates on SQLite and PostgreSQL alike, and an event exists if and only if
+its change was committed. Clients apply events in ``seq`` order; a gap tells them to resync.
+
+This module knows no domain module: payloads are plain JSON built by the services.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint, event, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from workspace.db import Base, UTCDateTime, utcnow
+
+# Past this many missed events a reconnecting client gets a fresh snapshot instead of a replay.
+REPLAY_LIMIT = 500
+
+
+class RecordStream(Base):
+    """The last sequence number used by each tavolo."""
+
+    __tablename__ = "record_stream"
+
+    tavolo_id: Mapped[int] = mapped_column(ForeignKey("tavolo.id", ondelete="CASCADE"), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class TavoloEvent(Base):
+    __tablename__ = "tavolo_event"
+    __table_args__ = (
+        UniqueConstraint("tavolo_id", "seq"),
+        # A client operation id is applied at most once, whatever the retries.
+        UniqueConstraint("tavolo_id", "op_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tavolo_id: Mapped[int] = mapped_column(ForeignKey("tavolo.id", ondelete="CASCADE"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(48))
+    payload: Mapped[dict] = mapped_column(JSON)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
+    op_id: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    def as_message(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "kind": self.kind,
+            "payload": self.payload,
+            "actor_id": self.actor_id,
+            "at": self.at.isoformat(),
+        }
+
+
+# --- broadcasting ---------------------------------------------------------------------------
+
+Emitter = Callable[[int, dict[str, Any]], None]
+_emitter: Emitter | None = None
+
+
+def set_emitter(emitter: Emitter | None) -> None:
+    """Install the function that delivers an event to a tavolo's room (Socket.IO in the app)."""
+    global _emitter
+    _emitter = emitter
+
+
+def room(tavolo_id: int) -> str:
+    return f"tavolo:{tavolo_id}"
+
+
+_PENDING = "tavoli_pending_events"
+
+
+@event.listens_for(Session, "after_commit")
+def _broadcast_after_commit(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if not pending or _emitter is None:
+        return
+    for tavolo_id, message in pending:
+        _emitter(tavolo_id, message)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session: Session) -> None:
+    # A rolled-back change never happened: nothing may be broadcast for it.
+    session.info.pop(_PENDING, None)
+
+
+# --- writing --------------------------------------------------------------------------------
+
+
+def next_seq(session: Session, tavolo_id: int) -> int:
+    seq = session.scalar(
+        update(RecordStream)
+        .where(RecordStream.tavolo_id == tavolo_id)
+        .values(last_seq=RecordStream.last_seq + 1)
+        .returning(RecordStream.last_seq)
+    )
+    if seq is None:
+        # First event of this tavolo; a concurrent first writer would hit the primary key, and
+        # its transaction is retried by the caller like any conflict.
+        session.add(RecordStream(tavolo_id=tavolo_id, last_seq=1))
+        session.flush()
+        seq = 1
+    return seq
+
+
+def append(
+    session: Session,
+    tavolo_id: int,
+    kind: str,
+    payload: dict[str, Any],
+    actor_id: int | None = None,
+    op_id: str | None = None,
+) -> TavoloEvent:
+    """Record an event in the current transaction; it is broadcast only if the transaction commits."""
+    ev = TavoloEvent(
+        tavolo_id=tavolo_id,
+        seq=next_seq(session, tavolo_id),
+        kind=kind,
+        payload=payload,
+        actor_id=actor_id,
+        op_id=op_id,
+        at=utcnow(),
+    )
+    session.add(ev)
+    session.flush()
+    session.info.setdefault(_PENDING, []).append((tavolo_id, ev.as_message()))
+    return ev
+
+
+def find_operation(session: Session, tavolo_id: int, op_id: str) -> TavoloEvent | None:
+    """The event an already-applied client operation produced, if any (idempotent retries)."""
+    return session.scalar(
+        select(TavoloEvent).where(TavoloEvent.tavolo_id == tavolo_id, TavoloEvent.op_id == op_id)
+    )
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+@dataclass
+class Replay:
+    events: list[dict[str, Any]]
+    last_seq: int
+    too_far_behind: bool
+
+
+def last_seq(session: Session, tavolo_id: int) -> int:
+    return session.scalar(select(RecordStream.last_seq).where(RecordStream.tavolo_id == tavolo_id)) or 0
+
+
+def replay(session: Session, tavolo_id: int, after_seq: int, limit: int = REPLAY_LIMIT) -> Replay:
+    """Events with seq > after_seq, or ``too_far_behind`` when a snapshot is cheaper."""
+    current = last_seq(session, tavolo_id)
+    if after_seq > current:
+        # The client knows of events we never wrote (e.g. a restored database): start over.
+        return Replay([], current, True)
+    if current - after_seq > limit:
+        return Replay([], current, True)
+    rows = session.scalars(
+        select(TavoloEvent)
+        .where(TavoloEvent.tavolo_id == tavolo_id, TavoloEvent.seq > after_seq)
+        .order_by(TavoloEvent.seq)
+    ).all()
+    return Replay([r.as_message() for r in rows], current, False)
+
+
+def events_between(session: Session, tavolo_id: int, since: datetime | None = None) -> list[TavoloEvent]:
+    query = select(TavoloEvent).where(TavoloEvent.tavolo_id == tavolo_id)
+    if since is not None:
+        query = query.where(TavoloEvent.at > since)
+    return list(session.scalars(query.order_by(TavoloEvent.seq)))

@@ -1,0 +1,65 @@
+"""Socket.IO operations of the facilitator's console and automatic presence."""
+from __future__ import annotations
+
+from workspace import realtime
+from workspace.realtime import ID, operation
+from workspace.tavoli import service
+
+realtime.add_snapshot_part(lambda session, tavolo: service.tavolo_snapshot(session, tavolo))
+
+
+@realtime.on_join
+def _presence_on_join(session, user, tavolo_id: int, mode: str) -> None:
+    seduta = service.live_seduta(session, tavolo_id)
+    if seduta is not None:
+        service.presence_join(session, user, seduta, mode)
+
+
+@realtime.on_leave
+def _presence_on_leave(session, user, tavolo_id: int) -> None:
+    seduta = service.live_seduta(session, tavolo_id)
+    # Another tab or device of the same person is still connected: still present.
+    if seduta is not None and realtime.connections_in(tavolo_id, user.id) == 0:
+        service.presence_leave(session, user, seduta)
+
+
+def _seduta(session, data):
+    service.get_tavolo(session, data["tavolo_id"])
+    return service.get_seduta(session, data["seduta_id"], data["tavolo_id"])
+
+
+@operation("seduta.start", {"seduta_id": ID}, required=("seduta_id",))
+def _start(session, user, data):
+    event = service.start_seduta(session, user, _seduta(session, data), data["op_id"])
+    return event, {"id": data["seduta_id"]}
+
+
+@operation("seduta.close", {"seduta_id": ID}, required=("seduta_id",))
+def _close(session, user, data):
+    event = service.close_seduta(session, user, _seduta(session, data), data["op_id"])
+    return event, {"id": data["seduta_id"]}
+
+
+@operation("agenda.move", {"seduta_id": ID, "item_id": ID}, required=("seduta_id", "item_id"))
+def _agenda(session, user, data):
+    event = service.move_agenda(session, user, _seduta(session, data), data["item_id"], data["op_id"])
+    return event, {"id": data["item_id"]}
+
+
+@operation("timer.set", {"seduta_id": ID, "seconds": {"type": "integer", "minimum": 0},
+                         "label": {"type": "string", "maxLength": 200}}, required=("seduta_id", "seconds"))
+def _timer(session, user, data):
+    event = service.set_timer(session, user, _seduta(session, data), data["seconds"], data.get("label", ""),
+                              data["op_id"])
+    return event, {"ends_at": event.payload["ends_at"]}
+
+
+@operation("presence.mark", {"seduta_id": ID, "user_id": ID, "present": {"type": "boolean"},
+                             "mode": {"enum": ["presenza", "remoto"]}},
+           required=("seduta_id", "user_id", "present"))
+def _mark(session, user, data):
+    event = service.mark_presence(session, user, _seduta(session, data), data["user_id"], data["present"],
+                                  data.get("mode", "presenza"), data["op_id"])
+    return event, {"quorum": event.payload["quorum"]}
+
+

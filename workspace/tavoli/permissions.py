@@ -1,0 +1,58 @@
+"""Who may do what at a tavolo. Used by HTTP views and Socket.IO handlers alike.
+
+Roles are per tavolo (facilitator, delegate, observer); an administrator of the Ufficio di Piano
+acts as facilitator everywhere. Actions are small named predicates over the role.
+"""
+from __future__ import annotations
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from workspace.accounts.models import User
+from workspace.problems import forbidden
+from workspace.tavoli.models import TavoloRole
+
+# action -> roles allowed
+RULES: dict[str, frozenset[str]] = {
+    "view": frozenset({"facilitator", "delegate", "observer"}),
+    "contribute": frozenset({"facilitator", "delegate"}),
+    "facilitate": frozenset({"facilitator"}),
+}
+
+
+def _messages() -> dict[str, str]:
+    return {
+        "view": _("Non fai parte di questo tavolo."),
+        "contribute": _("Solo i facilitatori e i delegati delle organizzazioni del tavolo possono contribuire."),
+        "facilitate": _("Solo i facilitatori del tavolo possono farlo."),
+    }
+
+
+def tavolo_role(session: Session, user: User | None, tavolo_id: int) -> TavoloRole | None:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return session.scalar(
+        select(TavoloRole).where(TavoloRole.tavolo_id == tavolo_id, TavoloRole.user_id == user.id)
+    )
+
+
+def role_name(session: Session, user: User | None, tavolo_id: int) -> str | None:
+    role = tavolo_role(session, user, tavolo_id)
+    if role is not None:
+        return role.role
+    if user is not None and getattr(user, "is_authenticated", False) and user.is_admin:
+        return "facilitator"
+    return None
+
+
+def can(session: Session, user: User | None, action: str, tavolo_id: int) -> bool:
+    return role_name(session, user, tavolo_id) in RULES[action]
+
+
+def require(session: Session, user: User | None, action: str, tavolo_id: int) -> str:
+    """The user's role, or a 403 Problem naming what is missing."""
+    role = role_name(session, user, tavolo_id)
+    if role not in RULES[action]:
+        raise forbidden(_messages()[action])
+    return role

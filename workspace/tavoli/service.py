@@ -1,0 +1,392 @@
+"""Tavoli, sedute, agenda, presence: the facilitator's and the room's operations.
+
+Each write checks permission, validates, changes rows and appends one event to the tavolo's
+record in the same transaction (see workspace/record.py). The caller commits.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from workspace import record
+from workspace.accounts.models import Organisation, User
+from workspace.db import utcnow
+from workspace.problems import Problem, conflict, invalid, not_found
+from workspace.procedures.models import Procedure
+from workspace.reference.models import Macroarea
+from workspace.tavoli import permissions
+from workspace.tavoli.models import (
+    PRESENCE_MODES,
+    SEDUTA_MODES,
+    TAVOLO_ROLES,
+    AgendaItem,
+    Presence,
+    Seduta,
+    Tavolo,
+    TavoloMember,
+    TavoloRole,
+)
+
+MAX_TIMER_SECONDS = 4 * 3600
+
+# --- lookups ---------------------------------------------------------------------------------
+
+
+def get_tavolo(session: Session, tavolo_id: int) -> Tavolo:
+    tavolo = session.get(Tavolo, tavolo_id)
+    if tavolo is None:
+        raise not_found(_("Tavolo inesistente."))
+    return tavolo
+
+
+def get_seduta(session: Session, seduta_id: int, tavolo_id: int | None = None) -> Seduta:
+    seduta = session.get(Seduta, seduta_id)
+    if seduta is None or (tavolo_id is not None and seduta.tavolo_id != tavolo_id):
+        raise not_found(_("Seduta inesistente."))
+    return seduta
+
+
+def live_seduta(session: Session, tavolo_id: int) -> Seduta | None:
+    return session.scalar(select(Seduta).where(Seduta.tavolo_id == tavolo_id, Seduta.status == "in_corso"))
+
+
+def tavoli_for(session: Session, user: User) -> list[tuple[Tavolo, str]]:
+    """The tavoli a person takes part in, with their role (administrators see all)."""
+    if user.is_admin:
+        own = {r.tavolo_id: r.role for r in session.scalars(select(TavoloRole).where(TavoloRole.user_id == user.id))}
+        return [(t, own.get(t.id, "facilitator")) for t in session.scalars(select(Tavolo).order_by(Tavolo.id))]
+    rows = session.execute(
+        select(Tavolo, TavoloRole.role).join(TavoloRole, TavoloRole.tavolo_id == Tavolo.id)
+        .where(TavoloRole.user_id == user.id).order_by(Tavolo.id)
+    ).all()
+    return [(t, r) for t, r in rows]
+
+
+# --- set-up (Ufficio di Piano) -----------------------------------------------------------------
+
+
+def create_procedure(session: Session, ambito_code: str, title: str, rup: User | None = None,
+                     object_: str = "", triennium: str = "2025-2027", published: bool = False) -> Procedure:
+    title = (title or "").strip()
+    if not title:
+        raise invalid(_("Il titolo della procedura è obbligatorio."))
+    procedure = Procedure(ambito_code=ambito_code, title=title, object=object_, triennium=triennium,
+                          rup=rup, published=published)
+    session.add(procedure)
+    session.flush()
+    return procedure
+
+
+def create_tavolo(session: Session, procedure: Procedure, title: str, macroaree: list[str],
+                  description: str = "", opens_at: datetime | None = None,
+                  closes_at: datetime | None = None, quorum_percent: int = 50) -> Tavolo:
+    title = (title or "").strip()
+    if not title:
+        raise invalid(_("Il titolo del tavolo è obbligatorio."))
+    if not macroaree:
+        raise invalid(_("Un tavolo riguarda almeno una macroarea."))
+    found = session.scalars(select(Macroarea).where(Macroarea.code.in_(macroaree))).all()
+    if len(found) != len(set(macroaree)) or any(m.status != "active" for m in found):
+        raise invalid(_("Macroarea non valida: scegliere fra le macroaree attive 2025-2027."))
+    if opens_at and closes_at and closes_at <= opens_at:
+        raise invalid(_("La finestra dei contributi deve chiudersi dopo l'apertura."))
+    if not 0 < quorum_percent <= 100:
+        raise invalid(_("Il quorum è una percentuale fra 1 e 100."))
+    tavolo = Tavolo(procedure=procedure, title=title, description=description, macroaree=list(found),
+                    contribution_opens_at=opens_at, contribution_closes_at=closes_at,
+                    quorum_percent=quorum_percent)
+    session.add(tavolo)
+    session.flush()
+    session.add(record.RecordStream(tavolo_id=tavolo.id, last_seq=0))
+    session.flush()
+    return tavolo
+
+
+def add_member(session: Session, tavolo: Tavolo, organisation: Organisation) -> TavoloMember:
+    existing = session.scalar(select(TavoloMember).where(
+        TavoloMember.tavolo_id == tavolo.id, TavoloMember.organisation_id == organisation.id))
+    if existing:
+        return existing
+    member = TavoloMember(tavolo=tavolo, organisation=organisation)
+    session.add(member)
+    session.flush()
+    return member
+
+
+def set_role(session: Session, tavolo: Tavolo, user: User, role: str,
+             organisation: Organisation | None = None) -> TavoloRole:
+    if role not in TAVOLO_ROLES:
+        raise invalid(_("Ruolo non valido."))
+    if role == "delegate":
+        if organisation is None:
+            raise invalid(_("Un delegato rappresenta un'organizzazione membro del tavolo."))
+        add_member(session, tavolo, organisation)
+    existing = session.scalar(select(TavoloRole).where(TavoloRole.tavolo_id == tavolo.id,
+                                                       TavoloRole.user_id == user.id))
+    if existing:
+        existing.role, existing.organisation = role, organisation
+        session.flush()
+        return existing
+    tr = TavoloRole(tavolo=tavolo, user=user, role=role, organisation=organisation)
+    session.add(tr)
+    session.flush()
+    return tr
+
+
+def create_seduta(session: Session, actor: User, tavolo: Tavolo, starts_at: datetime, place: str = "",
+                  mode: str = "presenza", agenda: list[str] | None = None) -> Seduta:
+    permissions.require(session, actor, "facilitate", tavolo.id)
+    if mode not in SEDUTA_MODES:
+        raise invalid(_("Modalità non valida: in presenza, da remoto o mista."))
+    titles = [t.strip() for t in (agenda or []) if t and t.strip()]
+    number = (session.scalar(select(func.max(Seduta.number)).where(Seduta.tavolo_id == tavolo.id)) or 0) + 1
+    seduta = Seduta(tavolo=tavolo, number=number, starts_at=starts_at, place=place.strip(), mode=mode)
+    session.add(seduta)
+    session.flush()
+    for position, title in enumerate(titles, start=1):
+        session.add(AgendaItem(seduta=seduta, position=position, title=title[:300]))
+    session.flush()
+    record.append(session, tavolo.id, "seduta.convened", seduta_dict(seduta), actor.id)
+    return seduta
+
+
+# --- the live seduta -----------------------------------------------------------------------------
+
+
+def start_seduta(session: Session, actor: User, seduta: Seduta, op_id: str | None = None) -> record.TavoloEvent:
+    permissions.require(session, actor, "facilitate", seduta.tavolo_id)
+    if seduta.status != "convocata":
+        raise conflict(_("La seduta non è convocata: non si può avviare (stato attuale: %(s)s).",
+                         s=seduta.status))
+    if live_seduta(session, seduta.tavolo_id) is not None:
+        raise conflict(_("C'è già una seduta in corso per questo tavolo."))
+    seduta.status, seduta.started_at = "in_corso", utcnow()
+    if seduta.agenda and seduta.current_item_id is None:
+        seduta.current_item_id = seduta.agenda[0].id
+    session.flush()
+    return record.append(session, seduta.tavolo_id, "seduta.started", seduta_dict(seduta), actor.id, op_id)
+
+
+def close_seduta(session: Session, actor: User, seduta: Seduta, op_id: str | None = None) -> record.TavoloEvent:
+    permissions.require(session, actor, "facilitate", seduta.tavolo_id)
+    if seduta.status != "in_corso":
+        raise conflict(_("La seduta non è in corso."))
+    now = utcnow()
+    seduta.status, seduta.closed_at = "chiusa", now
+    seduta.timer_ends_at = seduta.timer_label = None
+    for presence in seduta.presences:
+        if presence.left_at is None:
+            presence.left_at = now
+    session.flush()
+    return record.append(session, seduta.tavolo_id, "seduta.closed", seduta_dict(seduta), actor.id, op_id)
+
+
+def _require_live(seduta: Seduta) -> None:
+    if seduta.status != "in_corso":
+        raise conflict(_("La seduta non è in corso."))
+
+
+def move_agenda(session: Session, actor: User, seduta: Seduta, item_id: int,
+                op_id: str | None = None) -> record.TavoloEvent:
+    permissions.require(session, actor, "facilitate", seduta.tavolo_id)
+    _require_live(seduta)
+    if item_id not in {i.id for i in seduta.agenda}:
+        raise invalid(_("Punto all'ordine del giorno inesistente in questa seduta."))
+    seduta.current_item_id = item_id
+    session.flush()
+    return record.append(session, seduta.tavolo_id, "agenda.moved",
+                         {"seduta_id": seduta.id, "current_item_id": item_id}, actor.id, op_id)
+
+
+def set_timer(session: Session, actor: User, seduta: Seduta, seconds: int, label: str = "",
+              op_id: str | None = None) -> record.TavoloEvent:
+    permissions.require(session, actor, "facilitate", seduta.tavolo_id)
+    _require_live(seduta)
+    if not 0 <= seconds <= MAX_TIMER_SECONDS:
+        raise invalid(_("Durata del timer non valida (da 0 a 4 ore)."))
+    if seconds == 0:
+        seduta.timer_ends_at, seduta.timer_label = None, None
+    else:
+        seduta.timer_ends_at = utcnow() + timedelta(seconds=seconds)
+        seduta.timer_label = label.strip()[:200] or None
+    session.flush()
+    return record.append(session, seduta.tavolo_id, "timer.set", {
+        "seduta_id": seduta.id,
+        "ends_at": seduta.timer_ends_at.isoformat() if seduta.timer_ends_at else None,
+        "label": seduta.timer_label,
+    }, actor.id, op_id)
+
+
+# --- presence ----------------------------------------------------------------------------------
+
+
+def _open_presence(session: Session, seduta: Seduta, user_id: int) -> Presence | None:
+    return session.scalar(select(Presence).where(
+        Presence.seduta_id == seduta.id, Presence.user_id == user_id, Presence.left_at.is_(None)))
+
+
+def presence_join(session: Session, user: User, seduta: Seduta, mode: str = "remoto") -> record.TavoloEvent | None:
+    """Automatic presence when someone opens the live seduta. None if already present."""
+    role = permissions.require(session, user, "view", seduta.tavolo_id)
+    _require_live(seduta)
+    if mode not in PRESENCE_MODES:
+        raise invalid(_("Modalità di presenza non valida."))
+    if _open_presence(session, seduta, user.id) is not None:
+        return None
+    tr = permissions.tavolo_role(session, user, seduta.tavolo_id)
+    presence = Presence(seduta=seduta, user_id=user.id, organisation_id=tr.organisation_id if tr else None,
+                        role=role, mode=mode, source="auto", joined_at=utcnow())
+    session.add(presence)
+    session.flush()
+    return record.append(session, seduta.tavolo_id, "presence.joined", presence_dict(presence) |
+                         {"quorum": quorum(session, seduta)}, user.id)
+
+
+def presence_leave(session: Session, user: User, seduta: Seduta) -> record.TavoloEvent | None:
+    presence = _open_presence(session, seduta, user.id)
+    if presence is None or presence.source == "manual":
+        return None  # marked present by the facilitator: leaving the page does not undo that
+    presence.left_at = utcnow()
+    session.flush()
+    return record.append(session, seduta.tavolo_id, "presence.left", presence_dict(presence) |
+                         {"quorum": quorum(session, seduta)}, user.id)
+
+
+def mark_presence(session: Session, actor: User, seduta: Seduta, user_id: int, present: bool,
+                  mode: str = "presenza", op_id: str | None = None) -> record.TavoloEvent:
+    """The facilitator marks someone in the room who has no device (or marks them gone)."""
+    permissions.require(session, actor, "facilitate", seduta.tavolo_id)
+    _require_live(seduta)
+    if mode not in PRESENCE_MODES:
+        raise invalid(_("Modalità di presenza non valida."))
+    person = session.get(User, user_id)
+    tr = permissions.tavolo_role(session, person, seduta.tavolo_id) if person else None
+    if tr is None:
+        raise invalid(_("La persona indicata non fa parte del tavolo."))
+    now = utcnow()
+    current = _open_presence(session, seduta, user_id)
+    if present:
+        if current is None:
+            current = Presence(seduta=seduta, user_id=user_id, organisation_id=tr.organisation_id, role=tr.role,
+                               mode=mode, source="manual", marked_by_id=actor.id, joined_at=now)
+            session.add(current)
+        else:
+            current.source, current.mode, current.marked_by_id = "manual", mode, actor.id
+    elif current is not None:
+        current.left_at, current.marked_by_id = now, actor.id
+    session.flush()
+    payload = {"seduta_id": seduta.id, "user_id": user_id, "present": present, "mode": mode,
+               "presence": presence_dict(current) if current else None, "quorum": quorum(session, seduta)}
+    return record.append(session, seduta.tavolo_id, "presence.marked", payload, actor.id, op_id)
+
+
+def quorum(session: Session, seduta: Seduta) -> dict[str, Any]:
+    """Member organisations present (through any delegate) against all member organisations."""
+    members = session.scalar(select(func.count()).select_from(TavoloMember)
+                             .where(TavoloMember.tavolo_id == seduta.tavolo_id)) or 0
+    present = session.scalar(
+        select(func.count(func.distinct(Presence.organisation_id)))
+        .join(TavoloMember, (TavoloMember.organisation_id == Presence.organisation_id)
+              & (TavoloMember.tavolo_id == seduta.tavolo_id))
+        .where(Presence.seduta_id == seduta.id, Presence.left_at.is_(None))
+    ) or 0
+    people = session.scalar(select(func.count(func.distinct(Presence.user_id)))
+                            .where(Presence.seduta_id == seduta.id, Presence.left_at.is_(None))) or 0
+    threshold = seduta.tavolo.quorum_percent
+    reached = members > 0 and present * 100 >= threshold * members
+    return {"organisations_present": present, "organisations_total": members, "people_present": people,
+            "threshold_percent": threshold, "reached": reached}
+
+
+def register(session: Session, seduta: Seduta) -> list[Presence]:
+    """The attendance register of a seduta, in order of arrival."""
+    return list(session.scalars(select(Presence).where(Presence.seduta_id == seduta.id)
+                                .order_by(Presence.joined_at, Presence.id)))
+
+
+# --- contribution window -------------------------------------------------------------------------
+
+
+def check_contribution_window(session: Session, tavolo: Tavolo, now: datetime | None = None) -> Seduta | None:
+    """Contributions are accepted during a live seduta, or between sedute inside the window.
+
+    Returns the live seduta, if any, so the contribution can be tied to it.
+    """
+    seduta = live_seduta(session, tavolo.id)
+    if seduta is not None:
+        return seduta
+    now = now or utcnow()
+    opens, closes = tavolo.contribution_opens_at, tavolo.contribution_closes_at
+    fmt = "%d/%m/%Y %H:%M"
+    if opens is None or closes is None:
+        raise Problem("window_closed", _("I contributi a questo tavolo si raccolgono solo durante le sedute."), 409)
+    if now < opens:
+        raise Problem("window_closed", _("La raccolta dei contributi apre il %(d)s.",
+                                         d=_local(opens).strftime(fmt)), 409)
+    if now > closes:
+        raise Problem("window_closed", _("La raccolta dei contributi è chiusa dal %(d)s.",
+                                         d=_local(closes).strftime(fmt)), 409)
+    return None
+
+
+def _local(moment: datetime) -> datetime:
+    from zoneinfo import ZoneInfo
+
+    return moment.astimezone(ZoneInfo("Europe/Rome"))
+
+
+# --- serialisation (event payloads and snapshots) ------------------------------------------------
+
+
+def seduta_dict(seduta: Seduta) -> dict[str, Any]:
+    return {
+        "id": seduta.id,
+        "tavolo_id": seduta.tavolo_id,
+        "number": seduta.number,
+        "starts_at": seduta.starts_at.isoformat(),
+        "place": seduta.place,
+        "mode": seduta.mode,
+        "status": seduta.status,
+        "started_at": seduta.started_at.isoformat() if seduta.started_at else None,
+        "closed_at": seduta.closed_at.isoformat() if seduta.closed_at else None,
+        "agenda": [{"id": i.id, "position": i.position, "title": i.title} for i in seduta.agenda],
+        "current_item_id": seduta.current_item_id,
+        "spotlight_bisogno_id": seduta.spotlight_bisogno_id,
+        "timer": {"ends_at": seduta.timer_ends_at.isoformat() if seduta.timer_ends_at else None,
+                  "label": seduta.timer_label},
+    }
+
+
+def presence_dict(p: Presence) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "seduta_id": p.seduta_id,
+        "user_id": p.user_id,
+        "name": p.user.name if p.user else None,
+        "organisation": p.organisation.name if p.organisation else None,
+        "role": p.role,
+        "mode": p.mode,
+        "source": p.source,
+        "joined_at": p.joined_at.isoformat(),
+        "left_at": p.left_at.isoformat() if p.left_at else None,
+    }
+
+
+def tavolo_snapshot(session: Session, tavolo: Tavolo) -> dict[str, Any]:
+    seduta = live_seduta(session, tavolo.id)
+    return {
+        "tavolo": {
+            "id": tavolo.id,
+            "title": tavolo.title,
+            "macroaree": [m.code for m in tavolo.macroaree],
+            "contribution_opens_at": tavolo.contribution_opens_at.isoformat() if tavolo.contribution_opens_at else None,
+            "contribution_closes_at": tavolo.contribution_closes_at.isoformat() if tavolo.contribution_closes_at else None,
+        },
+        "seduta": seduta_dict(seduta) if seduta else None,
+        "presences": [presence_dict(p) for p in register(session, seduta) if p.left_at is None] if seduta else [],
+        "quorum": quorum(session, seduta) if seduta else None,
+    }

@@ -1,0 +1,66 @@
+"""The ``votes`` command group: count a tally file from the command line.
+
+The lead wires it into ``tavoli`` (``from workspace.voting.cli import votes``); it also runs on its
+own: ``python -m workspace.voting.cli tally --method schulze voti.json``. The report is JSON on
+standard output; invalid input exits with status 2 and an Italian message on standard error.
+"""
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from workspace.voting.methods import METHOD_NAMES, VotingError
+from workspace.voting.tallyfile import count, parse, read_text
+
+INVALID_INPUT = 2
+
+
+@click.group(name="votes")
+def votes() -> None:
+    """Conteggio dei voti di priorità di un tavolo."""
+
+
+@votes.command()
+@click.option("--method", type=click.Choice(METHOD_NAMES), required=True, help="Metodo di conteggio.")
+@click.option("--k", type=int, default=None, help="approval: approvazioni massime per scheda (predefinito: tutti i candidati).")
+@click.option("--points", type=int, default=None, help="dot: punti da distribuire per scheda (predefinito: 10).")
+@click.option("--max-per-item", type=int, default=None, help="dot: punti massimi per voce (predefinito: --points).")
+@click.option(
+    "--criteria",
+    default=None,
+    help='score: criteri separati da virgole, es. "urgenza,impatto,fattibilita" (predefinito: "punteggio" '
+    "se le schede danno un numero solo per candidato, altrimenti urgenza, impatto, fattibilità).",
+)
+@click.option("--weights", default=None, help='score: pesi dei criteri, es. "1,1,1" (predefinito: uguali).')
+@click.option(
+    "--tie-break",
+    "seed",
+    default=None,
+    metavar="SEED",
+    help="Spareggio deterministico (SHA-256 di seed+candidato) dei gruppi di pari merito; solo se richiesto.",
+)
+@click.argument("file", metavar="FILE")
+def tally(method: str, k, points, max_per_item, criteria, weights, seed, file: str) -> None:
+    """Conta le schede di FILE (JSON {"candidates": [...], "ballots": [...]}; "-" per l'ingresso standard)."""
+    try:
+        document = parse(read_text(file))
+        output = count(
+            document,
+            method,
+            seed=seed,
+            k=k,
+            points=points,
+            max_per_item=max_per_item,
+            criteria=criteria,
+            weights=weights,
+        )
+    except VotingError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(INVALID_INPUT)
+    click.echo(json.dumps(output, ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    votes(prog_name="python -m workspace.voting.cli")
