@@ -66,6 +66,7 @@ class Settings:
     clients: int = 300
     rounds: int = 20
     warmup: int = 2
+    runs: int = 3
     procs: int = 0  # client worker processes; 0 = one per core, at least 2
     batch: int = 32  # connections (and joins) in flight at once, over all workers
     round_timeout: float = 15.0
@@ -461,7 +462,8 @@ def run(settings: Settings) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix="tavoli-bench-"))
     secret = secrets.token_hex(32)
     server = workers = writer = None
-    timings: dict = {}
+    # The machine's 1-minute load average before this run starts anything: other work on the cores.
+    timings: dict = {"load_average_at_start": round(os.getloadavg()[0], 2)}
     try:
         t = time.monotonic()
         url, world = prepare_database(workdir, secret, settings.clients)
@@ -510,6 +512,8 @@ def run(settings: Settings) -> dict:
         bisogno_id = None
         rounds = []
         cpu_start = cpu_seconds(server.proc.pid)
+        client_pids = [os.getpid(), *(p.pid for p in workers.procs)]
+        clients_cpu_start = sum(cpu_seconds(pid) or 0.0 for pid in client_pids)
         t_rounds = time.monotonic()
         for r in range(settings.warmup + settings.rounds):
             name, payload = _operation(r, run_id, world.tavolo_id, bisogno_id)
@@ -533,7 +537,11 @@ def run(settings: Settings) -> dict:
                            "at_s": round(t0 - t_rounds, 2)})
             time.sleep(settings.pause)
         cpu_end = cpu_seconds(server.proc.pid)
+        timings["clients_cpu_during_rounds_s"] = round(
+            sum(cpu_seconds(pid) or 0.0 for pid in client_pids) - clients_cpu_start, 2)
         end = proc_status(server.proc.pid)
+        timings["rounds_s"] = round(time.monotonic() - t_rounds, 2)
+        timings["load_average_after_rounds"] = round(os.getloadavg()[0], 2)
 
         receipts, handled = list(writer.receipts), list(writer.handled)
         for got_receipts, got_handled in workers.all(("collect",)):
@@ -593,13 +601,12 @@ def analyse(settings, world, rounds, receipts, handled, joined, connect_results,
     stalls = [p for p in per_round if p["received"] < joined]
     rss = lambda s: round(s.get("rss_kb", 0) / 1024, 1)  # noqa: E731
     return {
-        "benchmark": "live_broadcast",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "environment": {
             "cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
             "machine": platform.machine(), "open_files_limit": nofile[0], "packages": versions(),
         },
-        "settings": asdict(settings) | {"worker_processes": n_workers, "server": "tavoli serve (threading, Werkzeug)",
+        "settings": asdict(settings) | {"worker_processes": n_workers, "server": "`tavoli serve` (threading mode, Werkzeug)",
                                         "database": "SQLite (WAL), one insert per write + one event row",
                                         "transport": "websocket", "server_ping_interval_s": 25},
         "clients": {"requested": settings.clients, "connected": len(connect_results) - len(connect_errors),
@@ -640,83 +647,138 @@ def analyse(settings, world, rounds, receipts, handled, joined, connect_results,
 
 # --- output ----------------------------------------------------------------------------------------
 
+# (label, path in a run's result, unit)
+METRICS = (
+    ("clients joined", ("clients", "joined"), ""),
+    ("connect, all clients", ("timings_s", "connect_s"), "s"),
+    ("connect, per client p50", ("connect_ms", "p50"), "ms"),
+    ("connect, per client p99", ("connect_ms", "p99"), "ms"),
+    ("join, all clients", ("timings_s", "join_s"), "s"),
+    ("join, per client p99", ("join_ms", "p99"), "ms"),
+    ("latency emit -> receipt, p50", ("latency_ms", "p50"), "ms"),
+    ("latency emit -> receipt, p99", ("latency_ms", "p99"), "ms"),
+    ("time to the last client, p50", ("time_to_last_client_ms", "p50"), "ms"),
+    ("time to the last client, p99", ("time_to_last_client_ms", "p99"), "ms"),
+    ("time to the last client, max", ("time_to_last_client_ms", "max"), "ms"),
+    ("latency in the socketio handler, p50", ("handler_latency_ms", "p50"), "ms"),
+    ("latency in the socketio handler, p99", ("handler_latency_ms", "p99"), "ms"),
+    ("fan-out first -> last receipt, p50", ("fan_out_ms", "p50"), "ms"),
+    ("fan-out first -> last receipt, p99", ("fan_out_ms", "p99"), "ms"),
+    ("writer's ack, p50", ("ack_ms", "p50"), "ms"),
+    ("writer's ack, p99", ("ack_ms", "p99"), "ms"),
+    ("deliveries received", ("deliveries", "received"), ""),
+    ("deliveries expected", ("deliveries", "expected"), ""),
+    ("server RSS before connections", ("server", "rss_before_connections_mb"), "MB"),
+    ("server RSS after connections", ("server", "rss_after_connections_mb"), "MB"),
+    ("server RSS per connection", ("server", "rss_per_connection_kb"), "KB"),
+    ("server threads after connections", ("server", "threads_after"), ""),
+    ("server CPU during the rounds", ("server", "cpu_s_during_rounds"), "s"),
+    ("clients' CPU during the rounds", ("timings_s", "clients_cpu_during_rounds_s"), "s"),
+    ("wall time of the rounds", ("timings_s", "rounds_s"), "s"),
+    ("machine load average (1 min) before the run", ("timings_s", "load_average_at_start"), ""),
+)
 
-def table(result: dict) -> str:
-    c, lat, last = result["clients"], result["latency_ms"], result["time_to_last_client_ms"]
-    d, s, env = result["deliveries"], result["server"], result["environment"]
-    rows = [
-        ("clients connected / joined", f"{c['connected']} / {c['joined']} of {c['requested']}"),
-        ("connect, all clients", f"{result['timings_s']['connect_s']} s "
-                                 f"(per client p50 {result['connect_ms']['p50']} ms, p99 {result['connect_ms']['p99']} ms)"),
-        ("join, all clients", f"{result['timings_s']['join_s']} s "
-                              f"(per client p50 {result['join_ms']['p50']} ms, p99 {result['join_ms']['p99']} ms)"),
-        ("latency emit -> receipt, p50", f"{lat['p50']} ms"),
-        ("latency emit -> receipt, p99", f"{lat['p99']} ms (max {lat['max']} ms)"),
-        ("time to the last client, p50", f"{last['p50']} ms"),
-        ("time to the last client, p99", f"{last['p99']} ms (max {last['max']} ms)"),
-        ("same, timed in the socketio handler", f"p50 {result['handler_latency_ms']['p50']} ms, p99 "
-                                                f"{result['handler_latency_ms']['p99']} ms, last client p99 "
-                                                f"{result['handler_latency_ms']['time_to_last_p99']} ms"),
-        ("fan-out, first -> last receipt, p50 / p99", f"{result['fan_out_ms']['p50']} / "
-                                                       f"{result['fan_out_ms']['p99']} ms"),
-        ("writer's ack (write path), p50 / p99", f"{result['ack_ms']['p50']} / {result['ack_ms']['p99']} ms"),
-        ("deliveries received / expected", f"{d['received']} / {d['expected']} (incomplete rounds: "
-                                           f"{d['incomplete_rounds']})"),
-        ("server RSS before -> after connections", f"{s['rss_before_connections_mb']} -> "
-                                                   f"{s['rss_after_connections_mb']} MB "
-                                                   f"({s['rss_per_connection_kb']} KB per connection)"),
-        ("server threads before -> after", f"{s['threads_before']} -> {s['threads_after']}"),
-        ("server CPU during the rounds", f"{s['cpu_s_during_rounds']} s"),
-        ("machine", f"{env['cores']} cores, Python {env['python']}"),
-    ]
-    width = max(len(k) for k, _ in rows)
-    return "\n".join(f"  {k:<{width}}  {v}" for k, v in rows)
+
+def _get(result: dict, path: tuple[str, ...]):
+    for key in path:
+        result = result.get(key) if isinstance(result, dict) else None
+    return result
 
 
-def markdown(result: dict) -> str:
-    st, env = result["settings"], result["environment"]
+def summarise(runs: list[dict]) -> dict[str, float | None]:
+    """The median over runs of every metric (the runs vary: see the per-run columns)."""
+    out = {}
+    for label, path, unit in METRICS:
+        values = [v for v in (_get(r, path) for r in runs) if isinstance(v, int | float)]
+        key = f"{label} ({unit})" if unit else label
+        out[key] = round(percentile(values, 50), 1) if values else None
+    return out
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def table_rows(report: dict) -> list[list[str]]:
+    runs = report["runs"]
+    header = ["measure", "median" if len(runs) > 1 else "value"] + (
+        [f"run {i + 1}" for i in range(len(runs))] if len(runs) > 1 else [])
+    rows = [header]
+    for (label, path, unit), median in zip(METRICS, report["summary"].values(), strict=True):
+        row = [f"{label} ({unit})" if unit else label, _fmt(median)]
+        if len(runs) > 1:
+            row += [_fmt(_get(r, path)) for r in runs]
+        rows.append(row)
+    return rows
+
+
+def table(report: dict) -> str:
+    rows = table_rows(report)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  " + "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
+                                       for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
+                     for row in rows)
+
+
+def markdown(report: dict) -> str:
+    st, env = report["settings"], report["environment"]
+    rows = table_rows(report)
     lines = [
         "# Live broadcast benchmark",
         "",
-        f"Run {result['date']} on {env['cores']} cores, Python {env['python']}, {env['platform']}. "
-        f"Generated by `make bench` (`bench/live_broadcast.py`); raw figures in `live_broadcast.json`.",
+        f"Run {report['date']} on {env['cores']} cores, Python {env['python']}, {env['platform']}; "
+        f"python-socketio {env['packages']['python-socketio']}, Flask-SocketIO {env['packages']['Flask-SocketIO']}. "
+        "Generated by `make bench` (`bench/live_broadcast.py`); all figures in `live_broadcast.json`.",
         "",
-        f"Embedded mode: `tavoli serve` ({st['server']}), {st['database']}; {st['clients']} python-socketio "
-        f"clients over {st['transport']} on loopback, in {st['worker_processes']} client processes plus the "
-        f"writer, all joined to one tavolo. {st['warmup']} warm-up rounds, then {st['rounds']} measured rounds: "
-        "the writer sends `bisogno.create` or `annotation.create` (with an `op_id`) and every client, writer "
-        "included, timestamps the `event` with that operation's `seq`. Latency is from the writer's emit to "
-        "each receipt.",
+        f"Embedded mode: {st['server']}, {st['database']}. {st['clients']} python-socketio clients over "
+        f"{st['transport']} on loopback ({st['worker_processes']} client processes plus the writer), all joined "
+        f"to one tavolo. Per run: {st['warmup']} warm-up rounds, then {st['rounds']} measured rounds in which one "
+        "client sends `bisogno.create` or `annotation.create` (with an `op_id`) and every client, writer "
+        "included, timestamps the `event` carrying that operation's `seq` as its Engine.IO read loop takes it "
+        "off the socket (\"in the socketio handler\": when the handler runs, after python-socketio's "
+        "per-message thread start). Latency is from the writer's emit; fan-out is from the first client's "
+        "receipt to the last one's; the ack is the writer's round trip (write path plus broadcast queueing). "
+        f"{len(report['runs'])} runs, each with a fresh server; the median is over runs.",
         "",
-        "| measure | value |",
-        "|---|---|",
+        "| " + " | ".join(rows[0]) + " |",
+        "|" + "---|" * len(rows[0]),
     ]
-    for row in table(result).splitlines():
-        key, value = re.split(r"\s{2,}", row.strip(), maxsplit=1)
-        lines.append(f"| {key} | {value} |")
-    lines += ["", "Per round (measured rounds):", "",
-              "| round | operation | seq | received | first ms | p50 ms | p99 ms | last ms | ack ms |",
-              "|---|---|---|---|---|---|---|---|---|"]
-    for r in result["rounds"]:
-        lines.append(f"| {r['round']} | {r['operation']} | {r['seq']} | {r['received']} | {r['first_ms']} | "
-                     f"{r['p50_ms']} | "
-                     f"{r['p99_ms']} | {r['last_ms']} | {r['ack_ms']} |")
-    if result.get("notes"):
-        lines += ["", "Notes:", ""] + [f"- {n}" for n in result["notes"]]
+    lines += ["| " + " | ".join(row) + " |" for row in rows[1:]]
+    if report.get("notes"):
+        lines += ["", "Notes:", ""] + [f"- {n}" for n in report["notes"]]
     return "\n".join(lines) + "\n"
 
 
-def notes(result: dict) -> list[str]:
+def notes(report: dict) -> list[str]:
     out = []
-    d = result["deliveries"]
-    if d["missing"]:
-        out.append(f"{d['missing']} deliveries missing over {d['incomplete_rounds']} rounds: some clients did "
-                   f"not receive an event within {result['settings']['round_timeout']} s.")
+    received = sum(r["deliveries"]["received"] for r in report["runs"])
+    expected = sum(r["deliveries"]["expected"] for r in report["runs"])
+    incomplete = sum(r["deliveries"]["incomplete_rounds"] for r in report["runs"])
+    if received < expected:
+        out.append(f"{expected - received} of {expected} deliveries missing ({incomplete} incomplete rounds): "
+                   f"some clients did not get an event within {report['settings']['round_timeout']} s.")
     else:
-        out.append("Every joined client received every measured event.")
-    out.append("Clients and server share the same cores, so the figures include the clients' own CPU time; "
-               "the server's Engine.IO ping interval is the default 25 s, so a run of this length crosses a "
-               "few ping rounds (the stall seen at 1,000 clients in threading mode comes from those rounds).")
+        out.append(f"Every joined client received every measured event: {received} of {expected} deliveries.")
+    lasts = [_get(r, ("time_to_last_client_ms", "max")) for r in report["runs"]]
+    if any(v is not None and v > 1000 for v in lasts):
+        out.append("At least one round took more than a second to reach the last client: a stall "
+                   "(see the per-round figures in the JSON).")
+    else:
+        out.append("No stall: every round reached its last client within a second.")
+    loads = [_get(r, ("timings_s", "load_average_at_start")) or 0 for r in report["runs"]]
+    cores = report["environment"]["cores"] or 1
+    if max(loads) > cores / 2:
+        out.append(f"The machine was not idle: its 1-minute load average before a run was up to {max(loads)} "
+                   f"on {cores} cores (the first run's figure includes the previous command; later runs' "
+                   "include the end of the previous run). Other work on the same cores makes the figures "
+                   "pessimistic.")
+    out.append("Clients and server share the same cores: the figures include the clients' CPU time (the "
+               "python-socketio client starts a thread per received message) and vary from run to run. The "
+               "server runs with its defaults (Engine.IO ping interval 25 s); nothing was tuned.")
     return out
 
 
@@ -726,28 +788,44 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=defaults.clients)
     parser.add_argument("--rounds", type=int, default=defaults.rounds)
     parser.add_argument("--warmup", type=int, default=defaults.warmup)
+    parser.add_argument("--runs", type=int, default=defaults.runs, help="independent runs (fresh server each)")
     parser.add_argument("--procs", type=int, default=defaults.procs, help="client processes (0: one per core)")
     parser.add_argument("--batch", type=int, default=defaults.batch, help="connections in flight at once")
     parser.add_argument("--round-timeout", type=float, default=defaults.round_timeout)
     parser.add_argument("--no-save", action="store_true", help="print only, do not write bench/results/")
     args = parser.parse_args(argv)
-    if args.clients < 2 or args.rounds < 1:
-        parser.error("servono almeno 2 client e 1 round")
-    settings = Settings(clients=args.clients, rounds=args.rounds, warmup=args.warmup, procs=args.procs,
-                        batch=args.batch, round_timeout=args.round_timeout, save=not args.no_save)
-    print(f"live_broadcast: {settings.clients} client, {settings.rounds} round (+{settings.warmup} di "
-          "riscaldamento)...", flush=True)
-    result = run(settings)
-    result["notes"] = notes(result)
-    print(table(result))
-    for note in result["notes"]:
+    if args.clients < 2 or args.rounds < 1 or args.runs < 1:
+        parser.error("servono almeno 2 client, 1 round e 1 esecuzione")
+    settings = Settings(clients=args.clients, rounds=args.rounds, warmup=args.warmup, runs=args.runs,
+                        procs=args.procs, batch=args.batch, round_timeout=args.round_timeout,
+                        save=not args.no_save)
+    runs = []
+    for i in range(settings.runs):
+        print(f"live_broadcast: esecuzione {i + 1}/{settings.runs}, {settings.clients} client, "
+              f"{settings.rounds} round (+{settings.warmup} di riscaldamento)...", flush=True)
+        runs.append(run(settings))
+    report = {
+        "benchmark": "live_broadcast",
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "environment": runs[-1].pop("environment"),
+        "settings": runs[-1].pop("settings"),
+        "summary": summarise(runs),
+        "runs": runs,
+    }
+    for r in runs:
+        r.pop("environment", None)
+        r.pop("settings", None)
+    report["notes"] = notes(report)
+    print(table(report))
+    for note in report["notes"]:
         print(f"  - {note}")
     if settings.save:
         RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-        (RESULTS_DIR / "live_broadcast.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-        (RESULTS_DIR / "live_broadcast.md").write_text(markdown(result))
+        (RESULTS_DIR / "live_broadcast.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+        (RESULTS_DIR / "live_broadcast.md").write_text(markdown(report))
         print(f"  risultati in {RESULTS_DIR.relative_to(ROOT)}/live_broadcast.{{json,md}}")
-    return 0 if result["deliveries"]["missing"] == 0 and result["clients"]["joined"] == settings.clients else 1
+    complete = all(r["deliveries"]["missing"] == 0 and r["clients"]["joined"] == settings.clients for r in runs)
+    return 0 if complete else 1
 
 
 if __name__ == "__main__":

@@ -49,6 +49,7 @@ def load_config(overrides: dict | None = None) -> dict:
         "BASE_URL": base_url,
         # The Ambito this installation serves (ISTAT-like code from Allegato C); shown in the header.
         "AMBITO_CODE": os.environ.get("TAVOLI_AMBITO") or None,
+        "ACCESSIBILITY_CONTACT": os.environ.get("TAVOLI_ACCESSIBILITY_CONTACT") or None,
         "SOURCE_CODE_URL": os.environ.get("TAVOLI_SOURCE_URL", "https://github.com/tavoli-pa/tavoli"),
         "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
@@ -61,6 +62,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "INVITATION_DAYS": int(os.environ.get("TAVOLI_INVITATION_DAYS", "14")),
         "RESET_HOURS": int(os.environ.get("TAVOLI_RESET_HOURS", "2")),
         "LOGIN_MAX_FAILURES": int(os.environ.get("TAVOLI_LOGIN_MAX_FAILURES", "5")),
+        # Per address: an office behind one NAT must not lock itself out after five typos.
+        "LOGIN_MAX_FAILURES_PER_IP": int(os.environ.get("TAVOLI_LOGIN_MAX_FAILURES_PER_IP", "50")),
         "LOGIN_WINDOW_SECONDS": int(os.environ.get("TAVOLI_LOGIN_WINDOW_SECONDS", "900")),
         "LANGUAGES": ("it", "en"),
         "BABEL_DEFAULT_LOCALE": "it",

@@ -35,19 +35,25 @@ class Backend(Protocol):
     def reset(self, key: str) -> None: ...
 
 
-class MemoryBackend:
-    """Counters in a dict guarded by a lock; expired entries are purged as the dict grows."""
+class BackendUnavailable(Exception):
+    """The shared store (Redis) did not answer."""
 
-    PURGE_EVERY = 1024
+
+class MemoryBackend:
+    """Counters in a dict guarded by a lock; expired entries are purged once a minute."""
+
+    PURGE_SECONDS = 60
 
     def __init__(self, clock: Callable[[], float] = time.monotonic):
         self._clock = clock
         self._lock = threading.Lock()
         self._counters: dict[str, tuple[int, float]] = {}  # key -> (count, expires_at)
+        self._last_purge = clock()
 
     def _purge(self, now: float) -> None:
         for key in [k for k, (_c, exp) in self._counters.items() if exp <= now]:
             del self._counters[key]
+        self._last_purge = now
 
     def hit(self, key: str, window: int) -> int:
         with self._lock:
@@ -57,7 +63,7 @@ class MemoryBackend:
                 count, expires = 0, now + window
             count += 1
             self._counters[key] = (count, expires)
-            if len(self._counters) % self.PURGE_EVERY == 0:
+            if now - self._last_purge > self.PURGE_SECONDS:
                 self._purge(now)
             return count
 
@@ -82,28 +88,35 @@ class RedisBackend:
     def __init__(self, url: str, prefix: str = "tavoli:rl:"):
         import redis
 
+        self._errors = (redis.RedisError, OSError)
         self._redis = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2,
                                            health_check_interval=30)
         self._prefix = prefix
 
+    def _run(self, build: Callable) -> list:
+        """Run the commands queued by ``build(pipe)`` as one MULTI/EXEC transaction."""
+        try:
+            pipe = self._redis.pipeline(transaction=True)
+            build(pipe)
+            return pipe.execute()
+        except self._errors as exc:
+            raise BackendUnavailable(str(exc)) from exc
+
     def hit(self, key: str, window: int) -> int:
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.incr(self._prefix + key)
-        pipe.expire(self._prefix + key, window, nx=True)
-        count, _set = pipe.execute()
+        name = self._prefix + key
+        count, _set = self._run(lambda p: p.incr(name).expire(name, window, nx=True))
         return int(count)
 
     def status(self, key: str) -> tuple[int, int]:
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.get(self._prefix + key)
-        pipe.ttl(self._prefix + key)
-        raw, ttl = pipe.execute()
+        name = self._prefix + key
+        raw, ttl = self._run(lambda p: p.get(name).ttl(name))
         if raw is None:
             return 0, 0
         return int(raw), (int(ttl) if ttl and ttl > 0 else 1)
 
     def reset(self, key: str) -> None:
-        self._redis.delete(self._prefix + key)
+        name = self._prefix + key
+        self._run(lambda p: p.delete(name))
 
 
 class Throttled(Exception):
@@ -136,7 +149,7 @@ class Limiter:
     def _call(self, name: str, *args):
         try:
             return getattr(self.backend, name)(*args)
-        except Exception as exc:  # noqa: BLE001 — any Redis failure: keep counting locally
+        except BackendUnavailable as exc:
             if self._fallback is None:
                 raise
             log.warning("Limitatore: backend non disponibile (%s), uso la memoria locale", exc)

@@ -33,7 +33,9 @@ NAMESPACE = "/live"
 log = logging.getLogger(__name__)
 
 OP_ID = {"type": "string", "minLength": 8, "maxLength": 64, "pattern": "^[A-Za-z0-9_-]+$"}
-ID = {"type": "integer", "minimum": 1}
+# Bounded to the database's integer columns: a larger number cannot name a row, and unbounded it
+# overflows the driver (SQLite) and would come back as an internal error instead of a clear refusal.
+ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
 
 SnapshotPart = Callable[[Any, Any], dict[str, Any]]
 _snapshot_parts: list[SnapshotPart] = []
@@ -86,6 +88,21 @@ def init_app(app) -> None:
 
     for event, fn in _handlers:
         socketio.on_event(event, fn, namespace=NAMESPACE)
+    socketio.on_error(NAMESPACE)(_on_handler_error)
+
+
+def _on_handler_error(exc: Exception) -> dict[str, str]:
+    """Whatever escapes a handler (e.g. a call with extra arguments, which never reaches the
+    handler's own checks) still gets an error ack: the client is not left waiting for one."""
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001
+        log.exception("rollback after a handler error failed")
+    if isinstance(exc, TypeError):
+        log.warning("malformed call on %s: %s", NAMESPACE, exc)
+        return _error("invalid", _("Il messaggio non ha la forma prevista."))
+    log.error("unhandled error on %s", NAMESPACE, exc_info=exc)
+    return _error("internal", _("Errore interno: riprova fra poco."))
 
 
 def _error(code: str, message: str) -> dict[str, str]:
@@ -117,17 +134,22 @@ def snapshot(session, user, tavolo) -> dict[str, Any]:
 # --- connection ----------------------------------------------------------------------------------
 
 
+def _refuse(code: str, message: str) -> ConnectionRefusedError:
+    # python-socketio sends str() of the first argument as the error's message and the second as
+    # its data: the client reads err.message (Italian) and err.data.error (the code). A dict as
+    # first argument would reach the client as a Python repr.
+    return ConnectionRefusedError(message, {"error": code})
+
+
 @handles("connect")
 def _connect(auth=None):
     if not current_user.is_authenticated:
-        raise ConnectionRefusedError({"error": "unauthorized", "message": _("Accesso richiesto.")})
+        raise _refuse("unauthorized", _("Accesso richiesto."))
     token = auth.get("csrf_token") if isinstance(auth, dict) else None
     try:
         validate_csrf(token)
     except ValidationError:
-        raise ConnectionRefusedError(
-            {"error": "csrf", "message": _("Token di sicurezza mancante o non valido: ricarica la pagina.")}
-        ) from None
+        raise _refuse("csrf", _("Token di sicurezza mancante o non valido: ricarica la pagina.")) from None
     return True
 
 

@@ -158,8 +158,13 @@ def last_seq(session: Session, tavolo_id: int) -> int:
     return session.scalar(select(RecordStream.last_seq).where(RecordStream.tavolo_id == tavolo_id)) or 0
 
 
-def replay(session: Session, tavolo_id: int, after_seq: int, limit: int = REPLAY_LIMIT) -> Replay:
-    """Events with seq > after_seq, or ``too_far_behind`` when a snapshot is cheaper."""
+def replay(session: Session, tavolo_id: int, after_seq: int, limit: int | None = None) -> Replay:
+    """Events with seq > after_seq, or ``too_far_behind`` when a snapshot is cheaper.
+
+    ``limit`` defaults to REPLAY_LIMIT read at call time (a default bound at import would ignore
+    any later change of the module setting)."""
+    if limit is None:
+        limit = REPLAY_LIMIT
     current = last_seq(session, tavolo_id)
     if after_seq > current:
         # The client knows of events we never wrote (e.g. a restored database): start over.

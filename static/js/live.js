@@ -510,18 +510,21 @@
     return entry;
   };
 
+  /* Operations go one at a time, in the order they were made (a support given then withdrawn
+     must arrive in that order); one without an answer is sent again after ACK_TIMEOUT_MS. */
   Live.prototype.flush = function () {
     var self = this;
     var socket = this.socket;
     if (!socket || !socket.connected || !this.joined) { return; }
-    this.outbox().forEach(function (entry) {
-      var sentAt = self.inFlight[entry.op_id];
-      if (sentAt && Date.now() - sentAt < ACK_TIMEOUT_MS) { return; }
-      self.inFlight[entry.op_id] = Date.now();
-      socket.timeout(ACK_TIMEOUT_MS).emit(entry.name, entry.data, function (err, ack) {
-        if (err) { delete self.inFlight[entry.op_id]; return; }  // sent again by the next flush
-        self.settle(entry, ack);
-      });
+    var entry = this.outbox()[0];
+    if (!entry) { return; }
+    var sentAt = this.inFlight[entry.op_id];
+    if (sentAt && Date.now() - sentAt < ACK_TIMEOUT_MS) { return; }
+    this.inFlight[entry.op_id] = Date.now();
+    socket.timeout(ACK_TIMEOUT_MS).emit(entry.name, entry.data, function (err, ack) {
+      if (err) { delete self.inFlight[entry.op_id]; return; }  // sent again by the next flush
+      self.settle(entry, ack);
+      self.flush();
     });
   };
 
@@ -571,7 +574,14 @@
 
   Live.prototype.showStatusFor = function (target, text) {
     var node = target ? this.find('[data-status-for="' + target + '"]') : null;
-    if (node) { node.textContent = text || ''; }
+    if (!node) { return; }
+    node.textContent = text || '';
+    window.clearTimeout(node.tavoliTimer);
+    if (text && text === this.t('sent')) {
+      node.tavoliTimer = window.setTimeout(function () {
+        if (node.textContent === text) { node.textContent = ''; }
+      }, 6000);
+    }
   };
 
   // --- shared rendering ----------------------------------------------------------------------

@@ -186,3 +186,22 @@ def test_forms_are_accessible(client, people, path):
             assert field.get("autocomplete"), f"no autocomplete on {field}"
     passwords = [i for i in visible if i.get("type") == "password"]
     assert all(i["autocomplete"] in ("current-password", "new-password") for i in passwords)
+
+
+def test_form_shows_every_error_at_once(client, people, in_app):
+    login(client, "admin@example.it")
+    response = csrf_post(client, "/amministrazione/organizzazioni", {
+        "name": "", "kind": "ets", "codice_fiscale": "123", "runts_section": "", "runts_repertorio": "",
+    })
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    for field in ("name", "codice_fiscale", "runts_section", "runts_repertorio"):
+        assert f'href="#{field}"' in html and f'id="{field}-errore"' in html
+    assert orgs(in_app) == 2
+
+
+def test_ambito_defaults_to_the_installation(client, people, app):
+    app.config["AMBITO_CODE"] = "50008"
+    login(client, "admin@example.it")
+    html = client.get("/amministrazione/organizzazioni").get_data(as_text=True)
+    assert '<option selected value="50008">Pavia (50008)</option>' in html

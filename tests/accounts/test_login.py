@@ -213,3 +213,10 @@ def test_password_change_mismatch_is_422(client, maria):
     })
     assert response.status_code == 422
     assert "Le due password non coincidono." in response.get_data(as_text=True)
+
+
+def test_logout_also_ends_remember_me(client, maria):
+    login(client, maria, remember="y")
+    response = logout(client)
+    assert any(c.startswith("remember_token=;") for c in response.headers.getlist("Set-Cookie"))
+    assert client.get("/profilo").status_code == 302

@@ -346,3 +346,11 @@ def test_reset_password_kills_other_reset_links(session):
     session.commit()
     assert all(t.used_at is not None for t in session.scalars(select(AccessToken)))
     assert utcnow() - user.last_login_at < timedelta(minutes=1)
+
+
+def test_every_organisation_error_reported_at_once(session):
+    with pytest.raises(AccountError) as info:
+        service.create_organisation(session, name="", kind="ets", codice_fiscale="123",
+                                    runts_section="nessuna", runts_repertorio="abc", email="x")
+    assert set(info.value.errors) == {"name", "codice_fiscale", "runts_section", "runts_repertorio", "email"}
+    assert count(session, Organisation) == 0

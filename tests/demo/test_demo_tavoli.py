@@ -45,6 +45,7 @@ def test_procedure_with_four_tavoli(demo):
     assert sorted(m.code for t in tavoli for m in t.macroaree) == ["A", "E", "G", "J"]
     assert all(len(t.macroaree) == 1 and t.procedure_id == procedure.id for t in tavoli)
     for code, tavolo in _tavoli(session).items():
+        assert tavolo.title.startswith(f"Tavolo {code} — ")
         assert tavolo.macroaree[0].name in tavolo.title
         # Contributions are open now and for the next weeks.
         assert tavolo.contribution_opens_at < utcnow()

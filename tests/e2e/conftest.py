@@ -161,16 +161,6 @@ document.addEventListener('securitypolicyviolation', (e) => {
 """
 
 
-def _known_vendor_issue(problem: str) -> bool:
-    """bootstrap-italia.min.css embeds video.js's icon font as a data: URL, and Chromium fetches
-    data: fonts eagerly, so every page logs a font-src violation while the CSP says
-    ``font-src 'self'``. We use no video player: this one violation is ignored until the CSP
-    (workspace/security.py) allows ``data:`` fonts or the vendor copy drops that @font-face."""
-    return ("Loading the font 'data:application/font-woff" in problem and "font-src" in problem) or (
-        "CSP violation: font-src blocked data " in problem  # the same, from _CSP_REPORTER
-    )
-
-
 @dataclass
 class ConsoleWatcher:
     """Collects what must fail a test: JS errors, CSP violations, failed sub-resources."""
@@ -188,7 +178,7 @@ class ConsoleWatcher:
     def unexpected(self) -> list[str]:
         return [
             p for p in self.problems
-            if not _known_vendor_issue(p) and not any(a in p for a in self.allowed)
+            if not any(a in p for a in self.allowed)
         ]
 
     def attach(self, page) -> None:

@@ -14,11 +14,13 @@ from datetime import timedelta
 
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
 
 from tests.e2e.conftest import _CSP_REPORTER, assert_accessible
 from tests.world import PASSWORD, make_person
-from workspace.accounts.models import Organisation
+from workspace.accounts.models import Organisation, User
 from workspace.db import db, utcnow
+from workspace.needs.service import bisogni_of
 from workspace.tavoli import service as tavoli_service
 
 PHONE = {"width": 390, "height": 844}
@@ -34,6 +36,7 @@ class LiveTavolo:
     delegate: str
     delegate2: str
     observer: str
+    admin: str
     ets: str
 
 
@@ -59,6 +62,7 @@ def tavolo(live_app) -> LiveTavolo:
         delegate = make_person(session, "Delia Delegata", f"del-{tag}@e2e.example.org", ets)
         delegate2 = make_person(session, "Dario Delegato", f"del2-{tag}@e2e.example.org", ets2)
         observer = make_person(session, "Olga Osservatrice", f"oss-{tag}@e2e.example.org", union)
+        admin = make_person(session, "Anna Amministratrice", f"adm-{tag}@e2e.example.org", udp, admin=True)
         procedure = tavoli_service.create_procedure(session, "50008", f"Co-programmazione {tag}")
         now = utcnow()
         t = tavoli_service.create_tavolo(session, procedure, f"Tavolo anziani {tag}", ["E"],
@@ -71,7 +75,7 @@ def tavolo(live_app) -> LiveTavolo:
                                               "mista", ["Apertura", "Bisogni emersi", "Varie ed eventuali"])
         session.commit()
         result = LiveTavolo(t.id, seduta.id, facilitator.email, delegate.email, delegate2.email, observer.email,
-                            ets.name)
+                            admin.email, ets.name)
     return result
 
 
@@ -127,6 +131,11 @@ def fill_bisogno(page, title: str) -> None:
     expect(page.get_by_label("Consolidato")).to_be_checked()
 
 
+def named(label: str, title: str) -> re.Pattern:
+    """A control's accessible name: its visible label, then the (visually hidden) object it acts on."""
+    return re.compile(rf"^{re.escape(label)}\W+{re.escape(title)}$")
+
+
 def bisogno_card(page, title: str):
     return page.locator("[data-bisogni-list] article", has=page.get_by_role("heading", name=title, exact=True))
 
@@ -174,12 +183,12 @@ def test_bisogno_appears_live_and_spotlight_reaches_big_screen(page, open_page, 
     expect(card.locator(".tavoli-annotation .tavoli-kind")).to_have_text("Risorsa disponibile")
 
     # The facilitator moves the agenda and spotlights the bisogno: the big screen follows.
-    facilitator.get_by_role("button", name="Passa a questo punto: Bisogni emersi").click()
+    facilitator.get_by_role("button", name=named("Passa a questo punto", "Bisogni emersi")).click()
     expect(screen.locator("[data-current-item]")).to_have_text("Bisogni emersi")
     expect(delegate.locator("[data-current-item]")).to_have_text("Bisogni emersi")
-    card.get_by_role("button", name=f"Metti sul grande schermo: {title}").click()
-    expect(card.get_by_role("button", name=f"Metti sul grande schermo: {title}")).to_have_attribute(
-        "aria-pressed", "true")
+    spotlight = card.get_by_role("button", name=named("Metti sul grande schermo", title))
+    spotlight.click()
+    expect(spotlight).to_have_attribute("aria-pressed", "true")
     expect(screen.locator("[data-spotlight] h3")).to_have_text(title)
     expect(screen.locator("[data-spotlight]")).to_contain_text("Offriamo 10 volontari")
     expect(screen.locator("[data-live-announcer]")).to_contain_text(f"In evidenza: {title}")
@@ -242,6 +251,10 @@ def test_bisogno_with_the_keyboard_alone(page, tavolo):
     expect(card).to_be_visible()
     expect(card).to_contain_text("Popolazione destinataria: Anziani non autosufficienti")
     assert page.evaluate("() => document.getElementById('b-title').value") == ""
+    # After a reload the list comes back (state kept in sessionStorage, then replayed), once.
+    page.reload()
+    connected(page)
+    expect(bisogno_card(page, title)).to_have_count(1)
 
 
 def test_refusal_is_shown_in_italian_and_text_is_given_back(page, live_app, tavolo):
@@ -264,13 +277,39 @@ def test_refusal_is_shown_in_italian_and_text_is_given_back(page, live_app, tavo
     expect(page.locator("[data-outbox-count]")).to_be_hidden()
 
 
+def test_text_typed_offline_is_sent_once_back_online(page, open_page, console, live_app, tavolo):
+    """The network drops: the page says so, keeps the bisogno in its outbox, and sends it once
+    the connection is back; the facilitator sees it appear."""
+    console.allow("/socket.io/?EIO=4")  # the polling requests that fail while offline
+    facilitator = open_page(DESKTOP)
+    open_console(facilitator, tavolo, start=False)
+    login(page, tavolo.delegate)
+    page.goto(f"/tavoli/{tavolo.tavolo_id}/partecipa")
+    connected(page)
+    page.context.set_offline(True)
+    status = page.locator("[data-live-status]")
+    expect(status).to_have_text("Non in linea: i contributi saranno inviati appena possibile", timeout=60_000)
+    title = "Scritto mentre la rete era assente"
+    page.get_by_label("Titolo").fill(title)
+    page.get_by_role("button", name="Invia il bisogno").click()
+    expect(page.locator("[data-status-for='form-bisogno']")).to_have_text(
+        "Salvato sul dispositivo: sarà inviato appena possibile.")
+    expect(page.locator("[data-outbox-count]")).to_have_text("1 contributo in attesa di invio")
+    expect(page.get_by_label("Titolo")).to_have_value("")
+    page.context.set_offline(False)
+    expect(status).to_have_text("Connesso", timeout=30_000)
+    expect(bisogno_card(facilitator, title)).to_be_visible(timeout=20_000)
+    expect(page.locator("[data-outbox-count]")).to_be_hidden()
+    expect(bisogno_card(page, title)).to_have_count(1)
+    with live_app.app_context():
+        titles = [b.title for b in bisogni_of(db.session, tavolo.tavolo_id)]
+    assert titles.count(title) == 1
+
+
 def test_outbox_sends_an_operation_exactly_once(page, live_app, tavolo):
     """A write left in the outbox (typed offline, or whose acknowledgement was lost) is sent when
     the page connects, and sending it again does not record it twice."""
     with live_app.app_context():
-        from workspace.accounts.models import User
-        from sqlalchemy import select
-
         user_id = db.session.scalar(select(User.id).where(User.email == tavolo.delegate))
     login(page, tavolo.delegate)
     page.goto(f"/tavoli/{tavolo.tavolo_id}")
@@ -288,8 +327,6 @@ def test_outbox_sends_an_operation_exactly_once(page, live_app, tavolo):
         expect(bisogno_card(page, "Scritto senza rete")).to_have_count(1)
         page.wait_for_function("(k) => localStorage.getItem(k) === null", arg=key)
     with live_app.app_context():
-        from workspace.needs.service import bisogni_of
-
         titles = [b.title for b in bisogni_of(db.session, tavolo.tavolo_id)]
     assert titles.count("Scritto senza rete") == 1
 
@@ -305,3 +342,57 @@ def test_pages_accessible_before_the_seduta(page, tavolo):
                  f"/tavoli/{tavolo.tavolo_id}/sedute/{tavolo.seduta_id}/presenze"):
         page.goto(path)
         assert_accessible(page)
+
+
+def test_ufficio_di_piano_sets_up_a_tavolo(page, tavolo):
+    """Procedure, tavolo, members and roles, a convened seduta: through the administration pages,
+    with Italian messages for what is refused and nothing written until the form is right."""
+    login(page, tavolo.admin)
+    page.goto("/tavoli/amministrazione")
+    assert_accessible(page)
+    page.get_by_label("Titolo della procedura").fill("Co-programmazione area minori")
+    page.get_by_label("Oggetto").fill("Bisogni e risorse per minori e famiglie.")
+    page.get_by_role("button", name="Crea la procedura").click()
+    expect(page.get_by_role("heading", name="Istituisci un tavolo", level=1)).to_be_visible()
+
+    page.get_by_label("Titolo del tavolo").fill("Tavolo minori e famiglie")
+    page.locator("label", has_text="Famiglia").first.click()
+    page.get_by_label("Apertura della raccolta dei contributi").fill("2026-03-10T09:00")
+    page.get_by_label("Chiusura della raccolta dei contributi").fill("2026-03-01T18:00")
+    with page.expect_response(lambda r: r.request.method == "POST") as refused:
+        page.get_by_role("button", name="Istituisci il tavolo").click()
+    assert refused.value.status == 422
+    expect(page.locator("#riepilogo-errori")).to_contain_text(
+        "La finestra dei contributi deve chiudersi dopo l'apertura.")
+    assert_accessible(page)
+    page.get_by_label("Chiusura della raccolta dei contributi").fill("2026-04-30T18:00")
+    page.get_by_role("button", name="Istituisci il tavolo").click()
+    expect(page.get_by_role("heading", name="Membri e ruoli", level=1)).to_be_visible()
+
+    page.get_by_role("combobox", name=re.compile(r"^Organizzazione\W*$")).select_option(label=tavolo.ets)
+    page.get_by_role("button", name="Aggiungi al tavolo").click()
+    expect(page.locator("main")).to_contain_text(f"{tavolo.ets} è membro del tavolo.")
+    page.get_by_role("combobox", name=re.compile("^Persona")).select_option(label=f"Delia Delegata <{tavolo.delegate}>")
+    page.get_by_role("combobox", name=re.compile("^Ruolo")).select_option("delegate")
+    with page.expect_response(lambda r: r.request.method == "POST") as refused:
+        page.get_by_role("button", name="Assegna il ruolo").click()
+    assert refused.value.status == 422
+    expect(page.locator("#riepilogo-errori")).to_contain_text("Un delegato rappresenta un'organizzazione")
+    page.get_by_role("combobox", name=re.compile("^Organizzazione rappresentata")).select_option(label=tavolo.ets)
+    page.get_by_role("button", name="Assegna il ruolo").click()
+    expect(page.locator("main")).to_contain_text("Delia Delegata: ruolo «Delegato» assegnato.")
+    assert_accessible(page)
+
+    tavolo_url = page.url.rsplit("/membri", 1)[0]
+    page.goto(tavolo_url + "/sedute/nuova")
+    page.get_by_label("Data e ora di inizio").fill("2026-03-12T17:30")
+    page.get_by_label("Luogo o collegamento").fill("Sala Giunta, via Roma 1")
+    page.get_by_role("combobox", name=re.compile("^Modalità")).select_option("mista")
+    page.get_by_label("Ordine del giorno (un punto per riga)").fill("Apertura\nBisogni emersi\nVarie")
+    page.get_by_role("button", name="Convoca la seduta").click()
+    expect(page.locator("main")).to_contain_text("Seduta n. 1 convocata.")
+    row = page.locator("tbody tr").first
+    expect(row).to_contain_text("12/03/2026 17:30")
+    expect(row).to_contain_text("Sala Giunta, via Roma 1")
+    expect(row).to_contain_text("Convocata")
+    assert_accessible(page)

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.core.html_check import csp_violations
+from tests.core.html_check import csp_violations, scan
 from tests.needs_web.support import count, form_data, post, text
 from tests.world import AMBITO, add_bisogno, login_client
 from workspace.accounts.models import Organisation
@@ -35,6 +35,11 @@ def bisogno_url(world, bisogno_id: int, suffix: str = "") -> str:
     return f"/tavoli/{world.tavolo.id}/bisogni/{bisogno_id}{suffix}"
 
 
+def unique_ids(html: str) -> bool:
+    ids = [e.attrs["id"] for e in scan(html).elements if e.attrs.get("id")]
+    return len(ids) == len(set(ids))
+
+
 def new_bisogno(app, world, who=None, **overrides) -> int:
     with app.app_context():
         return add_bisogno(db.session, world, db.session.merge(who or world.delegate), **overrides).id
@@ -48,7 +53,7 @@ def test_create_through_the_form_then_list_and_detail(app, world):
     page = client.get(urls(world)["new"])
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert csp_violations(html) == []
+    assert csp_violations(html) == [] and unique_ids(html)
     # Every key point of every active macroarea, grouped in a fieldset per macroarea.
     kp_e, kp_e_text = key_point(app, "E")
     kp_a, _text = key_point(app, "A")
@@ -280,6 +285,10 @@ def test_annotate_reply_support_and_delete_own(app, world):
     assert "Ritira il sostegno" in html
     assert "Risorse offerte" in html
     assert html.index("due volontari") < html.index("E un furgone.")  # the reply sits under it
+    assert unique_ids(html)
+    # «Rispondi» pre-selects the annotation answered, without JavaScript.
+    replying = other.get(bisogno_url(world, bid) + f"?risposta={note_id}").get_data(as_text=True)
+    assert f'<option value="{note_id}" selected>' in replying
 
     # The author deletes their own annotation: its text disappears, its place stays.
     assert post(client, token, f"/tavoli/{world.tavolo.id}/annotazioni/{note_id}/elimina").status_code == 302
@@ -319,6 +328,7 @@ def test_moderation_needs_a_reason(app, world):
     refused = post(client, token, url, {"reason": "   "})
     assert refused.status_code == 422
     assert "Il campo «Motivazione» è obbligatorio." in text(refused)
+    assert "<details open>" in refused.get_data(as_text=True)  # the moderation form stays open
     with app.app_context():
         assert db.session.get(Annotation, note_id).deleted_at is None
 
@@ -347,7 +357,10 @@ def test_status_merge_and_withdraw(app, world):
     assert post(facilitator, ftoken, bisogno_url(world, second, "/accorpa"), {"into": str(first)}).status_code == 302
     merged = text(facilitator.get(bisogno_url(world, second)))
     assert "Questo bisogno è stato accorpato in:" in merged and "Primo bisogno" in merged
-    target = text(facilitator.get(bisogno_url(world, first)))
+    target_page = facilitator.get(bisogno_url(world, first))
+    assert unique_ids(target_page.get_data(as_text=True))
+    assert csp_violations(target_page.get_data(as_text=True)) == []
+    target = text(target_page)
     assert "Accorpati qui" in target and "Secondo bisogno" in target
 
     third = new_bisogno(app, world, title="Terzo bisogno")

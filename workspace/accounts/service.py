@@ -49,15 +49,18 @@ _dummy_hash: str | None = None
 
 
 class AccountError(Exception):
-    """A refused operation: ``message`` (Italian, for people), ``status`` (HTTP), ``field``."""
+    """A refused operation: ``message`` (Italian, for people), ``status`` (HTTP), the ``field`` at
+    fault, and ``errors`` when several fields are."""
 
     def __init__(self, message: str, status: int = 422, field: str | None = None,
-                 retry_after: int | None = None):
+                 retry_after: int | None = None, errors: dict[str, str] | None = None):
         super().__init__(message)
         self.message = message
         self.status = status
         self.field = field
         self.retry_after = retry_after
+        # Every field at fault when several are ({field: message}); ``field``/``message`` is the first.
+        self.errors = errors or ({field: message} if field else {})
 
 
 # --------------------------------------------------------------------------- small validators
@@ -122,6 +125,84 @@ def _when(moment: datetime) -> str:
 # --------------------------------------------------------------------------- organisations
 
 
+def check_organisation(
+    session: Session,
+    *,
+    name: str | None,
+    kind: str | None,
+    ambito_code: str | None = None,
+    codice_fiscale: str | None = None,
+    runts_section: str | None = None,
+    runts_repertorio: str | None = None,
+    email: str | None = None,
+) -> tuple[dict, dict[str, str]]:
+    """Validate an organisation's fields without writing: (cleaned values, {field: message}).
+
+    Every problem is reported at once, so a form shows all of them together."""
+    from workspace.reference.models import Ambito
+
+    errors: dict[str, str] = {}
+    clean: dict = {}
+
+    def attempt(field: str, fn):
+        try:
+            return fn()
+        except AccountError as exc:
+            errors.setdefault(exc.field or field, exc.message)
+        except cf_rules.CodiceFiscaleError as exc:
+            errors.setdefault(field, exc.message)
+        return None
+
+    clean["name"] = attempt("name", lambda: _clean_text(name, field="name", label=_("Denominazione"),
+                                                         max_length=300))
+    if kind not in ORGANISATION_KINDS:
+        errors["kind"] = _("Il tipo di organizzazione scelto non esiste.")
+    clean["kind"] = kind
+
+    code = (ambito_code or "").strip() or None
+    if code is not None and session.get(Ambito, code) is None:
+        errors["ambito_code"] = _("L'Ambito con codice «%(code)s» non esiste nell'elenco di Regione Lombardia.",
+                                  code=code)
+    clean["ambito_code"] = code
+
+    cf = cf_rules.normalise(codice_fiscale) or None
+    section = (runts_section or "").strip() or None
+    repertorio = re.sub(r"\s+", "", runts_repertorio or "") or None
+    if kind == "ets":
+        if cf is None:
+            errors["codice_fiscale"] = _("Per un ente del Terzo settore il codice fiscale è obbligatorio.")
+        else:
+            cf = attempt("codice_fiscale", lambda: cf_rules.validate_numeric(cf))
+        if section is None:
+            errors["runts_section"] = _("Per un ente del Terzo settore occorre indicare la sezione del RUNTS.")
+        elif section not in RUNTS_SECTIONS:
+            errors["runts_section"] = _("La sezione del RUNTS indicata non esiste: scegliere una delle sette "
+                                        "sezioni.")
+        if repertorio is None:
+            errors["runts_repertorio"] = _("Per un ente del Terzo settore occorre indicare il numero di "
+                                           "repertorio del RUNTS.")
+        elif not repertorio.isascii() or not repertorio.isdigit() or len(repertorio) > 12:
+            errors["runts_repertorio"] = _("Il numero di repertorio del RUNTS è un numero (solo cifre, al "
+                                           "massimo 12).")
+    else:
+        not_ets = _("Sezione e numero di repertorio del RUNTS si indicano solo per gli enti del Terzo "
+                    "settore: scegliere il tipo «Ente del Terzo settore» oppure lasciarli vuoti.")
+        if section is not None:
+            errors["runts_section"] = not_ets
+        if repertorio is not None:
+            errors["runts_repertorio"] = not_ets
+        if cf is not None:
+            cf = attempt("codice_fiscale", lambda: cf_rules.validate(cf))
+    clean.update(codice_fiscale=cf, runts_section=section, runts_repertorio=repertorio)
+    clean["email"] = attempt("email", lambda: normalise_email(email)) if (email or "").strip() else None
+    return clean, errors
+
+
+def _first_error(errors: dict[str, str], status: int = 422) -> AccountError:
+    field, message = next(iter(errors.items()))
+    return AccountError(message, status, field, errors=errors)
+
+
 def create_organisation(
     session: Session,
     *,
@@ -133,70 +214,19 @@ def create_organisation(
     runts_repertorio: str | None = None,
     email: str | None = None,
 ) -> Organisation:
-    """A new organisation. ETS need a valid 11-digit codice fiscale, RUNTS section and repertorio."""
-    from workspace.reference.models import Ambito
-
-    name = _clean_text(name, field="name", label=_("Denominazione"), max_length=300)
-    if kind not in ORGANISATION_KINDS:
-        raise AccountError(_("Il tipo di organizzazione scelto non esiste."), 422, "kind")
-    ambito_code = (ambito_code or "").strip() or None
-    if ambito_code is not None and session.get(Ambito, ambito_code) is None:
-        raise AccountError(
-            _("L'Ambito con codice «%(code)s» non esiste nell'elenco di Regione Lombardia.", code=ambito_code),
-            422, "ambito_code",
-        )
-    cf = cf_rules.normalise(codice_fiscale) or None
-    section = (runts_section or "").strip() or None
-    repertorio = re.sub(r"\s+", "", runts_repertorio or "") or None
-
-    if kind == "ets":
-        if cf is None:
-            raise AccountError(_("Per un ente del Terzo settore il codice fiscale è obbligatorio."),
-                               422, "codice_fiscale")
-        try:
-            cf = cf_rules.validate_numeric(cf)
-        except cf_rules.CodiceFiscaleError as exc:
-            raise AccountError(exc.message, 422, "codice_fiscale") from exc
-        if section is None:
-            raise AccountError(_("Per un ente del Terzo settore occorre indicare la sezione del RUNTS."),
-                               422, "runts_section")
-        if section not in RUNTS_SECTIONS:
-            raise AccountError(_("La sezione del RUNTS indicata non esiste: scegliere una delle sette sezioni."),
-                               422, "runts_section")
-        if repertorio is None:
-            raise AccountError(
-                _("Per un ente del Terzo settore occorre indicare il numero di repertorio del RUNTS."),
-                422, "runts_repertorio",
-            )
-        if not repertorio.isascii() or not repertorio.isdigit() or len(repertorio) > 12:
-            raise AccountError(
-                _("Il numero di repertorio del RUNTS è un numero (solo cifre, al massimo 12)."),
-                422, "runts_repertorio",
-            )
-    else:
-        if section is not None or repertorio is not None:
-            raise AccountError(
-                _("Sezione e numero di repertorio del RUNTS si indicano solo per gli enti del Terzo "
-                  "settore: scegliere il tipo «Ente del Terzo settore» oppure lasciarli vuoti."),
-                422, "runts_section" if section is not None else "runts_repertorio",
-            )
-        if cf is not None:
-            try:
-                cf = cf_rules.validate(cf)
-            except cf_rules.CodiceFiscaleError as exc:
-                raise AccountError(exc.message, 422, "codice_fiscale") from exc
-
-    org_email = normalise_email(email) if (email or "").strip() else None
-
+    """A new organisation. ETS need a valid 11-digit codice fiscale, RUNTS section and repertorio;
+    a codice fiscale already registered is refused with 409."""
+    clean, errors = check_organisation(
+        session, name=name, kind=kind, ambito_code=ambito_code, codice_fiscale=codice_fiscale,
+        runts_section=runts_section, runts_repertorio=runts_repertorio, email=email,
+    )
+    if errors:
+        raise _first_error(errors)
+    cf = clean["codice_fiscale"]
     duplicate = _("Un'organizzazione con il codice fiscale %(cf)s è già registrata.", cf=cf)
     if cf is not None and session.scalar(select(Organisation.id).where(Organisation.codice_fiscale == cf)):
         raise AccountError(duplicate, 409, "codice_fiscale")
-    org = Organisation(
-        name=name, kind=kind, ambito_code=ambito_code, codice_fiscale=cf,
-        runts_section=section if kind == "ets" else None,
-        runts_repertorio=repertorio if kind == "ets" else None,
-        email=org_email,
-    )
+    org = Organisation(**clean)
     try:
         with session.begin_nested():
             session.add(org)
@@ -310,6 +340,10 @@ def authenticate(session: Session, email: str, password: str) -> User:
 
 
 def login_keys(email: str, ip: str | None) -> list[str]:
+    try:
+        email = normalise_email(email)  # variants of one address share one counter
+    except AccountError:
+        pass
     return [email_key("login", email or ""), ip_key("login", ip)]
 
 

@@ -7,7 +7,18 @@ work, so mail scanners that open links cannot use single-use tokens up.
 """
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
@@ -56,11 +67,23 @@ def _render(template: str, status: int = 200, *, retry_after: int | None = None,
     return response
 
 
+def _add_errors(form, errors: dict[str, str]) -> dict[str, str]:
+    """Attach messages to the form's fields; returns those that belong to no field."""
+    left = {}
+    for field, message in errors.items():
+        if field in form:
+            if message not in form[field].errors:
+                form[field].errors = [*form[field].errors, message]
+        else:
+            left[field] = message
+    return left
+
+
 def _refuse(exc: AccountError, form=None) -> str | None:
-    """Roll back and attach the message to its field; returns it when it belongs to no field."""
+    """Roll back and attach the message(s) to their fields; returns the message when it belongs
+    to no field of ``form``."""
     db.session.rollback()
-    if form is not None and exc.field and exc.field in form:
-        form[exc.field].errors = [*form[exc.field].errors, exc.message]
+    if form is not None and exc.errors and not _add_errors(form, exc.errors):
         return None
     return exc.message
 
@@ -106,8 +129,9 @@ def login():
 
 @bp.post("/esci")
 def logout():
-    logout_user()
-    session.clear()
+    logout_user()  # also tells Flask-Login to delete the remember-me cookie: keep that flag
+    for key in [k for k in session if not k.startswith("_")]:
+        session.pop(key)
     flash(_("Sei uscita o uscito da Tavoli."), "info")
     return redirect(url_for("core.home"))
 
@@ -281,8 +305,16 @@ def organisations():
     form = OrganisationForm()
     form.ambito_code.choices = _ambito_choices()
     if request.method == "GET":
+        form.ambito_code.data = current_app.config.get("AMBITO_CODE") or ""
         return _organisations_page(form)
     if not form.validate():
+        # Show the rules' complaints too, so every problem appears at once.
+        _fields, errors = service.check_organisation(
+            db.session, name=form.name.data, kind=form.kind.data, ambito_code=form.ambito_code.data,
+            codice_fiscale=form.codice_fiscale.data, runts_section=form.runts_section.data,
+            runts_repertorio=form.runts_repertorio.data, email=form.email.data,
+        )
+        _add_errors(form, errors)
         return _organisations_page(form, 422)
     try:
         org = service.create_organisation(

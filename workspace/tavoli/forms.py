@@ -24,6 +24,11 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+try:
+    from wtforms import SelectChoice
+except ImportError:  # pragma: no cover — WTForms before 3.3
+    SelectChoice = None
+
 ROME = ZoneInfo("Europe/Rome")
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 TRIENNI = ("2025-2027", "2028-2030")
@@ -35,6 +40,11 @@ BAD_CHOICE = _l("Scegliere una delle opzioni proposte.")
 ROLE_LABELS = {
     "facilitator": _l("Facilitatore"),
     "delegate": _l("Delegato di un'organizzazione"),
+    "observer": _l("Osservatore"),
+}
+ROLE_SHORT_LABELS = {
+    "facilitator": _l("Facilitatore"),
+    "delegate": _l("Delegato"),
     "observer": _l("Osservatore"),
 }
 SEDUTA_MODE_LABELS = {
@@ -62,6 +72,15 @@ BISOGNO_STATUS_LABELS = {
     "accorpato": _l("Accorpato"),
     "ritirato": _l("Ritirato"),
 }
+
+
+def options(pairs) -> list:
+    """Choices for a select: SelectChoice where WTForms has it (tuples are deprecated)."""
+    return [SelectChoice(value, label) if SelectChoice is not None else (value, label) for value, label in pairs]
+
+
+def _values(choices) -> set:
+    return {c[0] if isinstance(c, tuple) else c.value for c in choices or []}
 
 
 def _required():
@@ -98,7 +117,7 @@ class ChoiceField(SelectField):
     """A select whose refusal of an unknown value speaks plain Italian."""
 
     def pre_validate(self, form):
-        if self.choices is not None and self.data not in {value for value, _label in self.choices}:
+        if self.choices is not None and self.data not in _values(self.choices):
             raise ValidationError(str(BAD_CHOICE))
 
 
@@ -110,7 +129,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
     def pre_validate(self, form):
-        allowed = {value for value, _label in self.choices or []}
+        allowed = _values(self.choices)
         if any(value not in allowed for value in self.data or []):
             raise ValidationError(str(BAD_CHOICE))
 
@@ -130,7 +149,7 @@ class ProcedureForm(FlaskForm):
     title = StringField(_l("Titolo della procedura"), validators=[_required(), _max(300)])
     object = TextAreaField(_l("Oggetto"), validators=[Optional(), _max(5000)])
     ambito_code = ChoiceField(_l("Ambito territoriale"), validators=[_required()])
-    triennium = ChoiceField(_l("Triennio di programmazione"), choices=[(t, t) for t in TRIENNI],
+    triennium = ChoiceField(_l("Triennio di programmazione"), choices=options((t, t) for t in TRIENNI),
                             default=TRIENNI[0], validators=[_required()])
 
 
@@ -170,7 +189,7 @@ class RoleForm(FlaskForm):
     """A person's role at the tavolo; delegates speak for a member organisation."""
 
     user_id = ChoiceField(_l("Persona"), coerce=int, validators=[_required()])
-    role = ChoiceField(_l("Ruolo"), choices=list(ROLE_LABELS.items()), validators=[_required()])
+    role = ChoiceField(_l("Ruolo"), choices=options(ROLE_LABELS.items()), validators=[_required()])
     organisation_id = ChoiceField(_l("Organizzazione rappresentata"), coerce=int, validators=[Optional()])
 
     def validate_organisation_id(self, field):
@@ -182,7 +201,7 @@ class SedutaForm(FlaskForm):
     starts_at = RomeDateTimeField(_l("Data e ora di inizio"), validators=[
         InputRequired(message=_l("Indicare data e ora della seduta."))])
     place = StringField(_l("Luogo o collegamento"), validators=[Optional(), _max(300)])
-    mode = ChoiceField(_l("Modalità"), choices=list(SEDUTA_MODE_LABELS.items()), default="presenza",
+    mode = ChoiceField(_l("Modalità"), choices=options(SEDUTA_MODE_LABELS.items()), default="presenza",
                        validators=[_required()])
     agenda = TextAreaField(_l("Ordine del giorno (un punto per riga)"), validators=[Optional(), _max(10000)])
 

@@ -168,7 +168,9 @@ def start_seduta(session: Session, actor: User, seduta: Seduta, op_id: str | Non
     if seduta.agenda and seduta.current_item_id is None:
         seduta.current_item_id = seduta.agenda[0].id
     session.flush()
-    return record.append(session, seduta.tavolo_id, "seduta.started", seduta_dict(seduta), actor.id, op_id)
+    # The quorum indicator starts with the seduta (nobody present yet), as a snapshot would show it.
+    return record.append(session, seduta.tavolo_id, "seduta.started",
+                         seduta_dict(seduta) | {"quorum": quorum(session, seduta)}, actor.id, op_id)
 
 
 def close_seduta(session: Session, actor: User, seduta: Seduta, op_id: str | None = None) -> record.TavoloEvent:

@@ -28,7 +28,7 @@ from workspace.tavoli.forms import (
     BISOGNO_STATUS_LABELS,
     CONSOLIDATION_LABELS,
     PRESENCE_MODE_LABELS,
-    ROLE_LABELS,
+    ROLE_SHORT_LABELS,
     SEDUTA_MODE_LABELS,
     SEDUTA_STATUS_LABELS,
     MemberForm,
@@ -36,6 +36,7 @@ from workspace.tavoli.forms import (
     RoleForm,
     SedutaForm,
     TavoloForm,
+    options,
     to_utc,
 )
 from workspace.tavoli.models import Seduta, Tavolo, TavoloRole
@@ -77,7 +78,7 @@ def _render(template: str, status: int = 200, **context):
 
 def _labels() -> dict:
     return {
-        "roles": ROLE_LABELS,
+        "roles": ROLE_SHORT_LABELS,
         "seduta_modes": SEDUTA_MODE_LABELS,
         "seduta_statuses": SEDUTA_STATUS_LABELS,
         "presence_modes": PRESENCE_MODE_LABELS,
@@ -175,7 +176,7 @@ def _live_messages() -> dict[str, object]:
         "consolidation": _plain(CONSOLIDATION_LABELS),
         "bisogno_status": _plain(BISOGNO_STATUS_LABELS),
         "presence_modes": _plain(PRESENCE_MODE_LABELS),
-        "roles": _plain(ROLE_LABELS),
+        "roles": _plain(ROLE_SHORT_LABELS),
     }
 
 
@@ -280,7 +281,7 @@ def presences(tavolo: Tavolo, role: str, seduta_id: int):
 
 def _ambito_choices() -> list[tuple[str, str]]:
     rows = db.session.execute(select(Ambito.code, Ambito.name).order_by(Ambito.name)).all()
-    return [(code, f"{name} ({code})") for code, name in rows]
+    return options((code, f"{name} ({code})") for code, name in rows)
 
 
 @bp.route("/amministrazione", methods=["GET", "POST"])
@@ -321,7 +322,7 @@ def new_tavolo(procedure_id: int):
     form = TavoloForm()
     active = db.session.scalars(select(Macroarea).where(Macroarea.status == "active")
                                 .order_by(Macroarea.code)).all()
-    form.macroaree.choices = [(m.code, f"{m.code} – {m.name}") for m in active]
+    form.macroaree.choices = options((m.code, f"{m.code} – {m.name}") for m in active)
     status = 200
     if form.is_submitted():
         if form.validate():
@@ -350,9 +351,9 @@ def _member_forms(member_form: MemberForm | None = None, role_form: RoleForm | N
     role_form = role_form or RoleForm(prefix="ruolo")
     orgs = db.session.scalars(select(Organisation).order_by(Organisation.name)).all()
     users = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)).all()
-    member_form.organisation_id.choices = [(o.id, o.name) for o in orgs]
-    role_form.organisation_id.choices = [(0, _("— nessuna —"))] + [(o.id, o.name) for o in orgs]
-    role_form.user_id.choices = [(u.id, f"{u.name} <{u.email}>") for u in users]
+    member_form.organisation_id.choices = options((o.id, o.name) for o in orgs)
+    role_form.organisation_id.choices = options([(0, _("— nessuna —"))] + [(o.id, o.name) for o in orgs])
+    role_form.user_id.choices = options((u.id, f"{u.name} <{u.email}>") for u in users)
     return member_form, role_form
 
 
@@ -414,7 +415,7 @@ def set_role(tavolo: Tavolo):
         role_form.role.errors = [*role_form.role.errors, problem.message]
         return _members_page(tavolo, role_form=role_form, status=problem.status)
     db.session.commit()
-    flash(_("%(u)s: ruolo «%(r)s» assegnato.", u=user.name, r=ROLE_LABELS[role_form.role.data]), "success")
+    flash(_("%(u)s: ruolo «%(r)s» assegnato.", u=user.name, r=ROLE_SHORT_LABELS[role_form.role.data]), "success")
     return redirect(url_for("tavoli.members", tavolo_id=tavolo.id))
 
 

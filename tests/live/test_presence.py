@@ -1,0 +1,150 @@
+"""Presence over the live channel: automatic on join during a live seduta, left_at on disconnect
+(not while another connection of the same person is still on the tavolo), manual marking by the
+facilitator, and the quorum indicator in the payloads."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from tests.live.support import attached, call, connected, db_session, events, footprint, join, op
+from workspace.realtime import NAMESPACE
+from workspace.tavoli import service as tavoli
+from workspace.tavoli.models import Presence, Seduta
+
+
+def _start(app, world):
+    with db_session(app) as session:
+        tavoli.start_seduta(session, attached(world, session).facilitator, session.get(Seduta, world.seduta.id))
+        session.commit()
+
+
+def _presences(app, user_id):
+    with db_session(app) as session:
+        return [(p.mode, p.source, p.left_at is not None)
+                for p in session.scalars(select(Presence).where(Presence.user_id == user_id).order_by(Presence.id))]
+
+
+def _kinds(evts):
+    return [e["kind"] for e in evts]
+
+
+def test_no_presence_without_a_live_seduta(app, world, connect):
+    client = connect(world.delegate)
+    before = footprint(app, world.tavolo.id)
+    join(client, world.tavolo.id)
+    assert footprint(app, world.tavolo.id) == before and _presences(app, world.delegate.id) == []
+
+
+def test_join_during_a_live_seduta_marks_presence(app, world, connect):
+    _start(app, world)
+    watcher = connect(world.facilitator)
+    join(watcher, world.tavolo.id)
+    events(watcher)
+    client = connect(world.delegate)
+    reply = join(client, world.tavolo.id, mode="presenza")
+    got = events(watcher)
+    assert _kinds(got) == ["presence.joined"]
+    payload = got[0]["payload"]
+    assert (payload["user_id"], payload["mode"], payload["source"], payload["organisation"], payload["left_at"]) == (
+        world.delegate.id, "presenza", "auto", world.ets.name, None)
+    assert payload["quorum"] == {"organisations_present": 1, "organisations_total": 2, "people_present": 2,
+                                 "threshold_percent": 50, "reached": True}
+    # the joiner's own snapshot already counts it
+    assert [p["user_id"] for p in reply["snapshot"]["presences"]] == [world.facilitator.id, world.delegate.id]
+    assert reply["snapshot"]["quorum"] == payload["quorum"]
+    assert _presences(app, world.delegate.id) == [("presenza", "auto", False)]
+
+
+def test_join_without_presence(app, world, connect):
+    _start(app, world)
+    client = connect(world.delegate)
+    join(client, world.tavolo.id, presence=False)
+    assert _presences(app, world.delegate.id) == []
+
+
+def test_second_connection_keeps_presence_until_the_last_one_leaves(app, world, connect):
+    _start(app, world)
+    watcher = connect(world.facilitator)
+    join(watcher, world.tavolo.id)
+    phone = connect(world.delegate)
+    laptop = connect(world.delegate)
+    join(phone, world.tavolo.id)
+    join(laptop, world.tavolo.id)
+    events(watcher)
+    assert _presences(app, world.delegate.id) == [("remoto", "auto", False)]  # one stretch, two devices
+    phone.disconnect(namespace=NAMESPACE)
+    assert events(watcher) == [] and _presences(app, world.delegate.id) == [("remoto", "auto", False)]
+    laptop.disconnect(namespace=NAMESPACE)
+    got = events(watcher)
+    assert _kinds(got) == ["presence.left"]
+    assert got[0]["payload"]["user_id"] == world.delegate.id and got[0]["payload"]["left_at"]
+    assert got[0]["payload"]["quorum"]["organisations_present"] == 0
+    assert _presences(app, world.delegate.id) == [("remoto", "auto", True)]
+    assert connected(watcher)
+
+
+def test_colleague_keeps_the_organisation_present(app, world, connect):
+    _start(app, world)
+    watcher = connect(world.facilitator)
+    join(watcher, world.tavolo.id)
+    delegate, colleague = connect(world.delegate), connect(world.colleague)
+    join(delegate, world.tavolo.id)
+    join(colleague, world.tavolo.id)
+    quorum = events(watcher)[-1]["payload"]["quorum"]
+    assert (quorum["organisations_present"], quorum["people_present"]) == (1, 3)
+    delegate.disconnect(namespace=NAMESPACE)
+    quorum = events(watcher)[-1]["payload"]["quorum"]
+    assert (quorum["organisations_present"], quorum["people_present"]) == (1, 2)
+
+
+def test_leave_event_ends_presence(app, world, connect):
+    _start(app, world)
+    watcher = connect(world.facilitator)
+    join(watcher, world.tavolo.id)
+    client = connect(world.delegate2)
+    join(client, world.tavolo.id)
+    events(watcher)
+    assert call(client, "leave", {"tavolo_id": world.tavolo.id}) == {"ok": True}
+    assert _kinds(events(watcher)) == ["presence.left"]
+    assert _presences(app, world.delegate2.id) == [("remoto", "auto", True)]
+    # rejoining opens a new stretch of attendance
+    join(client, world.tavolo.id)
+    assert _kinds(events(watcher)) == ["presence.joined"]
+    assert _presences(app, world.delegate2.id) == [("remoto", "auto", True), ("remoto", "auto", False)]
+
+
+def test_facilitator_marks_someone_without_a_device(app, world, connect):
+    _start(app, world)
+    facilitator = connect(world.facilitator)
+    join(facilitator, world.tavolo.id)
+    watcher = connect(world.observer)
+    join(watcher, world.tavolo.id)
+    events(watcher)
+    ack = op(facilitator, "presence.mark", world.tavolo.id, seduta_id=world.seduta.id, user_id=world.delegate2.id,
+             present=True, mode="presenza")
+    assert ack["ok"] and ack["result"]["quorum"]["organisations_present"] == 1
+    got = events(watcher)
+    assert _kinds(got) == ["presence.marked"] and got[0]["seq"] == ack["seq"]
+    assert got[0]["payload"]["presence"]["source"] == "manual"
+    # the person then opens the page and closes it again: the manual mark stands
+    device = connect(world.delegate2)
+    join(device, world.tavolo.id)
+    device.disconnect(namespace=NAMESPACE)
+    assert events(watcher) == [] and _presences(app, world.delegate2.id) == [("presenza", "manual", False)]
+    ack = op(facilitator, "presence.mark", world.tavolo.id, seduta_id=world.seduta.id, user_id=world.delegate2.id,
+             present=False)
+    assert ack["ok"] and ack["result"]["quorum"]["organisations_present"] == 0
+    assert _presences(app, world.delegate2.id) == [("presenza", "manual", True)]
+
+
+def test_closing_the_seduta_ends_presences_and_later_disconnects_write_nothing(app, world, connect):
+    _start(app, world)
+    facilitator = connect(world.facilitator)
+    join(facilitator, world.tavolo.id)
+    client = connect(world.delegate)
+    join(client, world.tavolo.id)
+    ack = op(facilitator, "seduta.close", world.tavolo.id, seduta_id=world.seduta.id)
+    assert ack["ok"]
+    assert _presences(app, world.delegate.id) == [("remoto", "auto", True)]
+    before = footprint(app, world.tavolo.id)
+    client.disconnect(namespace=NAMESPACE)
+    assert footprint(app, world.tavolo.id) == before
