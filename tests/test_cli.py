@@ -73,3 +73,29 @@ def test_upgrade_reference_and_demo_are_idempotent(tmp_path, counts):
     again = run(["demo", "load", "--if-empty"], tmp_path)
     assert "Demo già presente" in again.stdout
     assert counts()["users"] == users
+
+
+def test_admin_invite_creates_a_working_single_use_link(tmp_path):
+    assert run(["db", "upgrade"], tmp_path).returncode == 0
+    assert run(["reference", "load"], tmp_path).returncode == 0
+    result = run(["admin", "invite", "--email", "Prima.Admin@Comune.example.org", "--name", "Prima Admin"],
+                 tmp_path, TAVOLI_AMBITO="50008")
+    assert result.returncode == 0, result.stderr
+    link = result.stdout.strip().splitlines()[-1].strip()
+    assert link.startswith("http://127.0.0.1:5000/invito/")
+    mails = list((tmp_path / "instance" / "mail").glob("*.eml"))
+    assert len(mails) == 1 and link in mails[0].read_text()
+
+    again = run(["admin", "invite", "--email", "not-an-email", "--name", "X"], tmp_path)
+    assert again.returncode == 2
+    assert "Errore:" in again.stderr and "e-mail" in again.stderr.lower()
+
+
+def test_votes_tally_is_part_of_the_main_command(tmp_path):
+    ballots = tmp_path / "schede.json"
+    ballots.write_text('{"candidates": ["a", "b"], "ballots": [{"approve": ["b"]}, {"approve": ["a", "b"]}]}')
+    result = run(["votes", "tally", "--method", "approval", str(ballots)], tmp_path)
+    assert result.returncode == 0, result.stderr
+    import json
+
+    assert json.loads(result.stdout)["ranking"] == [["b"], ["a"]]

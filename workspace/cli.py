@@ -126,5 +126,55 @@ def digest_send(dry_run: bool) -> None:
         sys.exit(1)
 
 
+@main.group()
+def admin() -> None:
+    """Amministratori dell'Ufficio di Piano."""
+
+
+@admin.command("invite")
+@click.option("--email", required=True, help="E-mail della persona da invitare.")
+@click.option("--name", required=True, help="Nome e cognome.")
+@click.option("--organisation", "organisation_name", default="Ufficio di Piano",
+              show_default=True, help="Organizzazione (Ufficio di Piano) di cui sarà delegata.")
+def admin_invite(email: str, name: str, organisation_name: str) -> None:
+    """Invita un'amministratrice o un amministratore (il primo accesso di una nuova installazione).
+
+    Il link d'invito è inviato per e-mail (o scritto in instance/mail/) e stampato qui.
+    """
+    from sqlalchemy import select
+
+    from workspace.accounts import service as accounts
+    from workspace.accounts.models import Organisation
+    from workspace.db import db as database
+    from workspace.mail import external_url
+
+    app = _app(check_migrations=True)
+    with app.app_context():
+        session = database.session
+        org = session.scalar(select(Organisation).where(Organisation.name == organisation_name,
+                                                        Organisation.kind == "ufficio_di_piano"))
+        try:
+            if org is None:
+                org = accounts.create_organisation(session, name=organisation_name, kind="ufficio_di_piano",
+                                                   ambito_code=app.config["AMBITO_CODE"])
+            raw = accounts.invite_delegate(session, org, name=name, email=email, grants_admin=True)
+            session.commit()
+        except accounts.AccountError as exc:
+            session.rollback()
+            click.echo(f"Errore: {exc}", err=True)
+            sys.exit(2)
+        click.echo(f"Invito inviato a {email}. Link (valido una volta sola):")
+        click.echo("  " + external_url("accounts.invitation", token=raw))
+
+
+def _register_votes() -> None:
+    from workspace.voting.cli import votes
+
+    main.add_command(votes)
+
+
+_register_votes()
+
+
 if __name__ == "__main__":
     main()

@@ -74,7 +74,7 @@ def get_annotation(session: Session, annotation_id: int, tavolo_id: int | None =
     return annotation
 
 
-def _speaking_for(session: Session, user: User, tavolo_id: int) -> Organisation | None:
+def speaking_for(session: Session, user: User, tavolo_id: int) -> Organisation | None:
     """The organisation a contribution is attributed to: the delegate's, else the first one."""
     role = permissions.tavolo_role(session, user, tavolo_id)
     if role is not None and role.organisation is not None:
@@ -128,6 +128,8 @@ def _apply_fields(session: Session, bisogno: Bisogno, tavolo: Tavolo, data: dict
     ambito = tavolo.procedure.ambito_code
     if len(comuni) != len(set(comune_ids)) or any(c.ambito_code != ambito for c in comuni):
         raise invalid(_("Il territorio va scelto fra i Comuni dell'Ambito."))
+    if data.get("whole_ambito") and comuni:
+        raise invalid(_("Indicare l'intero Ambito oppure i singoli Comuni, non entrambi."))
 
     bisogno.title, bisogno.description, bisogno.target_population = title, description, target
     bisogno.evidence_source, bisogno.evidence_figure, bisogno.evidence_year = source, figure, year
@@ -147,7 +149,7 @@ def create_bisogno(session: Session, actor: User, tavolo: Tavolo, data: dict[str
     permissions.require(session, actor, "contribute", tavolo.id)
     seduta = tavoli_service.check_contribution_window(session, tavolo, now)
     bisogno = Bisogno(tavolo_id=tavolo.id, seduta_id=seduta.id if seduta else None, author_id=actor.id,
-                      organisation=_speaking_for(session, actor, tavolo.id), version=1)
+                      organisation=speaking_for(session, actor, tavolo.id), version=1)
     # Validated before being added to the session: a refusal writes nothing.
     _apply_fields(session, bisogno, tavolo, data)
     bisogno.created_at = bisogno.updated_at = utcnow()
@@ -158,18 +160,18 @@ def create_bisogno(session: Session, actor: User, tavolo: Tavolo, data: dict[str
     return bisogno, ev
 
 
-def _may_edit(session: Session, actor: User, bisogno: Bisogno) -> bool:
+def may_edit(session: Session, actor: User, bisogno: Bisogno) -> bool:
     if permissions.can(session, actor, "facilitate", bisogno.tavolo_id):
         return True
     if not permissions.can(session, actor, "contribute", bisogno.tavolo_id):
         return False
-    org = _speaking_for(session, actor, bisogno.tavolo_id)
+    org = speaking_for(session, actor, bisogno.tavolo_id)
     return bisogno.author_id == actor.id or (org is not None and org.id == bisogno.organisation_id)
 
 
 def update_bisogno(session: Session, actor: User, bisogno: Bisogno, data: dict[str, Any],
                    expected_version: int | None = None, op_id: str | None = None) -> record.TavoloEvent:
-    if not _may_edit(session, actor, bisogno):
+    if not may_edit(session, actor, bisogno):
         raise forbidden(_("Può modificare il bisogno solo chi lo ha proposto, la sua organizzazione o un facilitatore."))
     if bisogno.status in ("accorpato", "ritirato"):
         raise conflict(_("Un bisogno accorpato o ritirato non si modifica."))
@@ -190,7 +192,7 @@ def set_status(session: Session, actor: User, bisogno: Bisogno, status: str,
                op_id: str | None = None) -> record.TavoloEvent:
     if status not in TRANSITIONS:
         raise invalid(_("Stato non valido."))
-    if status == "ritirato" and not _may_edit(session, actor, bisogno):
+    if status == "ritirato" and not may_edit(session, actor, bisogno):
         raise forbidden(_("Può ritirare il bisogno solo chi lo ha proposto, la sua organizzazione o un facilitatore."))
     if status != "ritirato":
         permissions.require(session, actor, "facilitate", bisogno.tavolo_id)
@@ -257,7 +259,7 @@ def add_annotation(session: Session, actor: User, bisogno: Bisogno, kind: str, b
         if parent is None or parent.bisogno_id != bisogno.id:
             raise invalid(_("Si può rispondere solo a un'annotazione dello stesso bisogno."))
     annotation = Annotation(bisogno_id=bisogno.id, parent_id=parent_id, kind=kind, body=body,
-                            author_id=actor.id, organisation=_speaking_for(session, actor, bisogno.tavolo_id),
+                            author_id=actor.id, organisation=speaking_for(session, actor, bisogno.tavolo_id),
                             created_at=utcnow())
     session.add(annotation)
     session.flush()
@@ -290,7 +292,7 @@ def toggle_support(session: Session, actor: User, annotation: Annotation, suppor
     permissions.require(session, actor, "contribute", tavolo_id)
     if annotation.deleted_at is not None:
         raise conflict(_("L'annotazione è stata eliminata."))
-    org = _speaking_for(session, actor, tavolo_id)
+    org = speaking_for(session, actor, tavolo_id)
     if org is None:
         raise forbidden(_("Il sostegno si dà a nome di un'organizzazione: non ne rappresenti nessuna."))
     existing = session.scalar(select(AnnotationSupport).where(AnnotationSupport.annotation_id == annotation.id,

@@ -175,10 +175,7 @@ def _prepare(form: BisognoForm, tavolo: Tavolo) -> None:
 
 
 def _service_data(form: BisognoForm) -> dict[str, Any]:
-    data = form.service_data()
-    if data["whole_ambito"] and data["comuni"]:
-        raise invalid(_("Indicare l'intero Ambito oppure i singoli Comuni, non entrambi."))
-    return data
+    return form.service_data()
 
 
 @bp.route("/tavoli/<int:tavolo_id>/bisogni/nuovo", methods=["GET", "POST"])
@@ -208,7 +205,7 @@ def nuovo(tavolo_id: int):
 def modifica(tavolo_id: int, bisogno_id: int):
     tavolo = _tavolo(tavolo_id)
     bisogno = service.get_bisogno(db.session, bisogno_id, tavolo.id)
-    if not service._may_edit(db.session, _user(), bisogno):
+    if not service.may_edit(db.session, _user(), bisogno):
         raise Problem("forbidden", _("Può modificare il bisogno solo chi lo ha proposto, la sua organizzazione "
                                      "o un facilitatore."), 403)
     form = BisognoForm()
@@ -254,7 +251,7 @@ def _render_detail(tavolo: Tavolo, bisogno: Bisogno, status: int = 200, message:
     user = _user()
     common = _common(tavolo)
     sections, children = _thread(bisogno)
-    my_org = service._speaking_for(db.session, user, tavolo.id) if common["can_contribute"] else None
+    my_org = service.speaking_for(db.session, user, tavolo.id) if common["can_contribute"] else None
     supported = {a.id for a in bisogno.annotations if my_org and any(s.organisation_id == my_org.id
                                                                       for s in a.supports)}
     merged_here = list(db.session.scalars(select(Bisogno).where(Bisogno.merged_into_id == bisogno.id)
@@ -280,7 +277,7 @@ def _render_detail(tavolo: Tavolo, bisogno: Bisogno, status: int = 200, message:
         supported=supported,
         my_org=my_org,
         user_id=user.id,
-        may_edit=service._may_edit(db.session, user, bisogno),
+        may_edit=service.may_edit(db.session, user, bisogno),
         open_for_notes=open_for_notes,
         status_choices=sorted(service.TRANSITIONS.get(bisogno.status, ())),
         merge_targets=merge_targets,
