@@ -59,6 +59,12 @@ def create_app(overrides: dict | None = None) -> Flask:
     from workspace.needs.views import bp as needs_bp
 
     app.register_blueprint(needs_bp)
+    from workspace.procedures.views import bp as procedures_bp
+
+    app.register_blueprint(procedures_bp)
+    from workspace.privacy.views import bp as privacy_bp
+
+    app.register_blueprint(privacy_bp)
 
     from workspace.core.context import init_app as init_context
 

@@ -167,6 +167,37 @@ def admin_invite(email: str, name: str, organisation_name: str) -> None:
         click.echo("  " + external_url("accounts.invitation", token=raw))
 
 
+@main.group()
+def privacy() -> None:
+    """Privacy: conservazione dei dati personali."""
+
+
+@privacy.command("purge")
+@click.option("--dry-run", is_flag=True, help="Conta soltanto ciò che sarebbe eliminato o reso anonimo, senza modificare nulla.")
+def privacy_purge(dry_run: bool) -> None:
+    """Applica i tempi di conservazione (da eseguire ogni giorno, con cron o un timer systemd).
+
+    \b
+    - e-mail scritte in MAIL_DIR più vecchie di TAVOLI_RETENTION_MAIL_DAYS giorni: eliminate;
+    - link monouso usati o scaduti da più di TAVOLI_RETENTION_TOKENS_DAYS giorni: eliminati;
+    - presenze più vecchie di TAVOLI_RETENTION_PRESENCE_YEARS anni: restano organizzazione, ruolo e
+      orari, la persona è sostituita da «Persona non più identificabile» (anche negli eventi).
+    Il valore 0 disattiva una regola.
+    """
+    from workspace.db import db as database
+    from workspace.privacy.retention import purge
+
+    app = _app(check_migrations=True)
+    with app.app_context():
+        session = database.session
+        report = purge(session, app.config, dry_run=dry_run)
+        if dry_run:
+            session.rollback()
+        else:
+            session.commit()
+        click.echo(report.summary())
+
+
 def _register_votes() -> None:
     from workspace.voting.cli import votes
 

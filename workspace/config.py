@@ -79,6 +79,25 @@ def load_config(overrides: dict | None = None) -> dict:
         "BEHIND_PROXY": _flag("TAVOLI_BEHIND_PROXY"),
         "CHECK_MIGRATIONS": True,
         "TESTING": False,
+        # Privacy (workspace/privacy): the data controller named in the information notice (art. 13
+        # GDPR), its contact and the DPO's; the notice's version (raise it when the text changes:
+        # everyone is shown it again at the next login); whether logins lead to the notice.
+        "PRIVACY_CONTROLLER": os.environ.get("TAVOLI_PRIVACY_CONTROLLER") or None,
+        "PRIVACY_CONTACT": os.environ.get("TAVOLI_PRIVACY_CONTACT") or None,
+        "PRIVACY_DPO_CONTACT": os.environ.get("TAVOLI_PRIVACY_DPO_CONTACT") or None,
+        "PRIVACY_VERSION": (os.environ.get("TAVOLI_PRIVACY_VERSION") or "1").strip()[:32],
+        "PRIVACY_NOTICE_AT_LOGIN": _flag("TAVOLI_PRIVACY_NOTICE_AT_LOGIN", True),
+        # Retention, applied by `tavoli privacy purge` (0 turns a rule off): e-mails written to
+        # MAIL_DIR; used or expired single-use links; presences, whose person is then unlinked.
+        "RETENTION_MAIL_DAYS": int(os.environ.get("TAVOLI_RETENTION_MAIL_DAYS", "30")),
+        "RETENTION_TOKENS_DAYS": int(os.environ.get("TAVOLI_RETENTION_TOKENS_DAYS", "90")),
+        "RETENTION_PRESENCE_YEARS": int(os.environ.get("TAVOLI_RETENTION_PRESENCE_YEARS", "5")),
+        # /.well-known/security.txt (RFC 9116): where to report vulnerabilities of this installation.
+        "SECURITY_CONTACT": os.environ.get("TAVOLI_SECURITY_CONTACT") or None,
     }
     cfg.update(overrides)
+    if cfg["TESTING"] and "PRIVACY_NOTICE_AT_LOGIN" not in overrides \
+            and os.environ.get("TAVOLI_PRIVACY_NOTICE_AT_LOGIN") is None:
+        # Unit tests log in to reach other pages; the privacy tests switch the notice on themselves.
+        cfg["PRIVACY_NOTICE_AT_LOGIN"] = False
     return cfg

@@ -85,6 +85,7 @@ def init_app(app) -> None:
     record.set_emitter(_emit_event)
     import workspace.needs.live  # noqa: F401  (fills _handlers on first import)
     import workspace.tavoli.live  # noqa: F401
+    import workspace.voting.live  # noqa: F401
 
     for event, fn in _handlers:
         socketio.on_event(event, fn, namespace=NAMESPACE)
@@ -238,9 +239,14 @@ def _resync(data=None):
     return _join(data)
 
 
+LEAVE_SCHEMA = Draft202012Validator({"type": "object", "required": ["tavolo_id"], "properties": {"tavolo_id": ID}})
+
+
 @handles("leave")
 def _leave(data=None):
-    if not isinstance(data, dict) or not isinstance(data.get("tavolo_id"), int):
+    # Same id rules as join: a bool (True == 1 in Python) or an out-of-range number must not
+    # reach the rooms or the leave hooks.
+    if not LEAVE_SCHEMA.is_valid(data):
         return _error("invalid", _("Il messaggio non ha la forma prevista."))
     tavolo_id = data["tavolo_id"]
     leave_room(record.room(tavolo_id))

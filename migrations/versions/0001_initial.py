@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 13:17:17.774555
+Create Date: 2026-11-27 13:54:44.513624
 """
 from alembic import op
 import sqlalchemy as sa
@@ -65,6 +65,9 @@ def upgrade() -> None:
     sa.Column('login_id', sa.String(length=32), nullable=False),
     sa.Column('created_at', workspace.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('last_login_at', workspace.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('privacy_version', sa.String(length=32), nullable=True),
+    sa.Column('privacy_accepted_at', workspace.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('pseudonymised_at', workspace.db.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_user_account')),
     sa.UniqueConstraint('email', name=op.f('uq_user_account_email')),
     sa.UniqueConstraint('login_id', name=op.f('uq_user_account_login_id'))
@@ -134,6 +137,20 @@ def upgrade() -> None:
     sa.Column('status', sa.String(length=32), nullable=False),
     sa.Column('published', sa.Boolean(), nullable=False),
     sa.Column('created_at', workspace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('act_number', sa.String(length=60), nullable=True),
+    sa.Column('act_date', sa.Date(), nullable=True),
+    sa.Column('act_file_path', sa.String(length=200), nullable=True),
+    sa.Column('act_file_name', sa.String(length=255), nullable=True),
+    sa.Column('act_file_sha256', sa.String(length=64), nullable=True),
+    sa.Column('act_file_size', sa.Integer(), nullable=True),
+    sa.Column('avviso_eligibility', sa.Text(), nullable=False),
+    sa.Column('avviso_application', sa.Text(), nullable=False),
+    sa.Column('avviso_conduct', sa.Text(), nullable=False),
+    sa.Column('avviso_closure', sa.Text(), nullable=False),
+    sa.Column('avviso_transparency', sa.Text(), nullable=False),
+    sa.Column('avviso_published_at', workspace.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('application_deadline', workspace.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('allowed_kinds', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['ambito_code'], ['ambito.code'], name=op.f('fk_procedure_ambito_code_ambito')),
     sa.ForeignKeyConstraint(['rup_id'], ['user_account.id'], name=op.f('fk_procedure_rup_id_user_account'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_procedure'))
@@ -157,6 +174,52 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_access_token')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_access_token_token_hash'))
     )
+    op.create_table('application',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('procedure_id', sa.Integer(), nullable=False),
+    sa.Column('codice_fiscale', sa.String(length=16), nullable=False),
+    sa.Column('organisation_name', sa.String(length=300), nullable=False),
+    sa.Column('organisation_kind', sa.String(length=32), nullable=False),
+    sa.Column('runts_section', sa.String(length=32), nullable=True),
+    sa.Column('runts_repertorio', sa.String(length=32), nullable=True),
+    sa.Column('transitional_status', sa.String(length=32), nullable=True),
+    sa.Column('transitional_details', sa.Text(), nullable=False),
+    sa.Column('organisation_email', sa.String(length=254), nullable=False),
+    sa.Column('legal_rep_name', sa.String(length=200), nullable=False),
+    sa.Column('legal_rep_role', sa.String(length=100), nullable=False),
+    sa.Column('signed_by_proxy', sa.Boolean(), nullable=False),
+    sa.Column('proxy_name', sa.String(length=200), nullable=True),
+    sa.Column('proxy_file_path', sa.String(length=200), nullable=True),
+    sa.Column('proxy_file_name', sa.String(length=255), nullable=True),
+    sa.Column('proxy_file_sha256', sa.String(length=64), nullable=True),
+    sa.Column('proxy_file_size', sa.Integer(), nullable=True),
+    sa.Column('delegate_name', sa.String(length=200), nullable=False),
+    sa.Column('delegate_email', sa.String(length=254), nullable=False),
+    sa.Column('declarations', sa.JSON(), nullable=False),
+    sa.Column('coi_none', sa.Boolean(), nullable=False),
+    sa.Column('coi_details', sa.Text(), nullable=False),
+    sa.Column('coi_statement', sa.Text(), nullable=False),
+    sa.Column('submitted_at', workspace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', workspace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revision', sa.Integer(), nullable=False),
+    sa.Column('protocol_number', sa.String(length=60), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('motivation', sa.Text(), nullable=False),
+    sa.Column('decided_by_id', sa.Integer(), nullable=True),
+    sa.Column('decided_by_name', sa.String(length=200), nullable=False),
+    sa.Column('decided_at', workspace.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('organisation_id', sa.Integer(), nullable=True),
+    sa.Column('invitation_token_hash', sa.String(length=64), nullable=True),
+    sa.ForeignKeyConstraint(['decided_by_id'], ['user_account.id'], name=op.f('fk_application_decided_by_id_user_account'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisation.id'], name=op.f('fk_application_organisation_id_organisation'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['procedure_id'], ['procedure.id'], name=op.f('fk_application_procedure_id_procedure'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_application')),
+    sa.UniqueConstraint('invitation_token_hash', name=op.f('uq_application_invitation_token_hash')),
+    sa.UniqueConstraint('procedure_id', 'codice_fiscale', name=op.f('uq_application_procedure_id_codice_fiscale'))
+    )
+    with op.batch_alter_table('application', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_application_procedure_id'), ['procedure_id'], unique=False)
+
     op.create_table('membership',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -168,6 +231,40 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_membership')),
     sa.UniqueConstraint('user_id', 'organisation_id', name=op.f('uq_membership_user_id_organisation_id'))
     )
+    op.create_table('procedure_transition',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('procedure_id', sa.Integer(), nullable=False),
+    sa.Column('from_status', sa.String(length=32), nullable=False),
+    sa.Column('to_status', sa.String(length=32), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('actor_name', sa.String(length=200), nullable=False),
+    sa.Column('at', workspace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['actor_id'], ['user_account.id'], name=op.f('fk_procedure_transition_actor_id_user_account'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['procedure_id'], ['procedure.id'], name=op.f('fk_procedure_transition_procedure_id_procedure'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_procedure_transition'))
+    )
+    with op.batch_alter_table('procedure_transition', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_procedure_transition_procedure_id'), ['procedure_id'], unique=False)
+
+    op.create_table('publication_item',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('procedure_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('ref_id', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=300), nullable=False),
+    sa.Column('published_from', workspace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('published_until', workspace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', workspace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', workspace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_publication_item_created_by_id_user_account'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['procedure_id'], ['procedure.id'], name=op.f('fk_publication_item_procedure_id_procedure'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_publication_item')),
+    sa.UniqueConstraint('procedure_id', 'kind', 'ref_id', name=op.f('uq_publication_item_procedure_id_kind_ref_id'))
+    )
+    with op.batch_alter_table('publication_item', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_publication_item_procedure_id'), ['procedure_id'], unique=False)
+
     op.create_table('tavolo',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('procedure_id', sa.Integer(), nullable=False),
@@ -183,6 +280,23 @@ def upgrade() -> None:
     with op.batch_alter_table('tavolo', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_tavolo_procedure_id'), ['procedure_id'], unique=False)
 
+    op.create_table('application_revision',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('application_id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=False),
+    sa.Column('data', sa.JSON(), nullable=False),
+    sa.Column('received_at', workspace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['application_id'], ['application.id'], name=op.f('fk_application_revision_application_id_application'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_application_revision')),
+    sa.UniqueConstraint('application_id', 'number', name=op.f('uq_application_revision_application_id_number'))
+    )
+    op.create_table('application_tavolo',
+    sa.Column('application_id', sa.Integer(), nullable=False),
+    sa.Column('tavolo_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['application_id'], ['application.id'], name=op.f('fk_application_tavolo_application_id_application'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tavolo_id'], ['tavolo.id'], name=op.f('fk_application_tavolo_tavolo_id_tavolo'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('application_id', 'tavolo_id', name=op.f('pk_application_tavolo'))
+    )
     op.create_table('record_stream',
     sa.Column('tavolo_id', sa.Integer(), nullable=False),
     sa.Column('last_seq', sa.Integer(), nullable=False),
@@ -321,6 +435,39 @@ def upgrade() -> None:
     with op.batch_alter_table('presence', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_presence_seduta_id'), ['seduta_id'], unique=False)
 
+    op.create_table('vote_round',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tavolo_id', sa.Integer(), nullable=False),
+    sa.Column('seduta_id', sa.Integer(), nullable=True),
+    sa.Column('title', sa.String(length=300), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('method', sa.String(length=16), nullable=False),
+    sa.Column('settings', sa.JSON(), nullable=False),
+    sa.Column('ballot_unit', sa.String(length=16), nullable=False),
+    sa.Column('secret', sa.Boolean(), nullable=False),
+    sa.Column('eligibility', sa.JSON(), nullable=False),
+    sa.Column('partial_results', sa.Boolean(), nullable=False),
+    sa.Column('conflict_excludes', sa.Boolean(), nullable=False),
+    sa.Column('breakdown', sa.Boolean(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('opens_at', workspace.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('closes_at', workspace.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('opened_at', workspace.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', workspace.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('electorate', sa.JSON(), nullable=True),
+    sa.Column('revision', sa.Integer(), nullable=False),
+    sa.Column('result', sa.JSON(), nullable=True),
+    sa.Column('tie_break', sa.JSON(), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', workspace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_vote_round_created_by_id_user_account'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['seduta_id'], ['seduta.id'], name=op.f('fk_vote_round_seduta_id_seduta'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['tavolo_id'], ['tavolo.id'], name=op.f('fk_vote_round_tavolo_id_tavolo'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_vote_round'))
+    )
+    with op.batch_alter_table('vote_round', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_vote_round_tavolo_id'), ['tavolo_id'], unique=False)
+
     op.create_table('annotation',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('bisogno_id', sa.Integer(), nullable=False),
@@ -378,6 +525,88 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_bisogno_version')),
     sa.UniqueConstraint('bisogno_id', 'version', name=op.f('uq_bisogno_version_bisogno_id_version'))
     )
+    op.create_table('open_ballot',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('round_id', sa.Integer(), nullable=False),
+    sa.Column('voter_key', sa.String(length=32), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('organisation_id', sa.Integer(), nullable=True),
+    sa.Column('org_group', sa.String(length=16), nullable=False),
+    sa.Column('content', sa.JSON(), nullable=False),
+    sa.Column('cast_at', workspace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', workspace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisation.id'], name=op.f('fk_open_ballot_organisation_id_organisation'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['round_id'], ['vote_round.id'], name=op.f('fk_open_ballot_round_id_vote_round'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_open_ballot_user_id_user_account'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_open_ballot')),
+    sa.UniqueConstraint('round_id', 'voter_key', name=op.f('uq_open_ballot_round_id_voter_key'))
+    )
+    op.create_table('secret_ballot',
+    sa.Column('id', sa.String(length=32), nullable=False),
+    sa.Column('round_id', sa.Integer(), nullable=False),
+    sa.Column('org_group', sa.String(length=16), nullable=True),
+    sa.Column('content', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['round_id'], ['vote_round.id'], name=op.f('fk_secret_ballot_round_id_vote_round'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_secret_ballot')),
+    sqlite_with_rowid=False
+    )
+    with op.batch_alter_table('secret_ballot', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_secret_ballot_round_id'), ['round_id'], unique=False)
+
+    op.create_table('vote_conflict',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('round_id', sa.Integer(), nullable=False),
+    sa.Column('bisogno_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('organisation_id', sa.Integer(), nullable=True),
+    sa.Column('voter_key', sa.String(length=32), nullable=False),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('declared_at', workspace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['bisogno_id'], ['bisogno.id'], name=op.f('fk_vote_conflict_bisogno_id_bisogno'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisation.id'], name=op.f('fk_vote_conflict_organisation_id_organisation'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['round_id'], ['vote_round.id'], name=op.f('fk_vote_conflict_round_id_vote_round'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_vote_conflict_user_id_user_account'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_vote_conflict')),
+    sa.UniqueConstraint('round_id', 'bisogno_id', 'user_id', name=op.f('uq_vote_conflict_round_id_bisogno_id_user_id'))
+    )
+    with op.batch_alter_table('vote_conflict', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_vote_conflict_round_id'), ['round_id'], unique=False)
+
+    op.create_table('vote_operation',
+    sa.Column('round_id', sa.Integer(), nullable=False),
+    sa.Column('op_id', sa.String(length=64), nullable=False),
+    sa.Column('voter_key', sa.String(length=32), nullable=False),
+    sa.ForeignKeyConstraint(['round_id'], ['vote_round.id'], name=op.f('fk_vote_operation_round_id_vote_round'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('round_id', 'op_id', name=op.f('pk_vote_operation'))
+    )
+    op.create_table('vote_participation',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('round_id', sa.Integer(), nullable=False),
+    sa.Column('voter_key', sa.String(length=32), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('organisation_id', sa.Integer(), nullable=True),
+    sa.Column('voted_at', workspace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisation.id'], name=op.f('fk_vote_participation_organisation_id_organisation'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['round_id'], ['vote_round.id'], name=op.f('fk_vote_participation_round_id_vote_round'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_vote_participation_user_id_user_account'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_vote_participation')),
+    sa.UniqueConstraint('round_id', 'voter_key', name=op.f('uq_vote_participation_round_id_voter_key'))
+    )
+    with op.batch_alter_table('vote_participation', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_vote_participation_round_id'), ['round_id'], unique=False)
+
+    op.create_table('vote_round_item',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('round_id', sa.Integer(), nullable=False),
+    sa.Column('bisogno_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=300), nullable=False),
+    sa.ForeignKeyConstraint(['bisogno_id'], ['bisogno.id'], name=op.f('fk_vote_round_item_bisogno_id_bisogno'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['round_id'], ['vote_round.id'], name=op.f('fk_vote_round_item_round_id_vote_round'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_vote_round_item')),
+    sa.UniqueConstraint('round_id', 'bisogno_id', name=op.f('uq_vote_round_item_round_id_bisogno_id')),
+    sa.UniqueConstraint('round_id', 'position', name=op.f('uq_vote_round_item_round_id_position'))
+    )
     op.create_table('annotation_support',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('annotation_id', sa.Integer(), nullable=False),
@@ -396,6 +625,21 @@ def upgrade() -> None:
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
     op.drop_table('annotation_support')
+    op.drop_table('vote_round_item')
+    with op.batch_alter_table('vote_participation', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_vote_participation_round_id'))
+
+    op.drop_table('vote_participation')
+    op.drop_table('vote_operation')
+    with op.batch_alter_table('vote_conflict', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_vote_conflict_round_id'))
+
+    op.drop_table('vote_conflict')
+    with op.batch_alter_table('secret_ballot', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_secret_ballot_round_id'))
+
+    op.drop_table('secret_ballot')
+    op.drop_table('open_ballot')
     op.drop_table('bisogno_version')
     op.drop_table('bisogno_transversal')
     op.drop_table('bisogno_key_point')
@@ -404,6 +648,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_annotation_bisogno_id'))
 
     op.drop_table('annotation')
+    with op.batch_alter_table('vote_round', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_vote_round_tavolo_id'))
+
+    op.drop_table('vote_round')
     with op.batch_alter_table('presence', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_presence_seduta_id'))
 
@@ -425,11 +673,25 @@ def downgrade() -> None:
 
     op.drop_table('seduta')
     op.drop_table('record_stream')
+    op.drop_table('application_tavolo')
+    op.drop_table('application_revision')
     with op.batch_alter_table('tavolo', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tavolo_procedure_id'))
 
     op.drop_table('tavolo')
+    with op.batch_alter_table('publication_item', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_publication_item_procedure_id'))
+
+    op.drop_table('publication_item')
+    with op.batch_alter_table('procedure_transition', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_procedure_transition_procedure_id'))
+
+    op.drop_table('procedure_transition')
     op.drop_table('membership')
+    with op.batch_alter_table('application', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_application_procedure_id'))
+
+    op.drop_table('application')
     op.drop_table('access_token')
     op.drop_table('procedure')
     op.drop_table('organisation')

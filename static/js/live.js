@@ -186,6 +186,8 @@
     this.joining = false;
     this.buffer = [];
     this.resyncing = false;
+    this.resyncTimer = null;
+    this.gapRetries = 0;
     this.inFlight = {};
     this.announceQueue = [];
     this.saveTimer = null;
@@ -360,31 +362,49 @@
   };
 
   Live.prototype.drain = function () {
-    var self = this;
     this.buffer.sort(function (a, b) { return a.seq - b.seq; });
     while (this.buffer.length) {
       var next = this.buffer[0];
       if (next.seq <= this.lastSeq) { this.buffer.shift(); continue; }
-      if (next.seq === this.lastSeq + 1) { this.buffer.shift(); self.applyLive(next); continue; }
+      if (next.seq === this.lastSeq + 1) { this.buffer.shift(); this.applyLive(next); continue; }
       this.resync();  // a gap: ask for what is missing
       return;
     }
+    this.gapRetries = 0;
   };
 
   Live.prototype.resync = function () {
     var self = this;
-    if (this.resyncing || !this.socket || !this.socket.connected) { return; }
+    if (this.resyncing || this.resyncTimer || !this.socket || !this.socket.connected) { return; }
     this.resyncing = true;
     this.socket.timeout(JOIN_TIMEOUT_MS).emit('resync', { tavolo_id: this.tavoloId, last_seq: this.lastSeq },
       function (err, reply) {
         self.resyncing = false;
         if (err || !reply || reply.error) {
-          window.setTimeout(function () { self.resync(); }, 2000);
+          self.resyncLater();
           return;
         }
         self.sync(reply);
+        var first = self.buffer.length ? Math.min.apply(null, self.buffer.map(function (m) { return m.seq; })) : null;
+        if (first !== null && first > self.lastSeq + 1) {
+          // The server's answer does not reach the buffered events yet: try again a little later,
+          // and after a few tries trust the server (events it does not know are dropped).
+          self.gapRetries = (self.gapRetries || 0) + 1;
+          if (self.gapRetries > 3) { self.buffer = []; self.gapRetries = 0; return; }
+          self.resyncLater();
+          return;
+        }
         self.drain();
       });
+  };
+
+  Live.prototype.resyncLater = function () {
+    var self = this;
+    if (this.resyncTimer) { return; }
+    this.resyncTimer = window.setTimeout(function () {
+      self.resyncTimer = null;
+      self.resync();
+    }, 1500);
   };
 
   Live.prototype.applyLive = function (event) {
@@ -778,7 +798,12 @@
   // --- public API ------------------------------------------------------------------------------
 
   window.TavoliLive = {
-    start: function (root, options) { return new Live(root, options).start(); },
+    instances: [],  // the pages' clients, for debugging from the browser console and for tests
+    start: function (root, options) {
+      var live = new Live(root, options);
+      window.TavoliLive.instances.push(live);
+      return live.start();
+    },
     el: el,
     format: format,
     newOpId: newOpId,

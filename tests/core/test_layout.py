@@ -97,7 +97,7 @@ def test_anonymous_header_offers_login(client):
     page = scan(response.data)
     assert "/accedi" in {a.attrs.get("href") for a in page.find_all("a")}
     assert not [f for f in page.find_all("form") if f.attrs.get("action") == "/esci"]
-    assert _nav_labels(response) == ["Home", "Macroaree", "Ambiti"]
+    assert _nav_labels(response) == ["Home", "Procedure", "Macroaree", "LEPS", "Ambiti"]
 
 
 def test_logged_in_header_shows_name_and_logout(app, client):
@@ -115,16 +115,19 @@ def test_logged_in_header_shows_name_and_logout(app, client):
 def test_admin_link_only_for_admins_and_only_if_the_page_exists(app, client, monkeypatch):
     _ensure_admin_endpoint(app)
     _login(client, _add_user(app, admin=True))
-    assert "Amministrazione" in _nav_labels(client.get("/"))
+    labels = _nav_labels(client.get("/"))
+    assert "Organizzazioni" in labels and "Procedure e tavoli" in labels and "I miei tavoli" in labels
     monkeypatch.delitem(app.view_functions, "accounts.admin_organisations")
-    assert "Amministrazione" not in _nav_labels(client.get("/"))
+    assert "Organizzazioni" not in _nav_labels(client.get("/"))
 
 
 def test_no_admin_link_for_other_people(app, client):
     _ensure_admin_endpoint(app)
-    assert "Amministrazione" not in _nav_labels(client.get("/"))
+    assert not {"Organizzazioni", "Procedure e tavoli", "I miei tavoli"} & set(_nav_labels(client.get("/")))
     _login(client, _add_user(app, admin=False))
-    assert "Amministrazione" not in _nav_labels(client.get("/"))
+    labels = _nav_labels(client.get("/"))
+    assert "I miei tavoli" in labels
+    assert not {"Organizzazioni", "Procedure e tavoli"} & set(labels)
 
 
 def test_accessibility_statement_structure(client):

@@ -20,6 +20,7 @@ from tests.e2e.conftest import _CSP_REPORTER, assert_accessible
 from tests.world import PASSWORD, make_person
 from workspace.accounts.models import Organisation, User
 from workspace.db import db, utcnow
+from workspace.needs import service as needs_service
 from workspace.needs.service import bisogni_of
 from workspace.tavoli import service as tavoli_service
 
@@ -220,6 +221,21 @@ def test_bisogno_appears_live_and_spotlight_reaches_big_screen(page, open_page, 
     assert_accessible(delegate)
     assert_accessible(screen)
 
+    # Closing the seduta (after a confirmation) reaches every page.
+    facilitator.once("dialog", lambda dialog: dialog.accept())
+    facilitator.get_by_role("button", name="Chiudi la seduta").click()
+    expect(facilitator.locator("[data-status-badge]")).to_have_text("Chiusa")
+    expect(screen.locator("[data-seduta-title]")).to_have_text("Nessuna seduta in corso.")
+    expect(delegate.locator("[data-seduta-title]")).to_have_text("Nessuna seduta in corso.")
+    expect(screen.locator("[data-spotlight]")).to_have_text("Nessun bisogno in evidenza.")
+    facilitator.goto(f"/tavoli/{tavolo.tavolo_id}/sedute/{tavolo.seduta_id}/presenze")
+    register = facilitator.locator("table.tavoli-register tbody tr")
+    for name in ("Fabio Facilitatore", "Delia Delegata", "Dario Delegato"):
+        expect(register.filter(has_text=name).first).to_be_visible()
+    expect(register.filter(has_text="Delia Delegata").first).to_contain_text("Associazione Alfa")
+    expect(register.filter(has_text="Olga Osservatrice")).to_have_count(0)  # the big screen is no one
+    assert_accessible(facilitator)
+
 
 def test_bisogno_with_the_keyboard_alone(page, tavolo):
     page.set_viewport_size(PHONE)
@@ -304,6 +320,38 @@ def test_text_typed_offline_is_sent_once_back_online(page, open_page, console, l
     with live_app.app_context():
         titles = [b.title for b in bisogni_of(db.session, tavolo.tavolo_id)]
     assert titles.count(title) == 1
+
+
+def test_a_missed_event_is_fetched_again(page, live_app, tavolo):
+    """A gap in the sequence numbers makes the client ask for a resync: the event it missed is
+    replayed and the list is complete again, in order, without duplicates."""
+    with live_app.app_context():
+        t = tavoli_service.get_tavolo(db.session, tavolo.tavolo_id)
+        delegate = db.session.scalar(select(User).where(User.email == tavolo.delegate))
+        needs_service.create_bisogno(db.session, delegate, t, {"title": "Primo bisogno", "macroarea": "E"})
+        db.session.commit()
+    login(page, tavolo.delegate)
+    page.goto(f"/tavoli/{tavolo.tavolo_id}/partecipa")
+    connected(page)
+    expect(bisogno_card(page, "Primo bisogno")).to_have_count(1)
+    # Forget the last event, as if its message had been lost on the way.
+    page.evaluate("""() => {
+        const live = window.TavoliLive.instances[0];
+        const id = Math.max(...Object.keys(live.state.bisogni).map(Number));
+        delete live.state.bisogni[id];
+        live.lastSeq -= 1;
+        document.querySelector('[data-bisogno-id="' + id + '"]').remove();
+    }""")
+    expect(bisogno_card(page, "Primo bisogno")).to_have_count(0)
+    with live_app.app_context():
+        t = tavoli_service.get_tavolo(db.session, tavolo.tavolo_id)
+        delegate = db.session.scalar(select(User).where(User.email == tavolo.delegate))
+        needs_service.create_bisogno(db.session, delegate, t, {"title": "Secondo bisogno", "macroarea": "E"})
+        db.session.commit()
+    expect(bisogno_card(page, "Secondo bisogno")).to_have_count(1)
+    expect(bisogno_card(page, "Primo bisogno")).to_have_count(1)
+    titles = page.locator("[data-bisogni-list] article h3").all_inner_texts()
+    assert titles == ["Secondo bisogno", "Primo bisogno"]
 
 
 def test_outbox_sends_an_operation_exactly_once(page, live_app, tavolo):

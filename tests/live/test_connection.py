@@ -141,12 +141,18 @@ def test_leave_stops_the_events(world, connect):
     assert events(client) == []
 
 
-@pytest.mark.parametrize("payload", [None, [], "1", {}, {"tavolo_id": "1"}])
-def test_bad_leave_refused(world, connect, payload):
+@pytest.mark.parametrize("payload", [None, [], "1", {}, {"tavolo_id": "1"}, {"tavolo_id": True},
+                                     {"tavolo_id": 0}, {"tavolo_id": 2**70}])
+def test_bad_leave_refused(app, world, connect, payload, caplog):
+    with db_session(app) as session:
+        tavoli.start_seduta(session, attached(world, session).facilitator, session.get(Seduta, world.seduta.id))
+        session.commit()
     client = connect(world.delegate)
     join(client, world.tavolo.id)
+    before = footprint(app, world.tavolo.id)
     assert call(client, "leave", payload) == {"error": "invalid", "message": MALFORMED}
-    assert connected(client)
+    assert connected(client) and footprint(app, world.tavolo.id) == before
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")], caplog.text
 
 
 # --- robustness ---------------------------------------------------------------------------------------------

@@ -179,15 +179,14 @@ def test_real_server_refuses_connections_with_an_italian_reason(servers, world):
     cases = [(None, token, {"message": "Accesso richiesto.", "data": {"error": "unauthorized"}}),
              (cookie, None, {"message": csrf_message, "data": {"error": "csrf"}}),
              (cookie, "token-falso", {"message": csrf_message, "data": {"error": "csrf"}})]
-    for server in servers:
-        for c, t, refusal in cases:
-            client = LiveClient()
-            try:
-                with pytest.raises(sio_client.exceptions.ConnectionError):
-                    client.connect(server, c, t)
-                assert client.refusals == [refusal]
-            finally:
-                client.close()
+    for c, t, refusal in cases:
+        client = LiveClient()
+        try:
+            with pytest.raises(sio_client.exceptions.ConnectionError):
+                client.connect(a, c, t)  # logged in on B: the session itself is valid on A
+            assert client.refusals == [refusal]
+        finally:
+            client.close()
     # a malformed call on a real server gets an error ack, and the connection keeps working
     client = LiveClient()
     try:

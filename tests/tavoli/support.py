@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from tests.world import AMBITO, World, bisogno_data
+from tests.world import World, bisogno_data
 from workspace import record
 from workspace.db import utcnow
 from workspace.needs import service as needs
@@ -107,5 +107,3 @@ def second_tavolo(session, world: World):
     session.commit()
     return other, seduta, bisogno, annotation
 
-
-__all__ = ["AMBITO", "ROLES"]

@@ -44,8 +44,8 @@ def _mark(session, w, actor):
 
 
 def _convene(session, w, actor):
-    seduta = tavoli.create_seduta(session, actor, w.tavolo, utcnow() + timedelta(days=7), "Sala", "remoto", ["Uno"])
-    return record.events_between(session, w.tavolo.id)[-1] if seduta else None
+    tavoli.create_seduta(session, actor, w.tavolo, utcnow() + timedelta(days=7), "Sala", "remoto", ["Uno"])
+    return record.events_between(session, w.tavolo.id)[-1]
 
 
 def _self_presence(session, w, actor):

@@ -59,6 +59,12 @@ class User(UserMixin, Base):
     login_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_login_id)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Privacy (workspace/privacy): which version of the information notice the person has read and
+    # when; and when the account was deleted at the person's request (pseudonymised, kept as the
+    # author of organisational records).
+    privacy_version: Mapped[str | None] = mapped_column(String(32))
+    privacy_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    pseudonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user", cascade="all, delete-orphan")
 

@@ -42,6 +42,7 @@ from workspace.accounts.permissions import admin_required
 from workspace.accounts.service import AccountError
 from workspace.core.views import safe_next
 from workspace.db import db
+from workspace.privacy.views import after_login
 from workspace.ratelimit import get_limiter
 
 bp = Blueprint("accounts", __name__)
@@ -124,7 +125,7 @@ def login():
     db.session.commit()
     _log_in(user, remember=bool(form.remember.data))
     flash(_("Benvenuta o benvenuto, %(name)s.", name=user.name), "success")
-    return redirect(_next_url(form.next.data))
+    return redirect(after_login(user, _next_url(form.next.data)))
 
 
 @bp.post("/esci")
@@ -196,7 +197,7 @@ def reset_password(token: str):
     db.session.commit()
     _log_in(user)
     flash(_("La password è stata cambiata. Hai già effettuato l'accesso."), "success")
-    return redirect(url_for("accounts.profile"))
+    return redirect(after_login(user, url_for("accounts.profile")))
 
 
 @bp.route("/accesso/<token>", methods=["GET", "POST"])
@@ -215,7 +216,7 @@ def login_link(token: str):
     db.session.commit()
     _log_in(user)
     flash(_("Benvenuta o benvenuto, %(name)s.", name=user.name), "success")
-    return redirect(url_for("core.home"))
+    return redirect(after_login(user, url_for("core.home")))
 
 
 # --------------------------------------------------------------------------- invitations
@@ -253,7 +254,7 @@ def invitation(token: str):
         flash(_("Benvenuta o benvenuto! Ora partecipi per «%(org)s».", org=access.organisation.name), "success")
     else:
         flash(_("Benvenuta o benvenuto in Tavoli!"), "success")
-    return redirect(url_for("accounts.profile"))
+    return redirect(after_login(user, url_for("accounts.profile")))
 
 
 # --------------------------------------------------------------------------- profile

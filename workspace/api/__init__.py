@@ -32,3 +32,4 @@ openapi.add_path("/api/v1/openapi.json", {
 # Modules that add endpoints; imported here so registering the blueprint registers them all.
 from workspace.needs import api as _needs_api  # noqa: E402,F401
 from workspace.reference import api as _reference_api  # noqa: E402,F401
+from workspace.voting import api as _voting_api  # noqa: E402,F401

@@ -420,8 +420,8 @@ def set_role(tavolo: Tavolo):
 
 
 @bp.route("/<int:tavolo_id>/sedute/nuova", methods=["GET", "POST"])
-@admin_tavolo_view
-def new_seduta(tavolo: Tavolo):
+@tavolo_view("facilitate")  # facilitators convene their own sedute (administrators act as facilitators)
+def new_seduta(tavolo: Tavolo, role: str):
     form = SedutaForm()
     status = 200
     if form.is_submitted():

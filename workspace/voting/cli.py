@@ -1,8 +1,9 @@
-"""The ``votes`` command group: count a tally file from the command line.
+"""The ``votes`` command group: count a tally file, recount a stored round.
 
 The lead wires it into ``tavoli`` (``from workspace.voting.cli import votes``); it also runs on its
 own: ``python -m workspace.voting.cli tally --method schulze voti.json``. The report is JSON on
 standard output; invalid input exits with status 2 and an Italian message on standard error.
+``recount ROUND_ID`` exits with status 1 when the recomputed result differs from the stored one.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from workspace.voting.methods import METHOD_NAMES, VotingError
 from workspace.voting.tallyfile import count, parse, read_text
 
 INVALID_INPUT = 2
+DIFFERENT = 1
 
 
 @click.group(name="votes")
@@ -60,6 +62,45 @@ def tally(method: str, k, points, max_per_item, criteria, weights, seed, file: s
         click.echo(str(exc), err=True)
         sys.exit(INVALID_INPUT)
     click.echo(json.dumps(output, ensure_ascii=False, indent=2))
+
+
+@votes.command()
+@click.argument("round_id", type=int, metavar="ROUND_ID")
+def recount(round_id: int) -> None:
+    """Riconta una votazione chiusa dalle sue schede e la confronta con il risultato memorizzato.
+
+    Stampa un resoconto JSON (metodo, versione, differenze); esce con stato 1 se qualcosa differisce.
+    """
+    from contextlib import nullcontext
+
+    from flask import has_app_context
+
+    from workspace.problems import Problem
+
+    if has_app_context():
+        context = nullcontext()
+    else:
+        from workspace import create_app
+
+        context = create_app().app_context()
+    with context:
+        from workspace.db import db
+        from workspace.voting import service
+
+        session = db.session
+        try:
+            vote = service.get_round(session, round_id)
+            report = service.recount(session, vote)
+        except Problem as problem:
+            click.echo(problem.message, err=True)
+            sys.exit(INVALID_INPUT)
+        finally:
+            session.rollback()
+    click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+    if not report["match"]:
+        click.echo(f"Il riconteggio della votazione {round_id} differisce dal risultato memorizzato "
+                   f"({len(report['differences'])} differenze).", err=True)
+        sys.exit(DIFFERENT)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,23 @@
+"""Forms of the privacy pages (Flask-WTF: each carries the CSRF token)."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, HiddenField, SubmitField
+from wtforms.validators import InputRequired, Length
+
+
+class AcknowledgeForm(FlaskForm):
+    """"I have read the notice": the processing rests on the public interest, not on consent."""
+
+    next = HiddenField()
+    submit = SubmitField(_l("Ho letto l'informativa"))
+
+
+class DeleteAccountForm(FlaskForm):
+    email = EmailField(
+        _l("Per confermare, scrivi l'indirizzo e-mail del tuo account"),
+        validators=[InputRequired(message=_l("Questo campo è obbligatorio.")),
+                    Length(max=254, message=_l("Al massimo %(max)d caratteri.", max=254))],
+    )
+    submit = SubmitField(_l("Elimina definitivamente il mio account"))

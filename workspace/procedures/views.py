@@ -1,0 +1,511 @@
+"""Pages of the procedure: the RUP's administration (act, avviso, lifecycle, applications,
+admissions, publication log) and the public record (procedure page, avviso, application form,
+open data), plus the delegate's invitation that lands in the tavolo.
+
+Views are thin: they read the form, call ``service``, commit on success and roll back on a
+``Problem``, re-rendering the form with the messages where they belong.
+"""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user
+from sqlalchemy import select
+
+from workspace import markdown
+from workspace.accounts.forms import KIND_LABELS, RUNTS_LABELS, InvitationForm
+from workspace.accounts.models import User
+from workspace.db import db, utcnow
+from workspace.errors import error_response
+from workspace.problems import Problem
+from workspace.procedures import files, permissions, service
+from workspace.procedures.forms import (
+    ActForm,
+    ApplicationForm,
+    AvvisoForm,
+    DecisionForm,
+    ProtocolForm,
+    PublicationWindowForm,
+    PublishTavoloForm,
+    TransitionForm,
+    to_local,
+    to_utc,
+)
+from workspace.procedures.models import AVVISO_SECTIONS, PROCEDURE_STATUSES, PublicationItem
+from workspace.tavoli.forms import options
+
+bp = Blueprint("procedures", __name__)
+
+RECEIPT_KEY = "procedure_receipts"
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _render(template: str, status: int = 200, **context):
+    response = make_response(render_template(template, **context), status)
+    return response
+
+
+def _refuse(problem: Problem):
+    db.session.rollback()
+    return error_response(problem.status, problem.message)
+
+
+def _attach(form, problem: Problem) -> str | None:
+    """Roll back; put the messages on their fields. Returns what belongs to no field."""
+    db.session.rollback()
+    errors = getattr(problem, "errors", None) or {}
+    left = []
+    for field, message in errors.items():
+        if field in form:
+            form[field].errors = [*form[field].errors, message]
+        else:
+            left.append(message)
+    if not errors:
+        return problem.message
+    return " ".join(left) or None
+
+
+def _labels() -> dict:
+    return {
+        "status": service.status_labels(),
+        "sections": service.section_labels(),
+        "application_status": service.application_status_labels(),
+        "transitional": service.transitional_labels(),
+        "kinds": KIND_LABELS,
+        "runts": RUNTS_LABELS,
+    }
+
+
+def _common() -> dict:
+    return {"labels": _labels(), "when": service.when, "day": service.day, "md": markdown.render,
+            "statuses": PROCEDURE_STATUSES}
+
+
+def managed(view):
+    """Login, the procedure (404) and the right to manage it (403): the view gets ``procedure``."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(procedure_id: int, **kwargs):
+        try:
+            procedure = service.get_procedure(db.session, procedure_id)
+            permissions.require_manage(current_user, procedure)
+            return view(procedure=procedure, **kwargs)
+        except Problem as problem:
+            return _refuse(problem)
+
+    return wrapper
+
+
+def _actor() -> User:
+    return current_user._get_current_object()
+
+
+def _send_stored(relative: str, download_name: str):
+    try:
+        path = files.absolute(relative)
+    except Problem as problem:
+        return _refuse(problem)
+    if not path.is_file():
+        abort(404, _("Il documento non è più disponibile."))
+    response = send_file(path, mimetype=files.media_type(relative), as_attachment=True,
+                         download_name=download_name, max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --------------------------------------------------------------------------- administration
+
+
+@bp.get("/amministrazione/procedure")
+@login_required
+def admin_index():
+    procedures = service.managed_procedures(db.session, _actor())
+    if not procedures and not current_user.is_admin:
+        abort(403, _("Non sei responsabile di alcuna procedura."))
+    return render_template("procedures/admin_index.html", procedures=procedures, **_common())
+
+
+@bp.get("/amministrazione/procedure/<int:procedure_id>")
+@managed
+def admin_procedure(procedure):
+    now = utcnow()
+    target = service.next_status(procedure)
+    return render_template(
+        "procedures/admin_procedure.html", procedure=procedure, target=target,
+        missing=service.missing_for(procedure, target, now) if target else [],
+        form=TransitionForm(target=target), now=now, **_common())
+
+
+@bp.post("/amministrazione/procedure/<int:procedure_id>/stato")
+@managed
+def admin_transition(procedure):
+    form = TransitionForm()
+    if not form.validate():
+        abort(400)
+    try:
+        service.transition(db.session, _actor(), procedure, form.target.data or "")
+    except Problem as problem:
+        db.session.rollback()
+        flash(problem.message, "error")
+        return redirect(url_for("procedures.admin_procedure", procedure_id=procedure.id), 303)
+    db.session.commit()
+    flash(_("La procedura è ora nello stato «%(s)s».", s=service.status_labels()[procedure.status]), "success")
+    return redirect(url_for("procedures.admin_procedure", procedure_id=procedure.id), 303)
+
+
+def _rup_choices() -> list:
+    users = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name)).all()
+    return options([("", _("— nessuno —")), *((str(u.id), f"{u.name} ({u.email})") for u in users)])
+
+
+@bp.route("/amministrazione/procedure/<int:procedure_id>/atto", methods=["GET", "POST"])
+@managed
+def admin_act(procedure):
+    form = ActForm()
+    form.rup_id.choices = _rup_choices()
+    message, status = None, 200
+    if request.method == "GET":
+        form.act_number.data = procedure.act_number
+        form.act_date.data = procedure.act_date
+        form.rup_id.data = str(procedure.rup_id or "")
+    elif not form.validate():
+        status = 422
+    else:
+        stored = None
+        try:
+            rup = None
+            if form.rup_id.data:
+                rup = db.session.get(User, int(form.rup_id.data)) if form.rup_id.data.isdigit() else None
+                if rup is None:
+                    raise service.InvalidData({"rup_id": _("Scegliere il RUP fra le persone proposte.")})
+            if form.act_file.data and procedure.status == "bozza":
+                stored = files.save_upload(form.act_file.data, _("l'atto di avvio"))
+            if procedure.status == "bozza":
+                service.update_act(db.session, _actor(), procedure, number=form.act_number.data,
+                                   act_date=form.act_date.data, stored=stored)
+            if "rup_id" in request.form:  # a form without the select keeps the RUP as it is
+                service.set_rup(db.session, _actor(), procedure, rup)
+        except Problem as problem:
+            files.discard(stored)
+            if problem.code == "invalid_file":
+                problem = service.InvalidData({"act_file": problem.message}, problem.status)
+            message, status = _attach(form, problem), problem.status
+        else:
+            db.session.commit()
+            flash(_("Atto di avvio e responsabile salvati."), "success")
+            return redirect(url_for("procedures.admin_procedure", procedure_id=procedure.id), 303)
+    return _render("procedures/admin_act.html", status, form=form, procedure=procedure, message=message,
+                   **_common())
+
+
+@bp.get("/amministrazione/procedure/<int:procedure_id>/atto/file")
+@managed
+def admin_act_file(procedure):
+    if not procedure.act_file_path:
+        abort(404, _("L'atto di avvio non è ancora stato caricato."))
+    return _send_stored(procedure.act_file_path, procedure.act_file_name or "atto")
+
+
+@bp.route("/amministrazione/procedure/<int:procedure_id>/avviso", methods=["GET", "POST"])
+@managed
+def admin_avviso(procedure):
+    form = AvvisoForm()
+    message, status = None, 200
+    if request.method == "GET":
+        for key in AVVISO_SECTIONS:
+            form[key].data = getattr(procedure, key)
+        form.avviso_published_at.data = to_local(procedure.avviso_published_at)
+        form.application_deadline.data = to_local(procedure.application_deadline)
+        form.allowed_kinds.data = list(procedure.allowed_kinds or ["ets"])
+    elif not form.validate():
+        status = 422
+    else:
+        try:
+            service.update_avviso(
+                db.session, _actor(), procedure, sections={k: form[k].data for k in AVVISO_SECTIONS},
+                published_at=to_utc(form.avviso_published_at.data), deadline=to_utc(form.application_deadline.data),
+                allowed_kinds=form.allowed_kinds.data or [])
+        except Problem as problem:
+            message, status = _attach(form, problem), problem.status
+        else:
+            db.session.commit()
+            flash(_("Avviso salvato."), "success")
+            return redirect(url_for("procedures.admin_procedure", procedure_id=procedure.id), 303)
+    return _render("procedures/admin_avviso.html", status, form=form, procedure=procedure, message=message,
+                   readonly=procedure.status != "bozza", **_common())
+
+
+@bp.get("/amministrazione/procedure/<int:procedure_id>/candidature")
+@managed
+def admin_applications(procedure):
+    return render_template("procedures/admin_applications.html", procedure=procedure, **_common())
+
+
+@bp.route("/amministrazione/procedure/<int:procedure_id>/candidature/<int:application_id>",
+          methods=["GET", "POST"])
+@managed
+def admin_application(procedure, application_id: int):
+    application = service.get_application(db.session, procedure, application_id)
+    decision, protocol = DecisionForm(prefix="d"), ProtocolForm(prefix="p")
+    message, status = None, 200
+    if request.method == "GET":
+        protocol.protocol_number.data = application.protocol_number
+    elif "p-protocol_number" in request.form:
+        if protocol.validate():
+            try:
+                service.set_protocol(db.session, _actor(), application, protocol.protocol_number.data)
+            except Problem as problem:
+                message, status = _attach(protocol, problem), problem.status
+            else:
+                db.session.commit()
+                flash(_("Numero di protocollo salvato."), "success")
+                return redirect(url_for("procedures.admin_application", procedure_id=procedure.id,
+                                        application_id=application.id), 303)
+        else:
+            status = 422
+    elif decision.validate():
+        try:
+            service.decide(db.session, _actor(), application, decision.decision.data, decision.motivation.data)
+        except Problem as problem:
+            message, status = _attach(decision, problem), problem.status
+        else:
+            db.session.commit()
+            flash(_("Candidatura di «%(org)s»: %(outcome)s. L'organizzazione è stata avvisata.",
+                    org=application.organisation_name,
+                    outcome=service.application_status_labels()[application.status].lower()), "success")
+            return redirect(url_for("procedures.admin_applications", procedure_id=procedure.id), 303)
+    else:
+        status = 422
+    return _render("procedures/admin_application.html", status, procedure=procedure, application=application,
+                   decision=decision, protocol=protocol, message=message,
+                   runts_url=service.RUNTS_SEARCH_URL, **_common())
+
+
+@bp.get("/amministrazione/procedure/<int:procedure_id>/candidature/<int:application_id>/procura")
+@managed
+def admin_proxy_file(procedure, application_id: int):
+    application = service.get_application(db.session, procedure, application_id)
+    if not application.proxy_file_path:
+        abort(404, _("Questa candidatura non ha una procura allegata."))
+    return _send_stored(application.proxy_file_path, application.proxy_file_name or "procura")
+
+
+@bp.route("/amministrazione/procedure/<int:procedure_id>/pubblicazioni", methods=["GET", "POST"])
+@managed
+def admin_publications(procedure):
+    window = PublicationWindowForm(prefix="w")
+    publish = PublishTavoloForm(prefix="t")
+    message, status, failed_item = None, 200, None
+    if request.method == "POST":
+        try:
+            if "t-tavolo_id" in request.form:
+                if not publish.validate():
+                    abort(400)
+                tavolo = next((t for t in procedure.tavoli if str(t.id) == publish.tavolo_id.data), None)
+                if tavolo is None:
+                    abort(404, _("Tavolo inesistente."))
+                service.publish_tavolo(db.session, _actor(), procedure, tavolo)
+                done = _("Tavolo «%(t)s» pubblicato.", t=tavolo.title)
+            else:
+                item = db.session.get(PublicationItem, int(window.item_id.data or 0)) \
+                    if (window.item_id.data or "").isdigit() else None
+                if item is None or item.procedure_id != procedure.id:
+                    abort(404, _("Elemento della pubblicazione inesistente."))
+                failed_item = item.id
+                if not window.validate():
+                    raise Problem("invalid", _("Date non valide."), 422)
+                service.set_publication_window(db.session, _actor(), item, to_utc(window.published_from.data),
+                                               to_utc(window.published_until.data))
+                done = _("Periodo di pubblicazione di «%(t)s» aggiornato.", t=item.title)
+        except Problem as problem:
+            message, status = _attach(window, problem), problem.status
+        else:
+            db.session.commit()
+            flash(done, "success")
+            return redirect(url_for("procedures.admin_publications", procedure_id=procedure.id), 303)
+    return _render("procedures/admin_publications.html", status, procedure=procedure, window=window,
+                   publish=publish, message=message, failed_item=failed_item, now=utcnow(),
+                   unpublished=service.unpublished_tavoli(procedure) if permissions.avviso_out(procedure) else [],
+                   to_local=to_local, **_common())
+
+
+# --------------------------------------------------------------------------- the public record
+
+
+def _public(procedure_id: int):
+    now = utcnow()
+    try:
+        return service.get_public_procedure(db.session, procedure_id, now), now
+    except Problem as problem:
+        abort(problem.status, problem.message)
+
+
+def _public_context(procedure, now) -> dict:
+    items = permissions.visible_items(procedure, now)
+    avviso = next((i for i in items if i.kind == "avviso"), None)
+    tavoli_ids = {i.ref_id: i for i in items if i.kind == "tavolo"}
+    admitted_ids = {i.ref_id: i for i in items if i.kind == "ammissione"}
+    return {
+        "procedure": procedure,
+        "now": now,
+        "avviso_item": avviso,
+        "tavoli": [(t, tavoli_ids[t.id]) for t in procedure.tavoli if t.id in tavoli_ids],
+        "admitted": [(a, admitted_ids[a.id]) for a in procedure.applications if a.id in admitted_ids],
+        "open": service.applications_open(procedure, now),
+        "license_url": service.LICENSE_URL,
+        **_common(),
+    }
+
+
+@bp.get("/procedure")
+def public_index():
+    return render_template("procedures/public_index.html", procedures=service.public_procedures(db.session),
+                           **_common())
+
+
+@bp.get("/procedure/<int:procedure_id>")
+def public(procedure_id: int):
+    procedure, now = _public(procedure_id)
+    return render_template("procedures/public.html", **_public_context(procedure, now))
+
+
+@bp.get("/procedure/<int:procedure_id>/avviso")
+def public_avviso(procedure_id: int):
+    procedure, now = _public(procedure_id)
+    context = _public_context(procedure, now)
+    if context["avviso_item"] is None:
+        abort(404, _("L'avviso di questa procedura non è pubblicato."))
+    return render_template("procedures/public_avviso.html", **context)
+
+
+@bp.get("/procedure/<int:procedure_id>/atto")
+def public_act_file(procedure_id: int):
+    procedure, now = _public(procedure_id)
+    if not procedure.act_file_path or not permissions.visible_items(procedure, now, "avviso"):
+        abort(404, _("L'atto di avvio non è pubblicato."))
+    return _send_stored(procedure.act_file_path, procedure.act_file_name or "atto")
+
+
+@bp.get("/procedure/<int:procedure_id>/dati.csv")
+def public_csv(procedure_id: int):
+    procedure, now = _public(procedure_id)
+    body = service.open_data_csv(db.session, procedure, now)
+    response = make_response(body)
+    response.headers["Content-Type"] = "text/csv; charset=utf-8"
+    response.headers["Content-Disposition"] = f'attachment; filename="procedura-{procedure.id}-dati.csv"'
+    response.headers["Link"] = f'<{service.LICENSE_URL}>; rel="license"'
+    return response
+
+
+def _application_form_page(procedure, now, form, status=200, message=None):
+    return _render("procedures/public_application.html", status, form=form, message=message,
+                   **_public_context(procedure, now))
+
+
+@bp.route("/procedure/<int:procedure_id>/candidatura", methods=["GET", "POST"])
+def public_application(procedure_id: int):
+    procedure, now = _public(procedure_id)
+    form = ApplicationForm()
+    form.tavoli.choices = options((str(t.id), t.title) for t in service.application_tavoli(procedure, now))
+    form.organisation_kind.choices = options((k, KIND_LABELS[k]) for k in procedure.allowed_kinds or ["ets"])
+    if request.method == "GET":
+        if not service.applications_open(procedure, now):
+            try:
+                service.check_window(procedure, now)
+            except Problem as problem:
+                return _application_form_page(procedure, now, form, 200, problem.message)
+        return _application_form_page(procedure, now, form)
+    if not form.validate():
+        return _application_form_page(procedure, now, form, 422)
+    stored = None
+    try:
+        service.check_window(procedure, now)
+        if form.signed_by_proxy.data and form.proxy_file.data:
+            stored = files.save_upload(form.proxy_file.data, _("la procura"))
+        application, created = service.submit_application(db.session, procedure, form.service_data(), stored,
+                                                          now=now)
+    except Problem as problem:
+        files.discard(stored)
+        if problem.code == "invalid_file":
+            problem = service.InvalidData({"proxy_file": problem.message}, problem.status)
+        message = _attach(form, problem)
+        return _application_form_page(procedure, now, form, problem.status, message)
+    db.session.commit()
+    service.notify_received(application, created)
+    receipts = dict(session.get(RECEIPT_KEY) or {})
+    receipts[str(procedure.id)] = application.id
+    session[RECEIPT_KEY] = receipts
+    return redirect(url_for("procedures.public_receipt", procedure_id=procedure.id), 303)
+
+
+@bp.get("/procedure/<int:procedure_id>/candidatura/ricevuta")
+def public_receipt(procedure_id: int):
+    procedure, now = _public(procedure_id)
+    application_id = (session.get(RECEIPT_KEY) or {}).get(str(procedure.id))
+    application = None
+    if application_id is not None:
+        try:
+            application = service.get_application(db.session, procedure, int(application_id))
+        except Problem:
+            application = None
+    if application is None:
+        abort(404, _("Nessuna ricevuta da mostrare: la ricevuta è visibile solo subito dopo l'invio, e "
+                     "arriva anche all'indirizzo e-mail dell'organizzazione."))
+    return render_template("procedures/public_receipt.html", application=application,
+                           **_public_context(procedure, now))
+
+
+# --------------------------------------------------------------------------- delegate's invitation
+
+
+@bp.route("/procedure/invito/<token>", methods=["GET", "POST"])
+def invitation(token: str):
+    try:
+        application = service.invitation_application(db.session, token)
+    except Problem as problem:
+        db.session.rollback()
+        abort(problem.status, problem.message)
+    form = InvitationForm()
+    context = {"application": application, "procedure": application.procedure, **_common()}
+    if request.method == "GET":
+        form.name.data = application.delegate_name
+        return _render("procedures/invitation.html", form=form, **context)
+    with_password = bool(form.join_with_password.data)
+    if not form.validate():
+        return _render("procedures/invitation.html", 422, form=form, **context)
+    if with_password and not form.password.data:
+        form.password.errors = [*form.password.errors, _("Per aderire con una password occorre sceglierla.")]
+        return _render("procedures/invitation.html", 422, form=form, **context)
+    try:
+        user, application = service.accept_invitation(
+            db.session, token, name=form.name.data, password=form.password.data if with_password else None)
+    except Problem as problem:
+        message = _attach(form, problem)
+        if message is not None and problem.status in (403, 404, 410):
+            abort(problem.status, message)
+        return _render("procedures/invitation.html", problem.status, form=form, message=message, **context)
+    db.session.commit()
+    session.clear()
+    login_user(user)
+    flash(_("Benvenuta o benvenuto! Ora partecipi ai tavoli per «%(org)s».",
+            org=application.organisation.name), "success")
+    first = application.tavoli[0] if application.tavoli else None
+    if first is None:
+        return redirect(url_for("accounts.profile"))
+    return redirect(url_for("tavoli.home", tavolo_id=first.id))

@@ -1,0 +1,253 @@
+"""Votazioni endpoints of /api/v1: results of closed rounds and their anonymised ballots.
+
+Who may read: the members of the tavolo (session cookie; Ufficio di Piano administrators
+included) and, once the tavolo's procedure is published, anyone. Otherwise anonymous callers get a
+401 whether the round exists or not, logged-in non-members a 403 (404 when the round does not
+exist). Outsiders see organisations, never people's names. Only closed rounds have results (409
+before); a round past its closing time is closed on first read.
+"""
+from __future__ import annotations
+
+from flask import jsonify
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from workspace.api import bp, openapi
+from workspace.db import db
+from workspace.errors import error_response
+from workspace.problems import Problem
+from workspace.tavoli import permissions
+from workspace.voting import methods, service
+from workspace.voting.models import BALLOT_UNITS, GROUPS, ROUND_STATUSES, VoteRound
+
+TAG = "Votazioni"
+ID = {"type": "integer", "minimum": 1}
+
+
+def _object(description: str, properties: dict, required: list[str] | None = None) -> dict:
+    return {"type": "object", "description": description, "required": required or list(properties),
+            "properties": properties, "additionalProperties": False}
+
+
+def _string(description: str, **extra) -> dict:
+    return {"type": "string", "description": description, **extra}
+
+
+def _nullable(type_: str, description: str, **extra) -> dict:
+    return {"type": [type_, "null"], "description": description, **extra}
+
+
+def _bool(description: str) -> dict:
+    return {"type": "boolean", "description": description}
+
+
+RANKING = {"type": "array", "items": {"type": "array", "items": {"type": "string"}},
+           "description": "Gruppi di pari merito, dal migliore; ogni voce è l'identificativo del bisogno "
+                          "come testo."}
+SCORES = {"type": "object", "additionalProperties": {"type": ["number", "null"]},
+          "description": "Identificativo del bisogno (testo) → valore con cui il metodo ordina."}
+
+openapi.add_schema("VoteItem", _object("Voce in votazione: un bisogno del tavolo, con il titolo com'era "
+                                       "all'apertura.", {
+    "bisogno_id": {**ID, "description": "Identificativo del bisogno."},
+    "position": {"type": "integer", "minimum": 1, "description": "Posizione sulla scheda."},
+    "title": _string("Titolo del bisogno."),
+}))
+openapi.add_schema("VoteRound", _object("Votazione di priorità di un tavolo, con le regole fissate all'apertura.", {
+    "id": {**ID, "description": "Identificativo della votazione."},
+    "tavolo_id": {**ID, "description": "Tavolo."},
+    "seduta_id": {"type": ["integer", "null"], "minimum": 1,
+                  "description": "Seduta in cui si è votato dal vivo; null per una votazione asincrona."},
+    "title": _string("Titolo."),
+    "description": _string("Descrizione (può essere vuota)."),
+    "method": _string("Metodo di conteggio.", enum=list(methods.METHOD_NAMES)),
+    "method_version": _string("Versione del metodo, es. «dot/1».", examples=["dot/1"]),
+    "settings": {"type": "object", "description": "Impostazioni del metodo (approval: k; dot: points, "
+                 "max_per_item; score: criteria, weights)."},
+    "ballot_unit": _string("Una scheda per persona o per organizzazione.", enum=list(BALLOT_UNITS)),
+    "secret": _bool("Voto segreto: schede anonime, non collegabili a chi ha votato."),
+    "replaceable": _bool("Se una nuova scheda sostituisce la precedente (mai nel voto segreto)."),
+    "eligibility": _object("Aventi diritto al voto.", {
+        "exclude_observers": _bool("Osservatori esclusi."),
+        "include_facilitators": _bool("Facilitatori ammessi al voto."),
+        "excluded_kinds": {"type": "array", "items": {"type": "string"},
+                           "description": "Tipi di organizzazione esclusi."},
+    }),
+    "partial_results": _bool("Risultati parziali visibili durante la votazione (altrimenti solo l'affluenza)."),
+    "conflict_excludes": _bool("Chi dichiara un interesse su una voce non può votarla."),
+    "breakdown": _bool("Risultati distinti per tipo di organizzazione (ETS, enti pubblici, altri)."),
+    "status": _string("Stato: bozza, aperta, chiusa.", enum=list(ROUND_STATUSES)),
+    "opens_at": _nullable("string", "Apertura (UTC).", format="date-time"),
+    "closes_at": _nullable("string", "Chiusura prevista (UTC).", format="date-time"),
+    "opened_at": _nullable("string", "Apertura effettiva (UTC).", format="date-time"),
+    "closed_at": _nullable("string", "Chiusura effettiva (UTC).", format="date-time"),
+    "items": {"type": "array", "items": openapi.ref("VoteItem"), "description": "Voci in votazione."},
+}))
+openapi.add_schema("VoteTurnout", _object("Affluenza rispetto agli aventi diritto.", {
+    "voted": {"type": "integer", "minimum": 0, "description": "Schede espresse (persone o organizzazioni)."},
+    "eligible": {"type": "integer", "minimum": 0, "description": "Aventi diritto."},
+    "percent": {"type": "number", "minimum": 0, "maximum": 100, "description": "Percentuale di affluenza."},
+}))
+openapi.add_schema("VoteTally", _object("Conteggio del metodo (workspace.voting.methods).", {
+    "method": _string("Metodo.", enum=list(methods.METHOD_NAMES)),
+    "version": _string("Versione del metodo."),
+    "ranking": RANKING,
+    "scores": SCORES,
+    "extra": {"type": "object", "description": "Dettagli del metodo (es. matrici di Schulze, medie e mediane "
+              "del voto a punteggio, numero di schede)."},
+}))
+openapi.add_schema("VoteRankingRow", _object("Una voce della graduatoria.", {
+    "place": {"type": "integer", "minimum": 1, "description": "Posizione (i pari merito condividono la "
+              "posizione: 1, 2, 2, 4)."},
+    "bisogno_id": {**ID, "description": "Bisogno."},
+    "title": _string("Titolo del bisogno."),
+    "score": {"type": ["number", "null"], "description": "Totale o valore del metodo; null se nessuno l'ha votato "
+              "(voto a punteggio)."},
+    "tie": _bool("Vero se è a pari merito con altre voci."),
+}))
+openapi.add_schema("VoteBreakdownGroup", _object(
+    "Risultati di un tipo di organizzazione. Nel voto segreto i gruppi con meno di 5 schede sono soppressi "
+    "(e con essi il più piccolo degli altri, se no si ricaverebbero per differenza).", {
+        "ballots": {"type": "integer", "minimum": 0, "description": "Schede del gruppo."},
+        "suppressed": _bool("Vero se i risultati del gruppo non sono mostrati."),
+        "ranking": {"type": ["array", "null"], "items": {"type": "array", "items": {"type": "string"}},
+                    "description": "Graduatoria del gruppo; null se soppresso o senza schede."},
+        "scores": {"type": ["object", "null"], "additionalProperties": {"type": ["number", "null"]},
+                   "description": "Valori del gruppo; null se soppresso o senza schede."},
+    }))
+openapi.add_schema("VoteConflict", _object("Dichiarazione di interesse fatta prima del voto.", {
+    "bisogno_id": {**ID, "description": "Voce su cui è dichiarato l'interesse."},
+    "person": _nullable("string", "Chi l'ha dichiarato (solo per i partecipanti del tavolo)."),
+    "organisation": _nullable("string", "Organizzazione rappresentata."),
+    "note": _string("Nota (può essere vuota)."),
+    "declared_at": _string("Data e ora (UTC).", format="date-time"),
+    "excludes": _bool("Vero se la dichiarazione ha escluso il voto su quella voce."),
+}))
+openapi.add_schema("VoteOpenBallot", _object("Scheda di una votazione palese, attribuita.", {
+    "person": _nullable("string", "Chi ha votato (solo per i partecipanti del tavolo)."),
+    "organisation": _nullable("string", "Organizzazione rappresentata."),
+    "group": _string("Tipo di organizzazione.", enum=list(GROUPS)),
+    "content": {"type": "object", "description": "La scheda, nel formato del metodo."},
+    "cast_at": _string("Primo voto (UTC).", format="date-time"),
+    "updated_at": _string("Ultima sostituzione (UTC).", format="date-time"),
+}))
+openapi.add_schema("VoteResults", _object("Risultati di una votazione chiusa.", {
+    "round": openapi.ref("VoteRound"),
+    "final": _bool("Vero: risultato definitivo (votazione chiusa)."),
+    "turnout": openapi.ref("VoteTurnout"),
+    "ballots_counted": {"type": ["integer", "null"], "minimum": 0, "description": "Schede contate."},
+    "tally": {"oneOf": [openapi.ref("VoteTally"), {"type": "null"}], "description": "Conteggio memorizzato."},
+    "ranking": {"type": "array", "items": openapi.ref("VoteRankingRow"),
+                "description": "Graduatoria con i totali per voce (dopo lo spareggio, se fatto)."},
+    "breakdown": {"type": ["object", "null"], "description": "Per tipo di organizzazione (ets, pubblico, altri); "
+                  "null se non previsto.", "additionalProperties": openapi.ref("VoteBreakdownGroup")},
+    "tie_break": {"type": ["object", "null"], "description": "Spareggio: seme, regola, gruppi spareggiati, "
+                  "graduatoria risultante; null se non fatto."},
+    "conflicts": {"type": "array", "items": openapi.ref("VoteConflict"), "description": "Interessi dichiarati."},
+    "ballots": {"type": ["array", "null"], "items": openapi.ref("VoteOpenBallot"),
+                "description": "Schede attribuite (solo votazioni palesi); null nel voto segreto."},
+}))
+openapi.add_schema("VoteBallots", _object(
+    "Schede anonime di una votazione chiusa nel formato del file di conteggio ({\"candidates\", \"ballots\"}), "
+    "ordinate per contenuto: ricontabili con «tavoli votes tally --method METODO FILE».", {
+        "round_id": {**ID, "description": "Votazione."},
+        "method": _string("Metodo.", enum=list(methods.METHOD_NAMES)),
+        "version": _string("Versione del metodo."),
+        "settings": {"type": "object", "description": "Impostazioni del metodo, da passare come opzioni "
+                     "(--k, --points, --max-per-item, --criteria, --weights)."},
+        "candidates": {"type": "array", "items": {"type": "string"},
+                       "description": "Identificativi dei bisogni in votazione, come testo."},
+        "ballots": {"type": "array", "items": {"type": "object"}, "description": "Le schede, senza identificativi."},
+        "titles": {"type": "object", "additionalProperties": {"type": "string"},
+                   "description": "Identificativo → titolo del bisogno."},
+    }))
+
+
+def _readable_round(round_id: int):
+    """The closed round, or the error response that says why it cannot be read."""
+    session = db.session
+    vote = session.get(VoteRound, round_id)
+    if vote is not None and service.close_if_due(session, vote) is not None:
+        session.commit()
+    user = current_user._get_current_object() if getattr(current_user, "is_authenticated", False) else None
+    published = vote is not None and vote.status == "closed" and _published(vote)
+    if not published:
+        if user is None:
+            return None, None, error_response(401, _("Per leggere i risultati di una votazione non pubblicata "
+                                                     "occorre accedere come partecipante del tavolo."))
+        if vote is None:
+            return None, None, error_response(404, _("Votazione inesistente."))
+        if not permissions.can(session, user, "view", vote.tavolo_id):
+            return None, None, error_response(403, _("Non fai parte di questo tavolo e la sua procedura non è "
+                                                     "pubblicata."))
+    if vote.status != "closed":
+        return None, None, error_response(409, _("La votazione non è ancora chiusa: i risultati si leggono dopo "
+                                                 "la chiusura."))
+    return vote, user, None
+
+
+def _published(vote: VoteRound) -> bool:
+    from workspace.tavoli.models import Tavolo
+
+    tavolo = db.session.get(Tavolo, vote.tavolo_id)
+    return tavolo is not None and tavolo.procedure.published
+
+
+@bp.get("/votazioni/<int:round_id>/risultati", endpoint="votazione_risultati")
+def votazione_risultati(round_id: int):
+    vote, user, refusal = _readable_round(round_id)
+    if refusal is not None:
+        return refusal
+    try:
+        return jsonify(service.results(db.session, vote, user))
+    except Problem as problem:
+        return error_response(problem.status, problem.message)
+
+
+@bp.get("/votazioni/<int:round_id>/schede", endpoint="votazione_schede")
+def votazione_schede(round_id: int):
+    vote, _user, refusal = _readable_round(round_id)
+    if refusal is not None:
+        return refusal
+    response = jsonify(service.anonymised_ballots(db.session, vote))
+    response.headers["Content-Disposition"] = f'attachment; filename="votazione-{vote.id}-schede.json"'
+    return response
+
+
+def _error(description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": openapi.ref("Error")}}}
+
+
+_ACCESS = ("Leggibile dai partecipanti del tavolo (sessione di accesso al sito) e, se la procedura del tavolo è "
+           "pubblicata, da chiunque; chi non partecipa al tavolo vede le organizzazioni, non i nomi delle persone.")
+_PARAM = {"name": "round_id", "in": "path", "required": True, "description": "Identificativo della votazione.",
+          "schema": ID}
+_ERRORS = {
+    "401": _error("Accesso richiesto: votazione non pubblicata (o inesistente) e nessuna sessione."),
+    "403": _error("Procedura non pubblicata e la persona collegata non fa parte del tavolo."),
+    "404": _error("Votazione inesistente."),
+    "409": _error("La votazione non è ancora chiusa."),
+}
+
+openapi.add_path("/api/v1/votazioni/{round_id}/risultati", {"get": {
+    "tags": [TAG],
+    "summary": "Risultati di una votazione chiusa",
+    "description": "Graduatoria, totali per voce, affluenza rispetto agli aventi diritto, risultati per tipo di "
+                   "organizzazione dove consentito, interessi dichiarati, spareggio e — per le votazioni palesi — "
+                   "le schede attribuite. Il risultato riporta metodo e versione. " + _ACCESS,
+    "operationId": "getVoteResults",
+    "parameters": [_PARAM],
+    "responses": {"200": {"description": "I risultati.",
+                          "content": {"application/json": {"schema": openapi.ref("VoteResults")}}}, **_ERRORS},
+}})
+openapi.add_path("/api/v1/votazioni/{round_id}/schede", {"get": {
+    "tags": [TAG],
+    "summary": "Schede anonime di una votazione chiusa",
+    "description": "Le schede, senza alcun dato su chi le ha espresse né sull'ordine di arrivo, nel formato del "
+                   "file di conteggio: il risultato pubblicato si può ricontare in modo indipendente con «tavoli "
+                   "votes tally». " + _ACCESS,
+    "operationId": "getVoteBallots",
+    "parameters": [_PARAM],
+    "responses": {"200": {"description": "Le schede anonime.",
+                          "content": {"application/json": {"schema": openapi.ref("VoteBallots")}}}, **_ERRORS},
+}})
