@@ -56,7 +56,7 @@ $(VENDOR_STAMP): $(NODE_STAMP)
 
 # Developer helpers (not needed by the two commands).
 translations: $(VENV_STAMP)
-	$(BIN)/pybabel extract -F babel.cfg -k _l -o workspace/translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o workspace/translations/messages.pot .
 	$(BIN)/pybabel update -i workspace/translations/messages.pot -d workspace/translations --no-fuzzy-matching
 
 migration: $(VENV_STAMP)

@@ -30,6 +30,7 @@ from workspace.accounts.forms import KIND_LABELS, RUNTS_LABELS, InvitationForm
 from workspace.accounts.models import User
 from workspace.db import db, utcnow
 from workspace.errors import error_response
+from workspace.privacy.views import after_login
 from workspace.problems import Problem
 from workspace.procedures import files, permissions, service
 from workspace.procedures.forms import (
@@ -506,6 +507,5 @@ def invitation(token: str):
     flash(_("Benvenuta o benvenuto! Ora partecipi ai tavoli per «%(org)s».",
             org=application.organisation.name), "success")
     first = application.tavoli[0] if application.tavoli else None
-    if first is None:
-        return redirect(url_for("accounts.profile"))
-    return redirect(url_for("tavoli.home", tavolo_id=first.id))
+    target = url_for("tavoli.home", tavolo_id=first.id) if first else url_for("accounts.profile")
+    return redirect(after_login(user, target))
