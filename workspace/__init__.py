@@ -34,7 +34,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
     login_manager.init_app(app)
     # Same-origin only (the Engine.IO default): the browser's Origin must match the Host header.
-    socketio.init_app(app, message_queue=app.config["REDIS_URL"])
+    socketio.init_app(app, message_queue=app.config["REDIS_URL"], channel=app.config["SOCKETIO_CHANNEL"])
     security.init_app(app)
     errors.init_app(app)
     from workspace import realtime

@@ -47,6 +47,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'tavoli.db'}",
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         "BASE_URL": base_url,
+        # Redis pub/sub channel for Socket.IO: installations sharing one Redis must not share it.
+        "SOCKETIO_CHANNEL": os.environ.get("TAVOLI_SOCKETIO_CHANNEL", "tavoli"),
         # The Ambito this installation serves (ISTAT-like code from Allegato C); shown in the header.
         "AMBITO_CODE": os.environ.get("TAVOLI_AMBITO") or None,
         "ACCESSIBILITY_CONTACT": os.environ.get("TAVOLI_ACCESSIBILITY_CONTACT") or None,
@@ -59,6 +61,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "MAIL_USE_SSL": _flag("MAIL_USE_SSL"),
         "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "Tavoli <noreply@localhost>"),
         "MAIL_DIR": str(instance / "mail"),
+        # Longest text accepted in a bisogno or an annotation (characters).
+        "TEXT_LIMIT": int(os.environ.get("TAVOLI_TEXT_LIMIT", "20000")),
         "INVITATION_DAYS": int(os.environ.get("TAVOLI_INVITATION_DAYS", "14")),
         "RESET_HOURS": int(os.environ.get("TAVOLI_RESET_HOURS", "2")),
         "LOGIN_MAX_FAILURES": int(os.environ.get("TAVOLI_LOGIN_MAX_FAILURES", "5")),

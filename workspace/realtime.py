@@ -280,6 +280,12 @@ def operation(name: str, properties: dict[str, Any], required: tuple[str, ...] =
             session = db.session
             tavolo_id, op_id = data["tavolo_id"], data["op_id"]
             try:
+                # Only members learn whether an operation id was already applied on this tavolo.
+                from workspace.tavoli import permissions
+                from workspace.tavoli.service import get_tavolo
+
+                get_tavolo(session, tavolo_id)
+                permissions.require(session, current_user, "view", tavolo_id)
                 done = record.find_operation(session, tavolo_id, op_id)
                 if done is not None:
                     return _duplicate_ack(done)

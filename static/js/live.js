@@ -116,7 +116,7 @@
       case 'seduta.started':
         state.seduta = p;
         state.presences = {};
-        state.quorum = null;
+        state.quorum = p.quorum || null;
         break;
       case 'seduta.closed':
         if (state.seduta && state.seduta.id === p.id) {
