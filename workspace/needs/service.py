@@ -54,10 +54,15 @@ def _text(value: Any, label: str, required: bool = False, limit: int | None = No
         raise invalid(_("Il campo «%(f)s» è obbligatorio.", f=label))
     limit = limit or text_limit()
     if len(value) > limit:
+        allowed, given = _thousands(limit), _thousands(len(value))
         raise Problem("too_long", _("Il campo «%(f)s» supera il limite di %(n)s caratteri (ne contiene %(c)s).",
-                                    f=label, n=f"{limit:,}".replace(",", "."), c=f"{len(value):,}".replace(",", ".")),
-                      413)
+                                    f=label, n=allowed, c=given), 413)
     return value
+
+
+def _thousands(n: int) -> str:
+    """Italian digit grouping: 20.000."""
+    return f"{n:,}".replace(",", ".")
 
 
 def get_bisogno(session: Session, bisogno_id: int, tavolo_id: int | None = None) -> Bisogno:
