@@ -65,6 +65,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     from workspace.privacy.views import bp as privacy_bp
 
     app.register_blueprint(privacy_bp)
+    from workspace.voting.views import bp as voting_bp
+
+    app.register_blueprint(voting_bp)
 
     from workspace.core.context import init_app as init_context
 

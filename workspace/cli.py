@@ -31,6 +31,10 @@ def serve(host: str, port: int) -> None:
     except DatabaseNotMigrated as exc:
         click.echo(f"Errore: {exc}", err=True)
         sys.exit(1)
+    from workspace.voting.live import close_due_forever
+
+    # Asynchronous votes close by themselves when their closing time has passed (every 30 s).
+    socketio.start_background_task(close_due_forever, app)
     click.echo(f"Tavoli in ascolto su http://{host}:{port}/")
     socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False)
 

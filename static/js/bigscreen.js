@@ -1,6 +1,7 @@
 /* The big screen: read-only, large type, high contrast. Follows the spotlight and the agenda,
    counts the timer down, shows presence and quorum; changes are announced (aria-live). It joins
-   without registering a presence: a projector is not a participant. */
+   without registering a presence: a projector is not a participant. During a vote it shows the
+   turnout (and the partial results where the round allows them), then the results once closed. */
 (function () {
   'use strict';
 
@@ -10,6 +11,7 @@
   var screen = root.querySelector('[data-screen]');
   var spotlight = root.querySelector('[data-spotlight]');
   var shownSignature = null;
+  var votes = null;  // the votazioni tracker (set up below)
 
   var live = window.TavoliLive.start(root, {
     onChange: render,
@@ -56,7 +58,7 @@
     }
   }
 
-  function render(state) {
+  function render(state, info) {
     var seduta = state.seduta;
     root.querySelector('[data-seduta-title]').textContent = seduta
       ? live.t('seduta_live', { n: seduta.number }) : live.t('no_seduta');
@@ -78,6 +80,58 @@
     }
     renderSpotlight(state);
     tick(state);
+    if (votes) { votes.onLiveChange(state, info || {}); }
+  }
+
+  // --- the vote on screen: the open round (turnout, partial results), else the last closed one ------
+
+  var voteBox = root.querySelector('[data-vote-screen]');
+  if (voteBox && window.TavoliVotes) {
+    var Votes = window.TavoliVotes;
+    var init = JSON.parse(voteBox.getAttribute('data-votes-init') || '{}');
+    var vm = init.messages || {};
+    var voteSignature = null;
+
+    var pick = function (rounds) {
+      var open = rounds.filter(function (r) { return r.status === 'open'; });
+      if (open.length) { return open[0]; }  // newest first
+      var closed = rounds.filter(function (r) { return r.status === 'closed' && r.final; });
+      return closed.length ? closed[0] : null;
+    };
+
+    var renderVote = function (rounds, change) {
+      var r = pick(rounds);
+      voteBox.hidden = !r;
+      if (change && change.round && (change.kind === 'vote.opened' || change.kind === 'vote.closed')) {
+        live.announce(Votes.format(change.kind === 'vote.opened' ? vm.vote_opened : vm.vote_closed,
+                                   { title: change.round.title }));
+      }
+      if (!r) { voteSignature = null; return; }
+      var closed = r.status === 'closed';
+      root.querySelector('[data-vote-label]').textContent = closed ? vm.final : (vm.status || {}).open;
+      root.querySelector('[data-vote-title]').textContent = r.title;
+      root.querySelector('[data-vote-turnout]').textContent = Votes.turnoutText(vm, r.turnout);
+      root.querySelector('[data-vote-bar]').className = Votes.barClass(r.turnout);
+      var rows = r.ranking || [];
+      var signature = JSON.stringify([r.id, r.status, rows]);
+      if (signature === voteSignature) { return; }
+      voteSignature = signature;
+      var place = root.querySelector('[data-vote-chart]');
+      place.textContent = '';
+      if (rows.length) {
+        var label = (vm.values || {})[r.method] || '';
+        place.appendChild(Votes.chart(rows, {
+          id: 'bs-grafico', method: r.method, nItems: (r.items || []).length, valueLabel: label,
+          tieText: vm.tie, limit: 10,
+          caption: Votes.format(vm.chart, { title: closed ? vm.final : vm.partial })
+        }));
+      } else if (!closed) {
+        place.appendChild(el('p', { class: 'tavoli-bs-empty', text: vm.turnout_only }));
+      }
+    };
+
+    votes = Votes.tracker(live, { init: init, onUpdate: renderVote });
+    renderVote(votes.list(), {});
   }
 
   var full = root.querySelector('[data-action="fullscreen"]');

@@ -1,5 +1,6 @@
 /* The facilitator's console: start/close the seduta, move along the agenda, spotlight a bisogno on
-   the big screen, run a timer, keep the presence register and watch the quorum. */
+   the big screen, run a timer, keep the presence register and watch the quorum; open and close the
+   tavolo's votazioni and follow their turnout (TavoliVotes, static/js/vote-results.js). */
 (function () {
   'use strict';
 
@@ -10,6 +11,7 @@
   var status = root.getAttribute('data-seduta-status');  // convocata | in_corso | chiusa
   var list = root.querySelector('[data-bisogni-list]');
   var current = null;  // the last state seen
+  var votes = null;    // the votazioni tracker (set up below, after the live client)
 
   var live = window.TavoliLive.start(root, {
     mode: 'presenza',
@@ -179,9 +181,84 @@
       emptyText: live.t('no_bisogni_console')
     });
     root.querySelector('[data-bisogni-count]').textContent = String(Object.keys(state.bisogni).length);
+    if (votes) { votes.onLiveChange(state, info || {}); }
   }
 
   root.querySelector('[data-action="spotlight-clear"]').addEventListener('click', function () {
     send('spotlight.set', { bisogno_id: null }, 'spotlight');
   });
+
+  // --- votazioni: open, close, turnout --------------------------------------------------------------
+
+  var votesBox = root.querySelector('[data-votes]');
+  if (votesBox && window.TavoliVotes) {
+    var Votes = window.TavoliVotes;
+    var init = JSON.parse(votesBox.getAttribute('data-votes-init') || '{}');
+    var vm = init.messages || {};
+    var votesList = votesBox.querySelector('[data-votes-list]');
+
+    var voteButton = function (r, action, label, klass) {
+      return el('button', {
+        type: 'button', class: 'btn btn-sm ' + klass, 'data-focus-key': action + '-' + r.id,
+        'data-vote-action': action, 'data-round-id': r.id,
+        onclick: function () {
+          if (action === 'close' && !window.confirm(Votes.format(vm.ask_close, { title: r.title }))) { return; }
+          live.send(action === 'open' ? 'vote.open' : 'vote.close', { round_id: r.id }, { target: 'votes' });
+        }
+      }, [label, el('span', { class: 'visually-hidden', text: ': ' + r.title })]);
+    };
+
+    var renderVotes = function (rounds, change) {
+      var shown = rounds.filter(function (r) { return r.status !== 'closed' || r.seduta_id === sedutaId; });
+      if (change && change.kind === 'vote.live' && change.round && change.round.status === 'open') {
+        var line = votesList.querySelector('[data-vote-turnout="' + change.round.id + '"]');
+        if (line) { line.textContent = Votes.turnoutText(vm, change.round.turnout); return; }
+      }
+      var active = document.activeElement;
+      var key = active && votesList.contains(active) ? active.getAttribute('data-focus-key') : null;
+      votesList.textContent = '';
+      if (!shown.length) {
+        votesList.appendChild(el('li', { class: 'tavoli-muted', text: vm.no_rounds }));
+      }
+      shown.forEach(function (r) {
+        var when = r.seduta_id ? vm.live_round : Votes.format(vm.async_round, { date: r.closes_local || '' });
+        var actions = [];
+        if (r.status === 'draft') {
+          actions.push(voteButton(r, 'open', vm.open, 'btn-success'));
+        } else if (r.status === 'open') {
+          actions.push(voteButton(r, 'close', vm.close, 'btn-outline-danger'));
+        }
+        actions.push(el('a', { href: r.ballot_url, class: 'btn btn-outline-primary btn-sm' },
+                        [vm.ballot, el('span', { class: 'visually-hidden', text: ': ' + r.title })]));
+        if (r.status !== 'draft') {
+          actions.push(el('a', { href: r.results_url, class: 'btn btn-outline-primary btn-sm' },
+                          [vm.results, el('span', { class: 'visually-hidden', text: ': ' + r.title })]));
+        }
+        votesList.appendChild(el('li', { class: 'vt-console-round', 'data-round-id': r.id }, [
+          el('h3', { class: 'h6 mb-1', text: r.title }),
+          el('p', { class: 'mb-1' }, [
+            el('span', { class: 'badge vt-status vt-status-' + r.status, text: (vm.status || {})[r.status] || r.status }),
+            ' ' + ((vm.methods || {})[r.method] || r.method) + ' · ' + (r.secret ? vm.secret : vm.open_ballot) + ' · ' + when
+          ]),
+          r.status !== 'draft' ? el('p', { class: 'mb-1', 'data-vote-turnout': r.id, text: Votes.turnoutText(vm, r.turnout) }) : null,
+          el('div', { class: 'tavoli-actions' }, actions)
+        ]));
+      });
+      if (key) {
+        // The button pressed may have become its opposite (open -> close): keep the focus there.
+        var id = key.split('-').pop();
+        var again = votesList.querySelector('[data-focus-key="' + key + '"]') ||
+          votesList.querySelector('[data-focus-key="close-' + id + '"]') ||
+          votesList.querySelector('li[data-round-id="' + id + '"] a');
+        if (again) { again.focus(); }
+      }
+      if (change && change.round && (change.kind === 'vote.opened' || change.kind === 'vote.closed')) {
+        live.announce(Votes.format(change.kind === 'vote.opened' ? vm.vote_opened : vm.vote_closed,
+                                   { title: change.round.title }));
+      }
+    };
+
+    votes = Votes.tracker(live, { init: init, onUpdate: renderVotes });
+    renderVotes(votes.list(), {});
+  }
 }());

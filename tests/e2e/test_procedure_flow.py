@@ -156,9 +156,14 @@ def test_ets_applies_rup_admits_delegate_lands_in_tavolo(page, new_page, call, l
     expect(delegate.get_by_role("heading", level=1)).to_have_text("Invito ai tavoli di co-programmazione")
     assert_accessible(delegate)
     delegate.get_by_role("button", name="Aderisci ed entra nel tavolo").click()
+    # First login: the privacy notice comes first, then the tavolo.
+    expect(delegate.get_by_role("heading", level=1)).to_have_text("Informativa sul trattamento dei dati personali")
+    expect(delegate.get_by_role("status").first).to_contain_text("Ora partecipi ai tavoli")
+    assert_accessible(delegate)
+    delegate.get_by_role("button", name="Ho letto l'informativa").click()
     delegate.wait_for_url(f"**/tavoli/{call.tavolo_id}")
     expect(delegate.get_by_role("heading", level=1)).to_contain_text(call.tavolo_title)
-    expect(delegate.get_by_role("status").first).to_contain_text("Ora partecipi ai tavoli")
+    expect(delegate.get_by_role("status").first).to_contain_text("hai letto l'informativa")
 
 
 def test_closed_form_and_index_are_accessible(page, call, live_app):

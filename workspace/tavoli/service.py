@@ -5,6 +5,7 @@ record in the same transaction (see workspace/record.py). The caller commits.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,6 +33,11 @@ from workspace.tavoli.models import (
 )
 
 MAX_TIMER_SECONDS = 4 * 3600
+
+#: Called as ``hook(session, actor, seduta)`` at the end of ``close_seduta``, in its transaction,
+#: after the ``seduta.closed`` event: other modules (voting) finish what belonged to the seduta
+#: without this module importing them. A hook's Problem refuses the whole closing.
+seduta_closed_hooks: list[Callable[[Session, User, Seduta], None]] = []
 
 # --- lookups ---------------------------------------------------------------------------------
 
@@ -184,7 +190,10 @@ def close_seduta(session: Session, actor: User, seduta: Seduta, op_id: str | Non
         if presence.left_at is None:
             presence.left_at = now
     session.flush()
-    return record.append(session, seduta.tavolo_id, "seduta.closed", seduta_dict(seduta), actor.id, op_id)
+    event = record.append(session, seduta.tavolo_id, "seduta.closed", seduta_dict(seduta), actor.id, op_id)
+    for hook in seduta_closed_hooks:
+        hook(session, actor, seduta)
+    return event
 
 
 def _require_live(seduta: Seduta) -> None:

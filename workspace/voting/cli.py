@@ -1,4 +1,4 @@
-"""The ``votes`` command group: count a tally file, recount a stored round.
+"""The ``votes`` command group: count a tally file, recount a stored round, close the due rounds.
 
 The lead wires it into ``tavoli`` (``from workspace.voting.cli import votes``); it also runs on its
 own: ``python -m workspace.voting.cli tally --method schulze voti.json``. The report is JSON on
@@ -101,6 +101,38 @@ def recount(round_id: int) -> None:
         click.echo(f"Il riconteggio della votazione {round_id} differisce dal risultato memorizzato "
                    f"({len(report['differences'])} differenze).", err=True)
         sys.exit(DIFFERENT)
+
+
+@votes.command("close-due")
+def close_due() -> None:
+    """Chiude le votazioni asincrone la cui data di chiusura è passata (lo fa già «tavoli serve» ogni 30 s;
+    utile con un server esterno, da cron o da un timer systemd)."""
+    from contextlib import nullcontext
+
+    from flask import has_app_context
+
+    if has_app_context():
+        context = nullcontext()
+    else:
+        from workspace import create_app
+
+        context = create_app().app_context()
+    with context:
+        from workspace.db import db
+        from workspace.voting import service
+
+        session = db.session
+        try:
+            events = service.close_due_rounds(session)
+            session.commit()
+        except Exception:
+            session.rollback()
+            raise
+        closed = [ev.payload.get("id") for ev in events]
+    if closed:
+        click.echo(f"Votazioni chiuse: {len(closed)} ({', '.join(str(i) for i in closed)}).")
+    else:
+        click.echo("Nessuna votazione da chiudere.")
 
 
 if __name__ == "__main__":

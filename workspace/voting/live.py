@@ -15,6 +15,10 @@ Live turnout: after each committed ballot the service hands over a small payload
 as the ``vote.live`` message at most once per ``PUSH_INTERVAL`` per round, always the newest
 (highest ``revision``). It is not a numbered event: it carries derived state that the snapshot on
 join/resync provides again, and clients keep the payload with the highest revision.
+
+Also here: closing a seduta closes its open live rounds (``tavoli.service.seduta_closed_hooks``),
+and ``close_due_forever`` — started by ``tavoli serve`` — closes asynchronous rounds whose
+closing time has passed.
 """
 from __future__ import annotations
 
@@ -31,6 +35,7 @@ from workspace.db import db
 from workspace.extensions import socketio
 from workspace.problems import Problem
 from workspace.realtime import ID, NAMESPACE, OP_ID, handles, operation
+from workspace.tavoli import service as tavoli_service
 from workspace.voting import service
 
 log = logging.getLogger(__name__)
@@ -76,6 +81,52 @@ def notify(payload: dict[str, Any]) -> None:
 
 
 service.set_live_notifier(notify)
+
+
+# --- closing: with the seduta, and when the closing time has passed -----------------------------------
+
+
+def close_live_rounds(session, actor, seduta) -> list[record.TavoloEvent]:
+    """Close the open rounds held in ``seduta`` (it is being closed: its live votes end with it).
+    Runs inside ``close_seduta``'s transaction; drafts stay drafts."""
+    from sqlalchemy import select
+
+    from workspace.voting.models import VoteRound
+
+    rounds = session.scalars(select(VoteRound).where(VoteRound.seduta_id == seduta.id, VoteRound.status == "open")
+                             .order_by(VoteRound.id)).all()
+    return [service.close_round(session, actor, vote) for vote in rounds]
+
+
+if close_live_rounds not in tavoli_service.seduta_closed_hooks:
+    tavoli_service.seduta_closed_hooks.append(close_live_rounds)
+
+#: Seconds between two looks for asynchronous rounds past their closing time.
+CLOSE_DUE_INTERVAL = 30
+
+
+def close_due_once(app) -> int:
+    """Close every round past its closing time, in ``app``'s context; the number closed."""
+    with app.app_context():
+        session = db.session
+        try:
+            closed = service.close_due_rounds(session)
+            session.commit()
+            return len(closed)
+        except Exception:  # noqa: BLE001 — the loop must survive a bad moment of the database
+            session.rollback()
+            log.exception("closing the rounds past their closing time failed")
+            return 0
+
+
+def close_due_forever(app, interval: float = CLOSE_DUE_INTERVAL) -> None:
+    """Background task of ``tavoli serve``: every ``interval`` seconds, close the due rounds
+    (their ``vote.closed`` events reach the live pages like any other)."""
+    while True:
+        socketio.sleep(interval)
+        count = close_due_once(app)
+        if count:
+            log.info("closed %d round(s) past their closing time", count)
 
 
 # --- operations ---------------------------------------------------------------------------------------
