@@ -1,6 +1,6 @@
 """Run the benchmarks: ``python -m bench`` runs all of them, ``python -m bench NAME`` one.
 
-Options of a single benchmark: ``python -m bench.live_broadcast --help``.
+Options of a single benchmark: ``python -m bench.live_broadcast --help``, ``python -m bench.votes_burst --help``.
 """
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 
 BENCHMARKS = {
     "live_broadcast": "bench.live_broadcast",
+    "votes_burst": "bench.votes_burst",
 }
 
 

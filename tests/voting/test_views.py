@@ -310,6 +310,18 @@ def test_secret_ballot_cannot_be_replaced(app, vw):
     assert "data-ballot-form" not in after.get_data(as_text=True)
 
 
+def test_a_round_not_yet_open_shows_no_ballot(app, vw):
+    round_id = new_round(app, vw, method="approval", opens_at=utcnow() + timedelta(hours=2),
+                         closes_at=utcnow() + timedelta(days=1))
+    client, token = login_client(app, vw.w.delegate)
+    page = client.get(f"{base(vw)}/{round_id}")
+    assert "La votazione apre il" in text_of(page)
+    assert "data-ballot-form" not in page.get_data(as_text=True)
+    response = client.post(f"{base(vw)}/{round_id}/scheda", data={"csrf_token": token,
+                                                                   "approva": [str(vw.bisogni[0])]})
+    assert response.status_code == 409 and "La votazione apre il" in errors_of(response)
+
+
 def test_observers_and_outsiders_may_not_vote(app, vw):
     round_id = new_round(app, vw, method="approval")
     client, token = login_client(app, vw.w.observer)

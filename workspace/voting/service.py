@@ -791,10 +791,10 @@ def cast_ballot(session: Session, actor: User, vote: VoteRound, content: Any, op
     voter = voter_for(session, vote, actor)
     voted_before = _has_voted(session, vote, voter.key)
     if vote.secret and voted_before:
-        raise Problem("already_voted", _(
-            "La tua organizzazione ha già votato: nel voto segreto la scheda non si può sostituire."
-            if voter.key.startswith("o:") else
-            "Hai già votato: nel voto segreto la scheda non si può sostituire."), 409)
+        message = (_("La tua organizzazione ha già votato: nel voto segreto la scheda non si può sostituire.")
+                   if voter.key.startswith("o:") else
+                   _("Hai già votato: nel voto segreto la scheda non si può sostituire."))
+        raise Problem("already_voted", message, 409)
     normalised = validate_content(session, vote, voter, content)
 
     minute = now.replace(second=0, microsecond=0)

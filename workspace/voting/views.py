@@ -398,13 +398,15 @@ def _ballot_context(tavolo: Tavolo, role: str, vote: VoteRound, *, error: str | 
     values = _form_values(vote, posted, mine.get("ballot"), settings)
     seduta = session.get(Seduta, vote.seduta_id) if vote.seduta_id else None
     can_facilitate = permissions.can(session, user, "facilitate", tavolo.id)
+    not_yet = vote.status == "open" and vote.opens_at is not None and vote.opens_at > utcnow()
     return _live_context(tavolo, role) | {
         "vote": vote, "mine": mine, "settings": settings, "excluded": excluded, "declared": declared,
         "values": values, "error": error, "interest_form": interest_form, "interest_error": interest_error,
         "turnout": service.turnout(session, vote), "seduta": seduta, "can_facilitate": can_facilitate,
         "action_form": ActionForm(formdata=None), "op_id": secrets.token_hex(16), "labels": _labels(),
         "conflicts": service.conflicts_list(session, vote) if can_facilitate else [],
-        "may_vote": mine["eligible"] and vote.status == "open" and not (vote.secret and mine["voted"]),
+        "not_yet": not_yet,
+        "may_vote": mine["eligible"] and vote.status == "open" and not not_yet and not (vote.secret and mine["voted"]),
         "electorate_size": len(service.electorate(session, vote)),
         "n_items": len(vote.items),
     }
@@ -570,8 +572,8 @@ def results(tavolo_id: int, round_id: int):
     for b in ballots:
         b["text"] = describe_ballot(vote, b["content"], titles)
     tie = vote.tie_break or None
-    tie_by = session.get(User, tie["by"]).name if tie and tie.get("by") and audience == "member" and \
-        session.get(User, tie["by"]) else None
+    by = session.get(User, tie["by"]) if tie and tie.get("by") and audience == "member" else None
+    tie_by = by.name if by is not None else None
     can_facilitate = viewer is not None and permissions.can(session, viewer, "facilitate", tavolo.id)
     has_ties = any(r["tie"] for r in rows)
     context = {
