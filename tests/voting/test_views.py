@@ -315,7 +315,7 @@ def test_a_round_not_yet_open_shows_no_ballot(app, vw):
                          closes_at=utcnow() + timedelta(days=1))
     client, token = login_client(app, vw.w.delegate)
     page = client.get(f"{base(vw)}/{round_id}")
-    assert "La votazione apre il" in text_of(page)
+    assert "Apertura prevista:" in text_of(page)
     assert "data-ballot-form" not in page.get_data(as_text=True)
     response = client.post(f"{base(vw)}/{round_id}/scheda", data={"csrf_token": token,
                                                                    "approva": [str(vw.bisogni[0])]})
