@@ -293,3 +293,43 @@ def format_violations(violations: list[dict], url: str = "") -> str:
 def assert_accessible(page, *, context: str | None = None) -> None:
     violations = axe_check(page, context=context)
     assert violations == [], format_violations(violations, page.url)
+
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+@pytest.fixture
+def open_page(browser, live_server, console):
+    """open_page(viewport) -> a new page in its own context (own cookies), watched like ``page``:
+    several people at one seduta, each in their own browser."""
+    contexts = []
+
+    def _open(viewport=DESKTOP):
+        context = browser.new_context(base_url=live_server, locale="it-IT", timezone_id="Europe/Rome",
+                                      viewport=viewport)
+        context.set_default_timeout(10_000)
+        context.add_init_script(_CSP_REPORTER)
+        contexts.append(context)
+        new_page = context.new_page()
+        console.attach(new_page)
+        return new_page
+
+    yield _open
+    for context in contexts:
+        context.close()
+
+
+def login(page, email: str, password: str) -> None:
+    page.goto("/accedi")
+    page.get_by_label("Indirizzo e-mail").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.locator("main").get_by_role("button", name="Accedi").click()
+    page.wait_for_url(lambda url: "/accedi" not in url)
+
+
+def connected(page) -> None:
+    """The live client says it is connected."""
+    from playwright.sync_api import expect
+
+    expect(page.locator("[data-live-status]")).to_have_text("Connesso")

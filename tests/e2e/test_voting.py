@@ -17,7 +17,8 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
-from tests.e2e.conftest import _CSP_REPORTER, assert_accessible
+from tests.e2e.conftest import PHONE, assert_accessible, connected
+from tests.e2e.conftest import login as e2e_login
 from tests.world import PASSWORD, make_person
 from workspace.accounts.models import Organisation, User
 from workspace.db import db, utcnow
@@ -26,8 +27,6 @@ from workspace.tavoli import service as tavoli_service
 from workspace.voting import service as voting_service
 from workspace.voting.models import OpenBallot, Participation, VoteOperation, VoteRound
 
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
 BIG = {"width": 1600, "height": 900}
 TITLES = ["Solitudine degli anziani soli", "Trasporto sociale verso gli ospedali", "Sostegno ai caregiver familiari"]
 
@@ -80,36 +79,8 @@ def tavolo(live_app) -> VoteTavolo:
         return VoteTavolo(t.id, seduta.id, facilitator.email, [d.email for d in delegates], observer.email, bisogni)
 
 
-@pytest.fixture
-def open_page(browser, live_server, console):
-    """open_page(viewport) -> a new page in its own context (own cookies), watched like ``page``."""
-    contexts = []
-
-    def _open(viewport=PHONE):
-        context = browser.new_context(base_url=live_server, locale="it-IT", timezone_id="Europe/Rome",
-                                      viewport=viewport)
-        context.set_default_timeout(10_000)
-        context.add_init_script(_CSP_REPORTER)
-        contexts.append(context)
-        new_page = context.new_page()
-        console.attach(new_page)
-        return new_page
-
-    yield _open
-    for context in contexts:
-        context.close()
-
-
 def login(page, email: str) -> None:
-    page.goto("/accedi")
-    page.get_by_label("Indirizzo e-mail").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.locator("main").get_by_role("button", name="Accedi").click()
-    page.wait_for_url(lambda url: "/accedi" not in url)
-
-
-def connected(page) -> None:
-    expect(page.locator("[data-live-status]")).to_have_text("Connesso")
+    e2e_login(page, email, PASSWORD)
 
 
 def check(page, label: str) -> None:
