@@ -171,12 +171,49 @@ class BenchWorld:
     login_ids: list[str]  # one per client; index 0 is the writer
 
 
-def prepare_database(workdir: Path, secret: str, people: int) -> tuple[str, BenchWorld]:
-    """Migrate a fresh SQLite database, load the reference data and build one tavolo."""
+
+def populate_tavolo(session, people: int, person_label: str, email_word: str, title: str):
+    """The Ufficio di Piano, ORGANISATIONS ETS, a facilitator and ``people`` delegates spread over the
+    ETS, one procedure and one tavolo on macroarea E with everyone in role. Returns
+    (facilitator, tavolo, [(user, organisation), ...]). Shared by the benchmarks."""
     from argon2 import PasswordHasher
 
-    from workspace import create_app
     from workspace.accounts.models import Membership, Organisation, User
+    from workspace.db import utcnow
+    from workspace.tavoli import service as tavoli
+
+    password_hash = PasswordHasher().hash(secrets.token_hex(16))  # one hash for everybody; never used
+    udp = Organisation(name="Ufficio di Piano (bench)", kind="ufficio_di_piano", ambito_code="50008")
+    orgs = [Organisation(name=f"Ente del Terzo Settore {i + 1:02d} (bench)", kind="ets", ambito_code="50008",
+                         runts_section="odv") for i in range(ORGANISATIONS)]
+    session.add_all([udp, *orgs])
+    facilitator = User(name="Facilitatore (bench)", email="facilitatore@bench.example.org",
+                       password_hash=password_hash)
+    session.add(facilitator)
+    session.add(Membership(user=facilitator, organisation=udp))
+    delegates = []
+    for i in range(people):
+        user = User(name=f"{person_label} {i + 1:03d}", email=f"{email_word}{i + 1:03d}@bench.example.org",
+                    password_hash=password_hash)
+        delegates.append((user, orgs[i % ORGANISATIONS]))
+        session.add(user)
+        session.add(Membership(user=user, organisation=orgs[i % ORGANISATIONS]))
+    session.flush()
+    procedure = tavoli.create_procedure(session, "50008", "Co-programmazione PdZ 2025-2027 (bench)",
+                                        rup=facilitator)
+    now = utcnow()
+    tavolo = tavoli.create_tavolo(session, procedure, title, ["E"],
+                                  opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=10))
+    tavoli.set_role(session, tavolo, facilitator, "facilitator")
+    for user, org in delegates:
+        tavoli.set_role(session, tavolo, user, "delegate", org)
+    return facilitator, tavolo, delegates
+
+
+def prepare_database(workdir: Path, secret: str, people: int) -> tuple[str, BenchWorld]:
+    """Migrate a fresh SQLite database, load the reference data and build one tavolo."""
+
+    from workspace import create_app
     from workspace.db import db, utcnow
     from workspace.migrate import upgrade
     from workspace.reference.loader import load_reference
@@ -189,31 +226,9 @@ def prepare_database(workdir: Path, secret: str, people: int) -> tuple[str, Benc
     with app.app_context():
         session = db.session
         load_reference(session)
-        password_hash = PasswordHasher().hash(secrets.token_hex(16))  # one hash for everybody; never used
-        udp = Organisation(name="Ufficio di Piano (bench)", kind="ufficio_di_piano", ambito_code="50008")
-        orgs = [Organisation(name=f"Ente del Terzo Settore {i + 1:02d} (bench)", kind="ets", ambito_code="50008",
-                             runts_section="odv") for i in range(ORGANISATIONS)]
-        session.add_all([udp, *orgs])
-        facilitator = User(name="Facilitatore (bench)", email="facilitatore@bench.example.org",
-                           password_hash=password_hash)
-        session.add(facilitator)
-        session.add(Membership(user=facilitator, organisation=udp))
-        delegates = []
-        for i in range(people):
-            user = User(name=f"Delegato {i + 1:03d}", email=f"delegato{i + 1:03d}@bench.example.org",
-                        password_hash=password_hash)
-            delegates.append((user, orgs[i % ORGANISATIONS]))
-            session.add(user)
-            session.add(Membership(user=user, organisation=orgs[i % ORGANISATIONS]))
-        session.flush()
-        procedure = tavoli.create_procedure(session, "50008", "Co-programmazione PdZ 2025-2027 (bench)",
-                                            rup=facilitator)
+        facilitator, tavolo, delegates = populate_tavolo(session, people, "Delegato", "delegato",
+                                                        "Tavolo E — Anziani (bench)")
         now = utcnow()
-        tavolo = tavoli.create_tavolo(session, procedure, "Tavolo E — Anziani (bench)", ["E"],
-                                      opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=10))
-        tavoli.set_role(session, tavolo, facilitator, "facilitator")
-        for user, org in delegates:
-            tavoli.set_role(session, tavolo, user, "delegate", org)
         tavoli.create_seduta(session, facilitator, tavolo, now + timedelta(hours=1), "Sala prove", "mista",
                              ["Apertura", "Bisogni", "Varie"])
         session.commit()

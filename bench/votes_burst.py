@@ -57,6 +57,7 @@ from bench.live_broadcast import (
     machine_busy_seconds,
     ms,
     percentile,
+    populate_tavolo,
     proc_status,
     raise_nofile,
     session_cookie,
@@ -110,15 +111,12 @@ class BurstWorld:
 
 
 def prepare_database(workdir: Path, secret: str, voters: int, secret_round: bool) -> tuple[str, BurstWorld]:
-    from argon2 import PasswordHasher
 
     from workspace import create_app
-    from workspace.accounts.models import Membership, Organisation, User
     from workspace.db import db, utcnow
     from workspace.migrate import upgrade
     from workspace.needs import service as needs
     from workspace.reference.loader import load_reference
-    from workspace.tavoli import service as tavoli
     from workspace.voting import service as voting
 
     url = f"sqlite:///{workdir / 'bench.db'}"
@@ -128,31 +126,9 @@ def prepare_database(workdir: Path, secret: str, voters: int, secret_round: bool
     with app.app_context():
         session = db.session
         load_reference(session)
-        password_hash = PasswordHasher().hash(secrets.token_hex(16))  # one hash for everybody; never used
-        udp = Organisation(name="Ufficio di Piano (bench)", kind="ufficio_di_piano", ambito_code="50008")
-        orgs = [Organisation(name=f"Ente del Terzo Settore {i + 1:02d} (bench)", kind="ets", ambito_code="50008",
-                             runts_section="odv") for i in range(ORGANISATIONS)]
-        session.add_all([udp, *orgs])
-        facilitator = User(name="Facilitatore (bench)", email="facilitatore@bench.example.org",
-                           password_hash=password_hash)
-        session.add(facilitator)
-        session.add(Membership(user=facilitator, organisation=udp))
-        people = []
-        for i in range(voters):
-            user = User(name=f"Votante {i + 1:03d}", email=f"votante{i + 1:03d}@bench.example.org",
-                        password_hash=password_hash)
-            people.append((user, orgs[i % ORGANISATIONS]))
-            session.add(user)
-            session.add(Membership(user=user, organisation=orgs[i % ORGANISATIONS]))
-        session.flush()
-        procedure = tavoli.create_procedure(session, "50008", "Co-programmazione PdZ 2025-2027 (bench)",
-                                            rup=facilitator)
+        facilitator, tavolo, people = populate_tavolo(session, voters, "Votante", "votante",
+                                                      "Tavolo E — Anziani (bench voti)")
         now = utcnow()
-        tavolo = tavoli.create_tavolo(session, procedure, "Tavolo E — Anziani (bench voti)", ["E"],
-                                      opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=10))
-        tavoli.set_role(session, tavolo, facilitator, "facilitator")
-        for user, org in people:
-            tavoli.set_role(session, tavolo, user, "delegate", org)
         bisogni = [needs.create_bisogno(session, people[i][0], tavolo,
                                         {"title": f"Bisogno di prova n. {i + 1}", "macroarea": "E"})[0].id
                    for i in range(BISOGNI)]
