@@ -40,6 +40,7 @@ from workspace.accounts import codice_fiscale as cf_rules
 from workspace.accounts import service as accounts
 from workspace.accounts.models import ORGANISATION_KINDS, RUNTS_SECTIONS, Organisation, User
 from workspace.db import utcnow
+from workspace.exports.tables import neutralise
 from workspace.problems import Problem, conflict, invalid, not_found
 from workspace.procedures import permissions
 from workspace.procedures.files import StoredFile
@@ -815,13 +816,6 @@ def notify_received(application: Application, created: bool) -> None:
 
 
 # --------------------------------------------------------------------------- open data
-
-
-def neutralise(value):
-    """A cell that a spreadsheet would read as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value and value[0] in "=+-@\t\r":
-        return "'" + value
-    return value
 
 
 def open_data_rows(session: Session, procedure: Procedure, now: datetime | None = None) -> list[dict]:
