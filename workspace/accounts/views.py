@@ -40,10 +40,10 @@ from workspace.accounts.forms import (
 )
 from workspace.accounts.permissions import admin_required
 from workspace.accounts.service import AccountError
-from workspace.core.views import safe_next
 from workspace.db import db
 from workspace.privacy.views import after_login
 from workspace.ratelimit import get_limiter
+from workspace.web import safe_next
 
 bp = Blueprint("accounts", __name__)
 bp.before_app_request(forget_cached_user)
