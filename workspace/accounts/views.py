@@ -26,8 +26,6 @@ from sqlalchemy import select
 from workspace.accounts import service
 from workspace.accounts.auth import forget_cached_user
 from workspace.accounts.forms import (
-    KIND_LABELS,
-    RUNTS_LABELS,
     ChangePasswordForm,
     ConfirmForm,
     EmailRequestForm,
@@ -38,6 +36,7 @@ from workspace.accounts.forms import (
     ResetPasswordForm,
     choices,
 )
+from workspace.accounts.labels import KIND_LABELS, RUNTS_LABELS
 from workspace.accounts.permissions import admin_required
 from workspace.accounts.service import AccountError
 from workspace.db import db

@@ -827,7 +827,7 @@ def neutralise(value):
 def open_data_rows(session: Session, procedure: Procedure, now: datetime | None = None) -> list[dict]:
     """Aggregates only (no person, no single organisation): bisogni per macroarea, participation
     per organisation type, applications by outcome once the admissions are over."""
-    from workspace.accounts.forms import KIND_LABELS, RUNTS_LABELS
+    from workspace.accounts.labels import KIND_LABELS, RUNTS_LABELS
     from workspace.needs.models import Bisogno
     from workspace.reference.models import Macroarea
 
