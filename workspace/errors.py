@@ -1,10 +1,17 @@
-"""Every error answers in Italian (or English when chosen): an HTML page, or JSON under /api/."""
+"""Every error answers in Italian (or English when chosen): an HTML page, or JSON under /api/.
+
+A ``Problem`` raised anywhere in a request (service, view, permission check) reaches the one
+handler here: the request's transaction is rolled back — nothing half-written survives a
+refusal — and the person reads the Problem's message with its status.
+"""
 from __future__ import annotations
 
-from flask import jsonify, render_template, request
+from flask import Response, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from workspace.problems import Problem
 
 
 def _messages() -> dict[int, str]:
@@ -22,14 +29,47 @@ def _messages() -> dict[int, str]:
     }
 
 
-def error_response(code: int, message: str | None = None):
-    message = message or _messages().get(code, _("Errore."))
+def wants_json() -> bool:
+    """API paths, and scripts that ask for JSON rather than a page."""
     if request.path.startswith("/api/"):
-        return jsonify({"error": code, "message": message}), code
-    return render_template("errors/error.html", code=code, message=message), code
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def error_response(code: int, message: str | None = None, problem: Problem | None = None) -> Response:
+    message = message or _messages().get(code, _("Errore."))
+    if wants_json():
+        body = problem.as_json() if problem is not None else {"error": code, "message": message}
+        response = jsonify(body)
+    else:
+        response = make_response(render_template("errors/error.html", code=code, message=message))
+    response.status_code = code
+    if problem is not None and problem.retry_after is not None:
+        response.headers["Retry-After"] = str(problem.retry_after)
+    return response
+
+
+def problem_response(problem: Problem):
+    """The page or JSON for a refusal; the caller has already rolled back."""
+    return error_response(problem.status, problem.message, problem)
+
+
+def _rollback() -> None:
+    from workspace.db import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 — the refusal must still be answered
+        pass
 
 
 def init_app(app) -> None:
+    @app.errorhandler(Problem)
+    def _problem(problem: Problem):
+        _rollback()
+        return problem_response(problem)
+
     @app.errorhandler(CSRFError)
     def _csrf(_e):
         return error_response(
@@ -40,10 +80,17 @@ def init_app(app) -> None:
     def _http(e: HTTPException):
         # An explicit description (abort(404, "...")) is ours and already translated.
         own = e.description if e.description and e.description != type(e).description else None
-        return error_response(e.code or 500, own)
+        result = error_response(e.code or 500, own)
+        # Keep the protocol headers werkzeug computed (Allow on 405, WWW-Authenticate on 401).
+        original = e.get_response()
+        for header in ("Allow", "WWW-Authenticate", "Retry-After"):
+            if header in original.headers:
+                result.headers[header] = original.headers[header]
+        return result
 
     @app.errorhandler(Exception)
     def _unexpected(e: Exception):
+        _rollback()
         app.logger.exception("Errore non gestito", exc_info=e)
         return error_response(500)
 

@@ -6,25 +6,34 @@ payload is validated against the operation's schema, the service runs in one tra
 acknowledgement is ``{"ok": true, "seq": N, "result": {...}}`` or ``{"error": code, "message": ...}``.
 An ``op_id`` already applied is acknowledged again without being applied twice, so a client can
 retry from its outbox until it is acknowledged. docs/live-protocol.md describes the protocol.
+
+This module knows no domain area. Areas declare their handlers with ``@operation`` (a write that
+appends a numbered event) or ``@action`` (anything else: a read, or a write with no event such as a
+ballot), and their ``register(app)`` binds them with ``bind(app, module)``. Which tavolo a person
+may see is asked of the ``guard`` given to ``init_app``; snapshot parts and presence come from the
+signals ``tavolo_snapshot``, ``tavolo_joined`` and ``tavolo_left`` (``workspace.signals``).
 """
 from __future__ import annotations
 
+import inspect
 import logging
 import threading
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import wraps
+from types import ModuleType
 from typing import Any
 
-from flask import request
+from flask import current_app, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, join_room, leave_room
 from flask_wtf.csrf import ValidationError, validate_csrf
 from jsonschema import Draft202012Validator
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
-from workspace import record
+from workspace import record, signals
 from workspace.db import db
 from workspace.extensions import socketio
 from workspace.problems import Problem
@@ -37,259 +46,143 @@ OP_ID = {"type": "string", "minLength": 8, "maxLength": 64, "pattern": "^[A-Za-z
 # overflows the driver (SQLite) and would come back as an internal error instead of a clear refusal.
 ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
 
-SnapshotPart = Callable[[Any, Any], dict[str, Any]]
-_snapshot_parts: list[SnapshotPart] = []
-# Called with (session, user, tavolo_id) when a client joins / leaves a tavolo room.
-_join_hooks: list[Callable] = []
-_leave_hooks: list[Callable] = []
-
-# Which tavoli each connection joined, and whose it is (per process), to undo presence on disconnect.
-_rooms_by_sid: dict[str, set[int]] = defaultdict(set)
-_sid_user: dict[str, int] = {}
-_rooms_lock = threading.Lock()
+#: ``guard(session, user, tavolo_id)`` raises a Problem unless the person may see the tavolo.
+Guard = Callable[[Any, Any, int], None]
+_EXT = "tavoli_live"
 
 
-def add_snapshot_part(fn: SnapshotPart) -> None:
-    _snapshot_parts.append(fn)
+@dataclass
+class _State:
+    """Per-app live state: which tavoli each connection joined (to undo presence on disconnect),
+    the handlers bound, and the coalesced pushes waiting to go out."""
+
+    guard: Guard
+    handlers: dict[str, Callable] = field(default_factory=dict)
+    rooms_by_sid: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    sid_user: dict[str, int] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    latest: dict[Any, tuple[str, int, dict[str, Any]]] = field(default_factory=dict)
+    scheduled: set[Any] = field(default_factory=set)
 
 
-def on_join(fn: Callable) -> Callable:
-    _join_hooks.append(fn)
-    return fn
+def _state(app=None) -> _State:
+    return (app or current_app).extensions[_EXT]
 
 
-def on_leave(fn: Callable) -> Callable:
-    _leave_hooks.append(fn)
-    return fn
+# --- public helpers for handlers ------------------------------------------------------------------
 
 
-def _emit_event(tavolo_id: int, message: dict[str, Any]) -> None:
-    socketio.emit("event", {"tavolo_id": tavolo_id, **message}, to=record.room(tavolo_id), namespace=NAMESPACE)
-
-
-_handlers: list[tuple[str, Callable]] = []
-
-
-def handles(event: str) -> Callable:
-    """Collect a handler; ``init_app`` binds the collection to each app's Socket.IO server
-    (binding at import time would tie handlers to whichever server existed then)."""
-
-    def decorate(fn: Callable) -> Callable:
-        _handlers.append((event, fn))
-        return fn
-
-    return decorate
-
-
-def init_app(app) -> None:
-    record.set_emitter(_emit_event)
-    import workspace.needs.live  # noqa: F401  (fills _handlers on first import)
-    import workspace.tavoli.live  # noqa: F401
-    import workspace.voting.live  # noqa: F401
-
-    for event, fn in _handlers:
-        socketio.on_event(event, fn, namespace=NAMESPACE)
-    socketio.on_error(NAMESPACE)(_on_handler_error)
-
-
-def _on_handler_error(exc: Exception) -> dict[str, str]:
-    """Whatever escapes a handler (e.g. a call with extra arguments, which never reaches the
-    handler's own checks) still gets an error ack: the client is not left waiting for one."""
-    try:
-        db.session.rollback()
-    except Exception:  # noqa: BLE001
-        log.exception("rollback after a handler error failed")
-    if isinstance(exc, TypeError):
-        log.warning("malformed call on %s: %s", NAMESPACE, exc)
-        return _error("invalid", _("Il messaggio non ha la forma prevista."))
-    log.error("unhandled error on %s", NAMESPACE, exc_info=exc)
-    return _error("internal", _("Errore interno: riprova fra poco."))
-
-
-def _error(code: str, message: str) -> dict[str, str]:
+def error(code: str, message: str) -> dict[str, str]:
+    """An error acknowledgement."""
     return {"error": code, "message": message}
 
 
-def _validator(schema: dict) -> Draft202012Validator:
-    return Draft202012Validator({"type": "object", "additionalProperties": False, **schema})
+def validator(properties: dict[str, Any], required: tuple[str, ...] | list[str] = ()) -> Draft202012Validator:
+    """A JSON-schema validator for a message object with exactly these properties."""
+    return Draft202012Validator({"type": "object", "additionalProperties": False,
+                                 "required": list(required), "properties": properties})
 
 
-def _schema_message(error) -> str:
-    where = ".".join(str(p) for p in error.absolute_path)
-    if error.validator == "required":
-        return _("Manca un campo obbligatorio: %(f)s.", f=error.message.split("'")[1])
-    if error.validator == "additionalProperties":
+def schema_message(err) -> str:
+    where = ".".join(str(p) for p in err.absolute_path)
+    if err.validator == "required":
+        return _("Manca un campo obbligatorio: %(f)s.", f=err.message.split("'")[1])
+    if err.validator == "additionalProperties":
         return _("Campo non previsto nel messaggio.")
     if where:
         return _("Valore non valido per il campo «%(f)s».", f=where)
     return _("Il messaggio non ha la forma prevista.")
 
 
-def snapshot(session, user, tavolo) -> dict[str, Any]:
-    data: dict[str, Any] = {}
-    for part in _snapshot_parts:
-        data.update(part(session, tavolo))
-    return data
-
-
-# --- connection ----------------------------------------------------------------------------------
-
-
-def _refuse(code: str, message: str) -> ConnectionRefusedError:
-    # python-socketio sends str() of the first argument as the error's message and the second as
-    # its data: the client reads err.message (Italian) and err.data.error (the code). A dict as
-    # first argument would reach the client as a Python repr.
-    return ConnectionRefusedError(message, {"error": code})
-
-
-@handles("connect")
-def _connect(auth=None):
-    if not current_user.is_authenticated:
-        raise _refuse("unauthorized", _("Accesso richiesto."))
-    token = auth.get("csrf_token") if isinstance(auth, dict) else None
-    try:
-        validate_csrf(token)
-    except ValidationError:
-        raise _refuse("csrf", _("Token di sicurezza mancante o non valido: ricarica la pagina.")) from None
-    return True
-
-
-@handles("disconnect")
-def _disconnect(*_args):
-    with _rooms_lock:
-        tavoli = _rooms_by_sid.pop(request.sid, set())
-        _sid_user.pop(request.sid, None)
-    for tavolo_id in tavoli:
-        _run_leave_hooks(tavolo_id)
-
-
-def _run_leave_hooks(tavolo_id: int) -> None:
-    session = db.session
-    try:
-        for hook in _leave_hooks:
-            hook(session, current_user._get_current_object(), tavolo_id)
-        session.commit()
-    except Exception:  # noqa: BLE001 — a presence update must never break a disconnect
-        session.rollback()
-        log.exception("leave hook failed")
+def check(schema: Draft202012Validator, data: Any) -> dict[str, str] | None:
+    """None when ``data`` fits ``schema``, else the error acknowledgement saying what is wrong."""
+    if not isinstance(data, dict):
+        return error("invalid", _("Il messaggio non ha la forma prevista."))
+    errors = sorted(schema.iter_errors(data), key=lambda e: [str(p) for p in e.path])
+    if errors:
+        return error("invalid", schema_message(errors[0]))
+    return None
 
 
 def connections_in(tavolo_id: int, user_id: int) -> int:
     """How many of this process's connections a user has open on a tavolo (tabs, devices)."""
-    with _rooms_lock:
-        return sum(1 for sid, rooms in _rooms_by_sid.items()
-                   if tavolo_id in rooms and _sid_user.get(sid) == user_id)
+    state = _state()
+    with state.lock:
+        return sum(1 for sid, rooms in state.rooms_by_sid.items()
+                   if tavolo_id in rooms and state.sid_user.get(sid) == user_id)
 
 
-JOIN_SCHEMA = _validator({
-    "required": ["tavolo_id"],
-    "properties": {"tavolo_id": ID, "last_seq": {"type": "integer", "minimum": 0},
-                   "mode": {"enum": ["presenza", "remoto"]}, "presence": {"type": "boolean"}},
-})
+def snapshot(session, tavolo_id: int) -> dict[str, Any]:
+    """The state of a tavolo a joining client starts from, gathered from every area."""
+    return signals.collect(signals.tavolo_snapshot, session, tavolo_id=tavolo_id)
 
 
-def _sync_reply(session, tavolo, last_seq: int | None) -> dict[str, Any]:
-    if last_seq is not None:
-        rep = record.replay(session, tavolo.id, last_seq)
-        if not rep.too_far_behind:
-            return {"ok": True, "mode": "replay", "events": rep.events, "last_seq": rep.last_seq}
-    current = record.last_seq(session, tavolo.id)
-    return {"ok": True, "mode": "snapshot", "snapshot": snapshot(session, current_user, tavolo), "last_seq": current}
+def emit_event(tavolo_id: int, message: dict[str, Any]) -> None:
+    socketio.emit("event", {"tavolo_id": tavolo_id, **message}, to=record.room(tavolo_id), namespace=NAMESPACE)
 
 
-@handles("join")
-def _join(data=None):
-    from workspace.tavoli import permissions
-    from workspace.tavoli.service import get_tavolo
+def push_latest(app, key: Any, tavolo_id: int, name: str, payload: dict[str, Any], revision: int,
+                interval: float) -> None:
+    """Push derived state (``name``, ``payload``) to a tavolo's room at most once per ``interval``
+    seconds per ``key``, always the newest (highest ``revision``). For state a snapshot gives
+    again (turnout, tallies), not for numbered events, which are never coalesced."""
+    state = _state(app)
+    with state.lock:
+        current = state.latest.get(key)
+        if current is None or revision >= current[1]:
+            state.latest[key] = (name, revision, {**payload, "tavolo_id": tavolo_id})
+        if key in state.scheduled:
+            return
+        state.scheduled.add(key)
+    socketio.start_background_task(_push_later, state, key, interval)
 
-    if not isinstance(data, dict):
-        return _error("invalid", _("Il messaggio non ha la forma prevista."))
-    errors = sorted(JOIN_SCHEMA.iter_errors(data), key=lambda e: e.path)
-    if errors:
-        return _error("invalid", _schema_message(errors[0]))
-    session = db.session
+
+def _push_later(state: _State, key: Any, interval: float) -> None:
+    socketio.sleep(interval)
+    with state.lock:
+        latest = state.latest.pop(key, None)
+        state.scheduled.discard(key)
+    if latest is None:
+        return
+    name, _revision, payload = latest
     try:
-        tavolo = get_tavolo(session, data["tavolo_id"])
-        permissions.require(session, current_user, "view", tavolo.id)
-        join_room(record.room(tavolo.id))
-        with _rooms_lock:
-            _rooms_by_sid[request.sid].add(tavolo.id)
-            _sid_user[request.sid] = current_user.id
-        if data.get("presence", True):
-            for hook in _join_hooks:
-                hook(session, current_user._get_current_object(), tavolo.id, data.get("mode", "remoto"))
-        session.commit()
-        # Read after joining the room: an event committed meanwhile is either in this reply or
-        # delivered to the room; the client drops events with seq <= the reply's last_seq.
-        return _sync_reply(session, tavolo, data.get("last_seq"))
-    except Problem as problem:
-        session.rollback()
-        return problem.as_ack()
-    except Exception:  # noqa: BLE001
-        session.rollback()
-        log.exception("join failed")
-        return _error("internal", _("Errore interno: riprova fra poco."))
+        socketio.emit(name, payload, to=record.room(payload["tavolo_id"]), namespace=NAMESPACE)
+    except Exception:  # noqa: BLE001 — a lost push is repaired by the next one or a resync
+        log.exception("%s push failed", name)
 
 
-@handles("resync")
-def _resync(data=None):
-    """Same as join without presence: the client saw a gap in sequence numbers."""
-    if isinstance(data, dict):
-        data = {**data, "presence": False}
-    return _join(data)
+# --- declaring and binding handlers ---------------------------------------------------------------
 
 
-LEAVE_SCHEMA = Draft202012Validator({"type": "object", "required": ["tavolo_id"], "properties": {"tavolo_id": ID}})
-
-
-@handles("leave")
-def _leave(data=None):
-    # Same id rules as join: a bool (True == 1 in Python) or an out-of-range number must not
-    # reach the rooms or the leave hooks.
-    if not LEAVE_SCHEMA.is_valid(data):
-        return _error("invalid", _("Il messaggio non ha la forma prevista."))
-    tavolo_id = data["tavolo_id"]
-    leave_room(record.room(tavolo_id))
-    with _rooms_lock:
-        _rooms_by_sid.get(request.sid, set()).discard(tavolo_id)
-    _run_leave_hooks(tavolo_id)
-    return {"ok": True}
-
-
-# --- operations ----------------------------------------------------------------------------------
+def _mark(fn: Callable, event: str, handler: Callable) -> Callable:
+    fn.live_handler = (event, handler)  # type: ignore[attr-defined]
+    return fn
 
 
 def operation(name: str, properties: dict[str, Any], required: tuple[str, ...] = ()):
-    """Register a client write. The handler gets (session, user, data) and returns
-    (event, result); this wrapper validates, applies once per op_id, commits and acknowledges."""
-    validator = _validator({
-        "required": ["op_id", "tavolo_id", *required],
-        "properties": {"op_id": OP_ID, "tavolo_id": ID, **properties},
-    })
+    """Declare a client write that appends a numbered event. The function gets
+    (session, user, data) and returns (event, result); the handler validates, checks the person
+    may see the tavolo, applies once per op_id, commits and acknowledges."""
+    schema = validator({"op_id": OP_ID, "tavolo_id": ID, **properties}, ["op_id", "tavolo_id", *required])
 
     def decorate(fn: Callable):
         @wraps(fn)
         def handler(data=None):
-            if not isinstance(data, dict):
-                return _error("invalid", _("Il messaggio non ha la forma prevista."))
-            errors = sorted(validator.iter_errors(data), key=lambda e: list(e.path))
-            if errors:
-                return _error("invalid", _schema_message(errors[0]))
+            refusal = check(schema, data)
+            if refusal is not None:
+                return refusal
             if not current_user.is_authenticated:
-                return _error("unauthorized", _("Accesso richiesto."))
+                return error("unauthorized", _("Accesso richiesto."))
             session = db.session
+            user = current_user._get_current_object()
             tavolo_id, op_id = data["tavolo_id"], data["op_id"]
             try:
-                # Only members learn whether an operation id was already applied on this tavolo.
-                from workspace.tavoli import permissions
-                from workspace.tavoli.service import get_tavolo
-
-                get_tavolo(session, tavolo_id)
-                permissions.require(session, current_user, "view", tavolo_id)
+                # Only people who may see the tavolo learn whether an operation id was applied there.
+                _state().guard(session, user, tavolo_id)
                 done = record.find_operation(session, tavolo_id, op_id)
                 if done is not None:
                     return _duplicate_ack(done)
-                event, result = fn(session, current_user._get_current_object(), data)
+                event, result = fn(session, user, data)
                 session.commit()
                 return {"ok": True, "seq": event.seq, "result": result}
             except Problem as problem:
@@ -302,19 +195,215 @@ def operation(name: str, properties: dict[str, Any], required: tuple[str, ...] =
                 if done is not None:
                     return _duplicate_ack(done)
                 log.exception("integrity error in %s", name)
-                return _error("conflict", _("L'operazione è in conflitto con una modifica concorrente: riprova."))
+                return error("conflict", _("L'operazione è in conflitto con una modifica concorrente: riprova."))
             except Exception:  # noqa: BLE001 — one bad message never takes the server down
                 session.rollback()
                 log.exception("operation %s failed", name)
-                return _error("internal", _("Errore interno: l'operazione non è stata registrata. Riprova."))
+                return error("internal", _("Errore interno: l'operazione non è stata registrata. Riprova."))
 
-        _handlers.append((name, handler))
-        return fn
+        return _mark(fn, name, handler)
 
     return decorate
+
+
+def action(name: str, properties: dict[str, Any], required: tuple[str, ...] = (), *, writes: bool = False,
+           attempts: int = 1):
+    """Declare a handler that appends no numbered event: a read (``writes=False``: rolled back) or
+    a write with no event (``writes=True``: committed), e.g. a ballot. The function gets
+    (session, user, data) and returns the ``result`` of the ack (a dict, or a full ack with "ok").
+    A write that loses a race (unique constraint, lock timeout) is run again up to ``attempts``
+    times: the function must be idempotent (by op_id) so the retry sees the first outcome."""
+    schema = validator(properties, required)
+
+    def decorate(fn: Callable):
+        @wraps(fn)
+        def handler(data=None):
+            refusal = check(schema, data)
+            if refusal is not None:
+                return refusal
+            if not current_user.is_authenticated:
+                return error("unauthorized", _("Accesso richiesto."))
+            session = db.session
+            user = current_user._get_current_object()
+            for attempt in range(attempts):
+                try:
+                    result = fn(session, user, data)
+                    session.commit() if writes else session.rollback()
+                    return result if isinstance(result, dict) and "ok" in result else {"ok": True, "result": result}
+                except Problem as problem:
+                    session.rollback()
+                    return problem.as_ack()
+                except (IntegrityError, OperationalError):
+                    session.rollback()
+                    if attempt == attempts - 1:
+                        log.exception("%s kept conflicting", name)
+                except Exception:  # noqa: BLE001 — one bad message never takes the server down
+                    session.rollback()
+                    log.exception("%s failed", name)
+                    return error("internal", _("Errore interno: l'operazione non è stata registrata. Riprova."))
+            return error("conflict", _("L'operazione è in conflitto con un invio concorrente: riprova."))
+
+        return _mark(fn, name, handler)
+
+    return decorate
+
+
+def bind(app, module: ModuleType) -> list[str]:
+    """Bind every handler declared in ``module`` to the app's Socket.IO server; the event names."""
+    state = _state(app)
+    names = []
+    for value in list(vars(module).values()):
+        # Only the module's own functions (a proxy such as current_app must not be touched).
+        if not inspect.isfunction(value) or value.__module__ != module.__name__:
+            continue
+        spec = getattr(value, "live_handler", None)
+        if spec is None:
+            continue
+        event, handler = spec
+        socketio.on_event(event, handler, namespace=NAMESPACE)
+        state.handlers[event] = handler
+        names.append(event)
+    return names
+
+
+def handlers(app) -> dict[str, Callable]:
+    """The events bound on ``app`` (for tests and the protocol document)."""
+    return dict(_state(app).handlers)
+
+
+def init_app(app, guard: Guard) -> None:
+    """Set up the live channel of ``app``; ``guard`` says who may see a tavolo."""
+    app.extensions[_EXT] = _State(guard=guard)
+    record.set_emitter(emit_event)
+    for event, fn in (("connect", _connect), ("disconnect", _disconnect), ("join", _join),
+                      ("resync", _resync), ("leave", _leave)):
+        socketio.on_event(event, fn, namespace=NAMESPACE)
+        app.extensions[_EXT].handlers[event] = fn
+    socketio.on_error(NAMESPACE)(_on_handler_error)
+    socketio.on_error_default(_on_handler_error)
+
+
+def _on_handler_error(exc: Exception) -> dict[str, str]:
+    """Whatever escapes a handler (e.g. a call with extra arguments, which never reaches the
+    handler's own checks) still gets an error ack: the client is not left waiting for one."""
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001
+        log.exception("rollback after a handler error failed")
+    if isinstance(exc, TypeError):
+        log.warning("malformed call on %s: %s", NAMESPACE, exc)
+        return error("invalid", _("Il messaggio non ha la forma prevista."))
+    log.error("unhandled error on %s", NAMESPACE, exc_info=exc)
+    return error("internal", _("Errore interno: riprova fra poco."))
 
 
 def _duplicate_ack(event: record.TavoloEvent) -> dict[str, Any]:
     payload = event.payload or {}
     return {"ok": True, "seq": event.seq, "result": {"id": payload.get("id")}, "duplicate": True}
 
+
+# --- connection ----------------------------------------------------------------------------------
+
+
+def _refuse(code: str, message: str) -> ConnectionRefusedError:
+    # python-socketio sends str() of the first argument as the error's message and the second as
+    # its data: the client reads err.message (Italian) and err.data.error (the code). A dict as
+    # first argument would reach the client as a Python repr.
+    return ConnectionRefusedError(message, {"error": code})
+
+
+def _connect(auth=None):
+    if not current_user.is_authenticated:
+        raise _refuse("unauthorized", _("Accesso richiesto."))
+    token = auth.get("csrf_token") if isinstance(auth, dict) else None
+    try:
+        validate_csrf(token)
+    except ValidationError:
+        raise _refuse("csrf", _("Token di sicurezza mancante o non valido: ricarica la pagina.")) from None
+    return True
+
+
+def _disconnect(*_args):
+    state = _state()
+    with state.lock:
+        tavoli = state.rooms_by_sid.pop(request.sid, set())
+        state.sid_user.pop(request.sid, None)
+    for tavolo_id in tavoli:
+        _left(tavolo_id)
+
+
+def _left(tavolo_id: int) -> None:
+    session = db.session
+    try:
+        signals.tavolo_left.send(session, user=current_user._get_current_object(), tavolo_id=tavolo_id)
+        session.commit()
+    except Exception:  # noqa: BLE001 — a presence update must never break a disconnect
+        session.rollback()
+        log.exception("leaving tavolo %s failed", tavolo_id)
+
+
+JOIN_SCHEMA = validator({"tavolo_id": ID, "last_seq": {"type": "integer", "minimum": 0},
+                         "mode": {"enum": ["presenza", "remoto"]}, "presence": {"type": "boolean"}},
+                        ["tavolo_id"])
+
+
+def _sync_reply(session, tavolo_id: int, last_seq: int | None) -> dict[str, Any]:
+    if last_seq is not None:
+        rep = record.replay(session, tavolo_id, last_seq)
+        if not rep.too_far_behind:
+            return {"ok": True, "mode": "replay", "events": rep.events, "last_seq": rep.last_seq}
+    current = record.last_seq(session, tavolo_id)
+    return {"ok": True, "mode": "snapshot", "snapshot": snapshot(session, tavolo_id), "last_seq": current}
+
+
+def _join(data=None):
+    refusal = check(JOIN_SCHEMA, data)
+    if refusal is not None:
+        return refusal
+    session = db.session
+    state = _state()
+    user = current_user._get_current_object()
+    tavolo_id = data["tavolo_id"]
+    try:
+        state.guard(session, user, tavolo_id)
+        join_room(record.room(tavolo_id))
+        with state.lock:
+            state.rooms_by_sid[request.sid].add(tavolo_id)
+            state.sid_user[request.sid] = user.id
+        if data.get("presence", True):
+            signals.tavolo_joined.send(session, user=user, tavolo_id=tavolo_id, mode=data.get("mode", "remoto"))
+        session.commit()
+        # Read after joining the room: an event committed meanwhile is either in this reply or
+        # delivered to the room; the client drops events with seq <= the reply's last_seq.
+        return _sync_reply(session, tavolo_id, data.get("last_seq"))
+    except Problem as problem:
+        session.rollback()
+        return problem.as_ack()
+    except Exception:  # noqa: BLE001
+        session.rollback()
+        log.exception("join failed")
+        return error("internal", _("Errore interno: riprova fra poco."))
+
+
+def _resync(data=None):
+    """Same as join without presence: the client saw a gap in sequence numbers."""
+    if isinstance(data, dict):
+        data = {**data, "presence": False}
+    return _join(data)
+
+
+LEAVE_SCHEMA = Draft202012Validator({"type": "object", "required": ["tavolo_id"], "properties": {"tavolo_id": ID}})
+
+
+def _leave(data=None):
+    # Same id rules as join: a bool (True == 1 in Python) or an out-of-range number must not
+    # reach the rooms or the presence receivers.
+    if not LEAVE_SCHEMA.is_valid(data):
+        return error("invalid", _("Il messaggio non ha la forma prevista."))
+    tavolo_id = data["tavolo_id"]
+    state = _state()
+    leave_room(record.room(tavolo_id))
+    with state.lock:
+        state.rooms_by_sid.get(request.sid, set()).discard(tavolo_id)
+    _left(tavolo_id)
+    return {"ok": True}

@@ -10,6 +10,7 @@ This module knows no domain module: payloads are plain JSON built by the service
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +19,10 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint, event, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from workspace import signals
 from workspace.db import Base, UTCDateTime, utcnow
+
+log = logging.getLogger(__name__)
 
 # Past this many missed events a reconnecting client gets a fresh snapshot instead of a replay.
 REPLAY_LIMIT = 500
@@ -60,6 +64,32 @@ class TavoloEvent(Base):
         }
 
 
+# --- after commit ---------------------------------------------------------------------------
+
+_AFTER_COMMIT = "tavoli_after_commit"
+
+
+def on_commit(session: Session, fn: Callable[[], None]) -> None:
+    """Run ``fn`` once the session's current transaction commits; never if it rolls back.
+
+    Broadcasts and pushes go through here: a change that never happened is never announced."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(fn)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    for fn in session.info.pop(_AFTER_COMMIT, ()):
+        try:
+            fn()
+        except Exception:  # noqa: BLE001 — the change is committed; a failed push is repaired by resync
+            log.exception("after-commit callback failed")
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_after_rollback(session: Session) -> None:
+    session.info.pop(_AFTER_COMMIT, None)
+
+
 # --- broadcasting ---------------------------------------------------------------------------
 
 Emitter = Callable[[int, dict[str, Any]], None]
@@ -76,22 +106,9 @@ def room(tavolo_id: int) -> str:
     return f"tavolo:{tavolo_id}"
 
 
-_PENDING = "tavoli_pending_events"
-
-
-@event.listens_for(Session, "after_commit")
-def _broadcast_after_commit(session: Session) -> None:
-    pending = session.info.pop(_PENDING, None)
-    if not pending or _emitter is None:
-        return
-    for tavolo_id, message in pending:
+def _broadcast(tavolo_id: int, message: dict[str, Any]) -> None:
+    if _emitter is not None:
         _emitter(tavolo_id, message)
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_after_rollback(session: Session) -> None:
-    # A rolled-back change never happened: nothing may be broadcast for it.
-    session.info.pop(_PENDING, None)
 
 
 # --- writing --------------------------------------------------------------------------------
@@ -133,7 +150,10 @@ def append(
     )
     session.add(ev)
     session.flush()
-    session.info.setdefault(_PENDING, []).append((tavolo_id, ev.as_message()))
+    message = ev.as_message()
+    on_commit(session, lambda: _broadcast(tavolo_id, message))
+    # Same transaction: what listens (the audit trail) commits or rolls back with the change.
+    signals.event_recorded.send(session, event=ev)
     return ev
 
 

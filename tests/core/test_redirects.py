@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from workspace.core.views import safe_next
+from workspace.web import safe_next
 
 OFF_SITE = [
     "//evil.example",

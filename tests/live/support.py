@@ -58,7 +58,7 @@ def fresh_snapshot(app, tavolo_id: int) -> dict:
 
     with db_session(app) as session:
         tavolo = session.get(Tavolo, tavolo_id)
-        return {"snapshot": realtime.snapshot(session, None, tavolo), "last_seq": record.last_seq(session, tavolo_id)}
+        return {"snapshot": realtime.snapshot(session, tavolo.id), "last_seq": record.last_seq(session, tavolo_id)}
 
 
 def attached(world, session):

@@ -377,6 +377,6 @@ def test_every_registered_event_is_covered(app):
     from workspace.extensions import socketio
 
     ours = {"workspace.realtime", "workspace.tavoli.live", "workspace.needs.live"}
-    mine = {event for event, fn in realtime._handlers if fn.__module__ in ours}
+    mine = {event for event, fn in realtime.handlers(app).items() if fn.__module__ in ours}
     assert mine == set(CASES) | {"connect", "disconnect", "join", "resync", "leave"}
     assert mine <= set(socketio.server.handlers[realtime.NAMESPACE])

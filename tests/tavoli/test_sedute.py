@@ -243,9 +243,9 @@ def test_rolled_back_write_is_neither_recorded_nor_broadcast(session, world):
         session.commit()
         assert sent == [(world.tavolo.id, 2, "seduta.started")]
     finally:
-        from workspace.realtime import _emit_event
+        from workspace.realtime import emit_event
 
-        record.set_emitter(_emit_event)
+        record.set_emitter(emit_event)
 
 
 def test_replay_and_too_far_behind(session, world):

@@ -19,44 +19,8 @@ from wtforms import (
 )
 from wtforms.validators import EqualTo, InputRequired, Length, Optional
 
-from workspace.accounts.models import ORGANISATION_KINDS, RUNTS_SECTIONS
-
-try:  # WTForms >= 3.3 deprecates (value, label) tuples
-    from wtforms import SelectChoice
-except ImportError:  # pragma: no cover — older WTForms
-    SelectChoice = None
-
-
-def choice(value: str, label) -> object:
-    return SelectChoice(value, label) if SelectChoice is not None else (value, label)
-
-
-def choices(pairs) -> list:
-    return [choice(value, label) for value, label in pairs]
-
-KIND_LABELS = {
-    "comune": _l("Comune"),
-    "ufficio_di_piano": _l("Ufficio di Piano"),
-    "asst": _l("ASST (Azienda socio-sanitaria territoriale)"),
-    "ats": _l("ATS (Agenzia di tutela della salute)"),
-    "ets": _l("Ente del Terzo settore (ETS)"),
-    "sindacato": _l("Organizzazione sindacale"),
-    "fondazione": _l("Fondazione"),
-    "scuola": _l("Scuola"),
-    "altro": _l("Altro"),
-}
-assert set(KIND_LABELS) == set(ORGANISATION_KINDS)
-
-RUNTS_LABELS = {
-    "odv": _l("Organizzazioni di volontariato (ODV)"),
-    "aps": _l("Associazioni di promozione sociale (APS)"),
-    "enti_filantropici": _l("Enti filantropici"),
-    "imprese_sociali": _l("Imprese sociali, incluse le cooperative sociali"),
-    "reti_associative": _l("Reti associative"),
-    "soms": _l("Società di mutuo soccorso"),
-    "altri_ets": _l("Altri enti del Terzo settore"),
-}
-assert set(RUNTS_LABELS) == set(RUNTS_SECTIONS)
+from workspace.accounts.labels import KIND_LABELS, RUNTS_LABELS
+from workspace.forms import options as choices
 
 REQUIRED = _l("Questo campo è obbligatorio.")
 

@@ -9,7 +9,6 @@ should roll back after an AccountError.
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 from datetime import datetime, timedelta
 
@@ -64,6 +63,28 @@ class AccountError(Exception):
 
 
 # --------------------------------------------------------------------------- small validators
+
+
+def clean_runts(section: str | None, repertorio: str | None) -> tuple[str | None, str | None]:
+    """RUNTS section and repertorio as typed: trimmed, spaces out of the number, empty as None."""
+    return (str(section or "").strip() or None), ("".join(str(repertorio or "").split()) or None)
+
+
+def runts_errors(section: str | None, repertorio: str | None, *, require_repertorio: bool = True) -> dict[str, str]:
+    """The one RUNTS rule (organisations and applications alike): a section among the seven, and a
+    repertorio number of at most 12 digits (unless ``require_repertorio`` is off and none is given)."""
+    errors: dict[str, str] = {}
+    if section is None:
+        errors["runts_section"] = _("Per un ente del Terzo settore occorre indicare la sezione del RUNTS.")
+    elif section not in RUNTS_SECTIONS:
+        errors["runts_section"] = _("La sezione del RUNTS indicata non esiste: scegliere una delle sette sezioni.")
+    if repertorio is None:
+        if require_repertorio:
+            errors["runts_repertorio"] = _("Per un ente del Terzo settore occorre indicare il numero di "
+                                           "repertorio del RUNTS.")
+    elif not repertorio.isascii() or not repertorio.isdigit() or len(repertorio) > 12:
+        errors["runts_repertorio"] = _("Il numero di repertorio del RUNTS è un numero (solo cifre, al massimo 12).")
+    return errors
 
 
 def normalise_email(value: str | None, field: str = "email") -> str:
@@ -166,24 +187,13 @@ def check_organisation(
     clean["ambito_code"] = code
 
     cf = cf_rules.normalise(codice_fiscale) or None
-    section = (runts_section or "").strip() or None
-    repertorio = re.sub(r"\s+", "", runts_repertorio or "") or None
+    section, repertorio = clean_runts(runts_section, runts_repertorio)
     if kind == "ets":
         if cf is None:
             errors["codice_fiscale"] = _("Per un ente del Terzo settore il codice fiscale è obbligatorio.")
         else:
             cf = attempt("codice_fiscale", lambda: cf_rules.validate_numeric(cf))
-        if section is None:
-            errors["runts_section"] = _("Per un ente del Terzo settore occorre indicare la sezione del RUNTS.")
-        elif section not in RUNTS_SECTIONS:
-            errors["runts_section"] = _("La sezione del RUNTS indicata non esiste: scegliere una delle sette "
-                                        "sezioni.")
-        if repertorio is None:
-            errors["runts_repertorio"] = _("Per un ente del Terzo settore occorre indicare il numero di "
-                                           "repertorio del RUNTS.")
-        elif not repertorio.isascii() or not repertorio.isdigit() or len(repertorio) > 12:
-            errors["runts_repertorio"] = _("Il numero di repertorio del RUNTS è un numero (solo cifre, al "
-                                           "massimo 12).")
+        errors.update(runts_errors(section, repertorio))
     else:
         not_ets = _("Sezione e numero di repertorio del RUNTS si indicano solo per gli enti del Terzo "
                     "settore: scegliere il tipo «Ente del Terzo settore» oppure lasciarli vuoti.")

@@ -26,8 +26,6 @@ from sqlalchemy import select
 from workspace.accounts import service
 from workspace.accounts.auth import forget_cached_user
 from workspace.accounts.forms import (
-    KIND_LABELS,
-    RUNTS_LABELS,
     ChangePasswordForm,
     ConfirmForm,
     EmailRequestForm,
@@ -38,12 +36,13 @@ from workspace.accounts.forms import (
     ResetPasswordForm,
     choices,
 )
+from workspace.accounts.labels import KIND_LABELS, RUNTS_LABELS
 from workspace.accounts.permissions import admin_required
 from workspace.accounts.service import AccountError
-from workspace.core.views import safe_next
 from workspace.db import db
 from workspace.privacy.views import after_login
 from workspace.ratelimit import get_limiter
+from workspace.web import safe_next
 
 bp = Blueprint("accounts", __name__)
 bp.before_app_request(forget_cached_user)

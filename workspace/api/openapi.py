@@ -19,6 +19,38 @@ def ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
+ID = {"type": "integer", "minimum": 1}
+
+
+def obj(description: str, properties: dict, required: list[str] | None = None) -> dict:
+    """A closed object schema: every property required unless ``required`` says otherwise,
+    nothing else allowed."""
+    return {"type": "object", "description": description,
+            "required": list(properties) if required is None else required,
+            "properties": properties, "additionalProperties": False}
+
+
+def string(description: str, **extra) -> dict:
+    return {"type": "string", "description": description, **extra}
+
+
+def nullable(type_: str, description: str, **extra) -> dict:
+    return {"type": [type_, "null"], "description": description, **extra}
+
+
+def boolean(description: str) -> dict:
+    return {"type": "boolean", "description": description}
+
+
+def error(description: str) -> dict:
+    """A documented error response (JSON body with the Italian message)."""
+    return {"description": description, "content": {"application/json": {"schema": ref("Error")}}}
+
+
+def path_param(name: str, description: str) -> dict:
+    return {"name": name, "in": "path", "required": True, "description": description, "schema": ID}
+
+
 def json_array_response(description: str, item_schema: str) -> dict:
     return {
         "200": {

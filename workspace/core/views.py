@@ -1,30 +1,13 @@
 """Home page, accessibility statement, language switch."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from workspace.i18n import LANG_COOKIE
+from workspace.web import safe_next
 
 bp = Blueprint("core", __name__)
-
-
-def safe_next(target: str | None, fallback: str) -> str:
-    """Only same-site relative paths: an open redirect would turn our links into phishing links.
-
-    Browsers read a backslash as a slash and drop tabs and newlines inside URLs, so ``/\\evil.example``
-    or ``/<tab>/evil.example`` would leave the site just like ``//evil.example``: all refused.
-    """
-    if not target:
-        return fallback
-    if "\\" in target or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in target):
-        return fallback
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
-        return fallback
-    return target
 
 
 @bp.get("/")

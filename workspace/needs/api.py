@@ -39,92 +39,79 @@ from workspace.tavoli.models import Tavolo
 TAG = "Bisogni"
 
 
-def _object(description: str, properties: dict) -> dict:
-    """A closed object schema: every property required, nothing else allowed."""
-    return {
-        "type": "object",
-        "description": description,
-        "required": list(properties),
-        "properties": properties,
-        "additionalProperties": False,
-    }
 
 
-def _string(description: str, **extra) -> dict:
-    return {"type": "string", "description": description, **extra}
 
 
-def _nullable(type_: str, description: str, **extra) -> dict:
-    return {"type": [type_, "null"], "description": description, **extra}
 
 
-ID = {"type": "integer", "minimum": 1}
+ID = openapi.ID
 MACROAREA = {"type": "string", "pattern": "^[A-L]$"}
 
-openapi.add_schema("KeyPointRef", _object("Punto chiave ufficiale di una macroarea (Allegato B §3).", {
+openapi.add_schema("KeyPointRef", openapi.obj("Punto chiave ufficiale di una macroarea (Allegato B §3).", {
     "id": {**ID, "description": "Identificativo del punto chiave."},
     "macroarea": {**MACROAREA, "description": "Lettera della macroarea a cui appartiene."},
-    "text": _string("Testo ufficiale del punto chiave."),
+    "text": openapi.string("Testo ufficiale del punto chiave."),
 }))
-openapi.add_schema("ComuneRef", _object("Comune dell'Ambito interessato dal bisogno.", {
+openapi.add_schema("ComuneRef", openapi.obj("Comune dell'Ambito interessato dal bisogno.", {
     "id": {**ID, "description": "Identificativo dell'organizzazione Comune."},
-    "name": _string("Denominazione.", examples=["Comune di Pavia"]),
+    "name": openapi.string("Denominazione.", examples=["Comune di Pavia"]),
 }))
-openapi.add_schema("Evidence", _object("Evidenza a sostegno del bisogno.", {
-    "source": _string("Fonte del dato (vuota se non indicata)."),
-    "figure": _string("Il dato (vuoto se non indicato).", examples=["2.340 persone"]),
-    "year": _nullable("integer", "Anno del dato, fra il 1990 e l'anno in corso; null se non indicato."),
+openapi.add_schema("Evidence", openapi.obj("Evidenza a sostegno del bisogno.", {
+    "source": openapi.string("Fonte del dato (vuota se non indicata)."),
+    "figure": openapi.string("Il dato (vuoto se non indicato).", examples=["2.340 persone"]),
+    "year": openapi.nullable("integer", "Anno del dato, fra il 1990 e l'anno in corso; null se non indicato."),
 }))
-openapi.add_schema("Annotation", _object(
+openapi.add_schema("Annotation", openapi.obj(
     "Annotazione a un bisogno. Quelle eliminate dall'autore o moderate da un facilitatore restano nel "
     "filo della discussione senza il testo.", {
         "id": {**ID, "description": "Identificativo dell'annotazione."},
         "parent_id": {"type": ["integer", "null"], "minimum": 1,
                       "description": "Annotazione a cui risponde; null se non è una risposta."},
-        "kind": _string("Tipo: dato, esperienza sul campo, risorsa offerta, criticità, proposta.",
+        "kind": openapi.string("Tipo: dato, esperienza sul campo, risorsa offerta, criticità, proposta.",
                         enum=list(ANNOTATION_KINDS)),
-        "body": _nullable("string", "Testo in Markdown; null se eliminata o moderata."),
-        "body_html": _nullable("string", "Testo reso in HTML sicuro; null se eliminata o moderata."),
-        "organisation": _nullable("string", "Organizzazione a cui è attribuita."),
-        "created_at": _string("Data e ora di pubblicazione (UTC).", format="date-time"),
+        "body": openapi.nullable("string", "Testo in Markdown; null se eliminata o moderata."),
+        "body_html": openapi.nullable("string", "Testo reso in HTML sicuro; null se eliminata o moderata."),
+        "organisation": openapi.nullable("string", "Organizzazione a cui è attribuita."),
+        "created_at": openapi.string("Data e ora di pubblicazione (UTC).", format="date-time"),
         "deleted": {"type": "boolean", "description": "Vero se eliminata o moderata."},
         "moderated": {"type": "boolean", "description": "Vero se nascosta da un facilitatore."},
-        "moderation_reason": _nullable("string", "Motivazione della moderazione; null se non moderata."),
+        "moderation_reason": openapi.nullable("string", "Motivazione della moderazione; null se non moderata."),
         "supports": {"type": "array", "items": {"type": "string"},
                      "description": "Organizzazioni che la sostengono, in ordine alfabetico."},
         "supports_count": {"type": "integer", "minimum": 0, "description": "Numero di organizzazioni che "
                            "la sostengono."},
     }))
-openapi.add_schema("Bisogno", _object("Bisogno della comunità sollevato a un tavolo tematico, con le sue "
+openapi.add_schema("Bisogno", openapi.obj("Bisogno della comunità sollevato a un tavolo tematico, con le sue "
                                       "annotazioni.", {
     "id": {**ID, "description": "Identificativo del bisogno."},
     "tavolo_id": {**ID, "description": "Tavolo a cui è stato proposto."},
     "seduta_id": {"type": ["integer", "null"], "minimum": 1,
                   "description": "Seduta in cui è stato sollevato; null se proposto fra una seduta e l'altra."},
-    "title": _string("Titolo."),
-    "description": _string("Descrizione in Markdown (può essere vuota)."),
-    "description_html": _string("Descrizione resa in HTML sicuro."),
+    "title": openapi.string("Titolo."),
+    "description": openapi.string("Descrizione in Markdown (può essere vuota)."),
+    "description_html": openapi.string("Descrizione resa in HTML sicuro."),
     "macroarea": {**MACROAREA, "description": "Lettera della macroarea principale."},
     "transversal": {"type": "array", "items": MACROAREA,
                     "description": "Lettere delle macroaree trasversali."},
     "key_points": {"type": "array", "items": openapi.ref("KeyPointRef"),
                    "description": "Punti chiave ufficiali delle macroaree del bisogno."},
-    "target_population": _string("Popolazione destinataria (può essere vuota)."),
+    "target_population": openapi.string("Popolazione destinataria (può essere vuota)."),
     "whole_ambito": {"type": "boolean", "description": "Vero se riguarda l'intero Ambito."},
     "comuni": {"type": "array", "items": openapi.ref("ComuneRef"),
                "description": "Comuni interessati, se non riguarda l'intero Ambito."},
     "evidence": openapi.ref("Evidence"),
-    "consolidation": _string("Bisogno consolidato o nuovo (Tabella Obiettivi 2025-2027).",
+    "consolidation": openapi.string("Bisogno consolidato o nuovo (Tabella Obiettivi 2025-2027).",
                              enum=list(CONSOLIDATION)),
-    "status": _string("Stato: proposto, in discussione, accorpato in un altro, ritirato.",
+    "status": openapi.string("Stato: proposto, in discussione, accorpato in un altro, ritirato.",
                       enum=list(BISOGNO_STATUSES)),
     "merged_into": {"type": ["integer", "null"], "minimum": 1,
                     "description": "Bisogno in cui è stato accorpato; null se non accorpato."},
     "merged_here": {"type": "array", "items": ID, "description": "Bisogni accorpati in questo."},
-    "organisation": _nullable("string", "Organizzazione che lo ha proposto."),
+    "organisation": openapi.nullable("string", "Organizzazione che lo ha proposto."),
     "version": {"type": "integer", "minimum": 1, "description": "Numero della versione corrente."},
-    "created_at": _string("Data e ora della proposta (UTC).", format="date-time"),
-    "updated_at": _string("Data e ora dell'ultima modifica (UTC).", format="date-time"),
+    "created_at": openapi.string("Data e ora della proposta (UTC).", format="date-time"),
+    "updated_at": openapi.string("Data e ora dell'ultima modifica (UTC).", format="date-time"),
     "annotations": {"type": "array", "items": openapi.ref("Annotation"),
                     "description": "Annotazioni nell'ordine in cui sono state pubblicate."},
 }))
@@ -240,8 +227,6 @@ def tavolo_bisogno(tavolo_id: int, bisogno_id: int):
     return jsonify(_payloads([row])[0])
 
 
-def _error(description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": openapi.ref("Error")}}}
 
 
 _ACCESS = ("Leggibile dai partecipanti del tavolo (sessione di accesso al sito) e, se la procedura del tavolo "
@@ -250,9 +235,9 @@ _ACCESS = ("Leggibile dai partecipanti del tavolo (sessione di accesso al sito) 
 _TAVOLO_PARAM = {"name": "tavolo_id", "in": "path", "required": True, "description": "Identificativo del tavolo.",
                  "schema": ID}
 _ERRORS = {
-    "401": _error("Accesso richiesto: tavolo non pubblicato (o inesistente) e nessuna sessione."),
-    "403": _error("Tavolo non pubblicato e la persona collegata non ne fa parte."),
-    "404": _error("Tavolo (o bisogno) inesistente."),
+    "401": openapi.error("Accesso richiesto: tavolo non pubblicato (o inesistente) e nessuna sessione."),
+    "403": openapi.error("Tavolo non pubblicato e la persona collegata non ne fa parte."),
+    "404": openapi.error("Tavolo (o bisogno) inesistente."),
 }
 
 openapi.add_path("/api/v1/tavoli/{tavolo_id}/bisogni", {"get": {

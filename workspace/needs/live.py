@@ -1,13 +1,16 @@
-"""Socket.IO operations on bisogni and annotations."""
+"""Socket.IO operations on bisogni and annotations, and the needs' part of the live snapshot.
+Bound by ``workspace.needs.register``."""
 from __future__ import annotations
 
-from workspace import realtime
 from workspace.needs import service
 from workspace.needs.models import ANNOTATION_KINDS, BISOGNO_STATUSES, CONSOLIDATION
 from workspace.realtime import ID, operation
 from workspace.tavoli import service as tavoli_service
 
-realtime.add_snapshot_part(lambda session, tavolo: service.needs_snapshot(session, tavolo))
+
+def snapshot_part(session, tavolo_id: int) -> dict:
+    return service.needs_snapshot(session, tavoli_service.get_tavolo(session, tavolo_id))
+
 
 # Text lengths are checked by the service (a clear message with the configured limit); the
 # schema only fixes types and shapes.

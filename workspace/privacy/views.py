@@ -26,10 +26,10 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 
-from workspace.core.views import safe_next
 from workspace.db import db, utcnow
 from workspace.privacy import service
 from workspace.privacy.forms import AcknowledgeForm, DeleteAccountForm
+from workspace.web import safe_next
 
 bp = Blueprint("privacy", __name__)
 

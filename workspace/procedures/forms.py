@@ -23,9 +23,9 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, Optional
 
-from workspace.accounts.forms import KIND_LABELS, RUNTS_LABELS
+from workspace.accounts.labels import KIND_LABELS, RUNTS_LABELS
+from workspace.forms import ROME, MultiCheckboxField, RomeDateTimeField, options
 from workspace.procedures.service import DECLARATIONS
-from workspace.tavoli.forms import ROME, MultiCheckboxField, RomeDateTimeField, options
 
 REQUIRED = _l("Questo campo è obbligatorio.")
 

@@ -495,27 +495,16 @@ def check_application(session: Session, procedure: Procedure, data: dict, *, has
     values["codice_fiscale"] = cf
 
     registration = str(data.get("registration") or "runts")
-    section = str(data.get("runts_section") or "").strip() or None
-    repertorio = "".join(str(data.get("runts_repertorio") or "").split()) or None
+    section, repertorio = accounts.clean_runts(data.get("runts_section"), data.get("runts_repertorio"))
     values.update(runts_section=None, runts_repertorio=None, transitional_status=None, transitional_details="")
     if kind == "ets":
         if registration == "runts":
-            if section is None:
-                errors["runts_section"] = _("Indicare la sezione del RUNTS in cui l'ente è iscritto.")
-            elif section not in RUNTS_SECTIONS:
-                errors["runts_section"] = _("La sezione del RUNTS indicata non esiste: scegliere una delle "
-                                            "sette sezioni.")
-            if repertorio is None:
-                errors["runts_repertorio"] = _("Indicare il numero di repertorio del RUNTS, oppure dichiarare "
-                                               "la condizione transitoria.")
-            elif not repertorio.isascii() or not repertorio.isdigit() or len(repertorio) > 12:
-                errors["runts_repertorio"] = _("Il numero di repertorio del RUNTS è un numero (solo cifre, "
-                                               "al massimo 12).")
+            errors.update(accounts.runts_errors(section, repertorio))
             values.update(runts_section=section, runts_repertorio=repertorio)
         elif registration in TRANSITIONAL_STATUSES:
-            if section is not None and section not in RUNTS_SECTIONS:
-                errors["runts_section"] = _("La sezione del RUNTS indicata non esiste: scegliere una delle "
-                                            "sette sezioni.")
+            # Not yet registered: a section may be declared (the one applied for), no number.
+            if section is not None:
+                errors.update(accounts.runts_errors(section, None, require_repertorio=False))
             values.update(transitional_status=registration, runts_section=section,
                           transitional_details=text("transitional_details",
                                                     _("Estremi della condizione transitoria"), 1000))
@@ -821,7 +810,7 @@ def notify_received(application: Application, created: bool) -> None:
 def open_data_rows(session: Session, procedure: Procedure, now: datetime | None = None) -> list[dict]:
     """Aggregates only (no person, no single organisation): bisogni per macroarea, participation
     per organisation type, applications by outcome once the admissions are over."""
-    from workspace.accounts.forms import KIND_LABELS, RUNTS_LABELS
+    from workspace.accounts.labels import KIND_LABELS, RUNTS_LABELS
     from workspace.needs.models import Bisogno
     from workspace.reference.models import Macroarea
 

@@ -26,10 +26,12 @@ from flask_login import current_user, login_required, login_user
 from sqlalchemy import select
 
 from workspace import markdown
-from workspace.accounts.forms import KIND_LABELS, RUNTS_LABELS, InvitationForm
+from workspace.accounts.forms import InvitationForm
+from workspace.accounts.labels import KIND_LABELS, RUNTS_LABELS
 from workspace.accounts.models import User
 from workspace.db import db, utcnow
 from workspace.errors import error_response
+from workspace.forms import options
 from workspace.privacy.views import after_login
 from workspace.problems import Problem
 from workspace.procedures import files, permissions, service
@@ -46,7 +48,6 @@ from workspace.procedures.forms import (
     to_utc,
 )
 from workspace.procedures.models import AVVISO_SECTIONS, PROCEDURE_STATUSES, PublicationItem
-from workspace.tavoli.forms import options
 
 bp = Blueprint("procedures", __name__)
 

@@ -12,31 +12,20 @@ from workspace.reference.models import Ambito, Leps, Macroarea
 TAG = "Riferimenti"
 
 
-def _object(description: str, properties: dict) -> dict:
-    """A closed object schema: every property required, nothing else allowed."""
-    return {
-        "type": "object",
-        "description": description,
-        "required": list(properties),
-        "properties": properties,
-        "additionalProperties": False,
-    }
 
 
-def _string(description: str, **extra) -> dict:
-    return {"type": "string", "description": description, **extra}
 
 
-openapi.add_schema("LepsRef", _object("Riferimento a un LEPS.", {
-    "id": _string("Identificativo stabile del LEPS.", examples=["incremento_sad"]),
-    "name": _string("Denominazione ufficiale del LEPS."),
+openapi.add_schema("LepsRef", openapi.obj("Riferimento a un LEPS.", {
+    "id": openapi.string("Identificativo stabile del LEPS.", examples=["incremento_sad"]),
+    "name": openapi.string("Denominazione ufficiale del LEPS."),
 }))
-openapi.add_schema("Macroarea", _object(
+openapi.add_schema("Macroarea", openapi.obj(
     "Macroarea di policy della programmazione 2025-2027 (o storica, se confluita in un'altra).", {
-        "code": _string("Lettera della macroarea.", pattern="^[A-Z]$", examples=["A"]),
-        "name": _string("Denominazione ufficiale."),
-        "name_en": _string("Denominazione in inglese (traduzione non ufficiale)."),
-        "status": _string("`active` per le macroaree 2025-2027, `merged` per quelle confluite in un'altra.",
+        "code": openapi.string("Lettera della macroarea.", pattern="^[A-Z]$", examples=["A"]),
+        "name": openapi.string("Denominazione ufficiale."),
+        "name_en": openapi.string("Denominazione in inglese (traduzione non ufficiale)."),
+        "status": openapi.string("`active` per le macroaree 2025-2027, `merged` per quelle confluite in un'altra.",
                           enum=["active", "merged"]),
         "merged_into": {"type": ["string", "null"], "pattern": "^[A-Z]$",
                         "description": "Lettera della macroarea in cui è confluita; null se attiva."},
@@ -45,33 +34,33 @@ openapi.add_schema("Macroarea", _object(
         "leps": {"type": "array", "items": openapi.ref("LepsRef"),
                  "description": "LEPS collegati alla macroarea, nell'ordine ufficiale dei LEPS."},
     }))
-openapi.add_schema("Leps", _object("Livello essenziale delle prestazioni sociali.", {
-    "id": _string("Identificativo stabile del LEPS.", examples=["incremento_sad"]),
-    "name": _string("Denominazione ufficiale."),
+openapi.add_schema("Leps", openapi.obj("Livello essenziale delle prestazioni sociali.", {
+    "id": openapi.string("Identificativo stabile del LEPS.", examples=["incremento_sad"]),
+    "name": openapi.string("Denominazione ufficiale."),
     "name_en": {"type": ["string", "null"], "description": "Denominazione in inglese (non ufficiale)."},
     "strategic": {"type": "boolean", "description": "Vero per i 5 LEPS strategici 2025-2027."},
     "macroaree": {"type": "array", "items": {"type": "string", "pattern": "^[A-Z]$"},
                   "description": "Lettere delle macroaree in cui il LEPS compare."},
 }))
-openapi.add_schema("AtsRef", _object("Agenzia di Tutela della Salute.", {
-    "code": _string("Codice ATS.", examples=["328"]),
-    "name": _string("Denominazione come in Allegato C.", examples=["ATS DI PAVIA"]),
+openapi.add_schema("AtsRef", openapi.obj("Agenzia di Tutela della Salute.", {
+    "code": openapi.string("Codice ATS.", examples=["328"]),
+    "name": openapi.string("Denominazione come in Allegato C.", examples=["ATS DI PAVIA"]),
 }))
-openapi.add_schema("AsstRef", _object("Azienda Socio-Sanitaria Territoriale.", {
-    "code": _string("Codice ASST.", examples=["727"]),
-    "name": _string("Denominazione come in Allegato C.", examples=["ASST DI PAVIA"]),
+openapi.add_schema("AsstRef", openapi.obj("Azienda Socio-Sanitaria Territoriale.", {
+    "code": openapi.string("Codice ASST.", examples=["727"]),
+    "name": openapi.string("Denominazione come in Allegato C.", examples=["ASST DI PAVIA"]),
 }))
-openapi.add_schema("DistrettoLink", _object(
+openapi.add_schema("DistrettoLink", openapi.obj(
     "Un distretto dell'Ambito con l'ASST sotto cui è elencato (una riga di Allegato C; un distretto "
     "può comparire sotto due ASST).", {
-        "code": _string("Codice del distretto.", examples=["22076"]),
-        "name": _string("Denominazione del distretto."),
+        "code": openapi.string("Codice del distretto.", examples=["22076"]),
+        "name": openapi.string("Denominazione del distretto."),
         "asst": openapi.ref("AsstRef"),
     }))
-openapi.add_schema("Ambito", _object("Ambito territoriale (Allegato C).", {
-    "code": _string("Codice dell'Ambito.", examples=["50008"]),
-    "name": _string("Denominazione dell'Ambito.", examples=["Pavia"]),
-    "sioss_code": _string("Codice SIOSS.", examples=["lom_72"]),
+openapi.add_schema("Ambito", openapi.obj("Ambito territoriale (Allegato C).", {
+    "code": openapi.string("Codice dell'Ambito.", examples=["50008"]),
+    "name": openapi.string("Denominazione dell'Ambito.", examples=["Pavia"]),
+    "sioss_code": openapi.string("Codice SIOSS.", examples=["lom_72"]),
     "ats": openapi.ref("AtsRef"),
     "distretti": {"type": "array", "items": openapi.ref("DistrettoLink"),
                   "description": "Distretti dell'Ambito (molti-a-molti), ordinati per codice."},

@@ -1,0 +1,12 @@
+"""Tavoli, sedute, agenda and presence: the facilitator's console and the room."""
+
+
+def register(app) -> None:
+    from workspace import realtime, signals
+    from workspace.tavoli import live, views
+
+    app.register_blueprint(views.bp)
+    realtime.bind(app, live)
+    signals.tavolo_snapshot.connect(live.snapshot_part)
+    signals.tavolo_joined.connect(live.presence_on_join)
+    signals.tavolo_left.connect(live.presence_on_leave)

@@ -1,22 +1,29 @@
-"""Socket.IO operations of the facilitator's console and automatic presence."""
+"""Socket.IO operations of the facilitator's console, automatic presence and the tavolo's part of
+the live snapshot. Bound by ``workspace.tavoli.register``."""
 from __future__ import annotations
 
 from workspace import realtime
 from workspace.realtime import ID, operation
-from workspace.tavoli import service
-
-realtime.add_snapshot_part(lambda session, tavolo: service.tavolo_snapshot(session, tavolo))
+from workspace.tavoli import permissions, service
 
 
-@realtime.on_join
-def _presence_on_join(session, user, tavolo_id: int, mode: str) -> None:
+def guard(session, user, tavolo_id: int) -> None:
+    """Who may join a tavolo's room or send it operations: whoever may see the tavolo."""
+    service.get_tavolo(session, tavolo_id)
+    permissions.require(session, user, "view", tavolo_id)
+
+
+def snapshot_part(session, tavolo_id: int) -> dict:
+    return service.tavolo_snapshot(session, service.get_tavolo(session, tavolo_id))
+
+
+def presence_on_join(session, user, tavolo_id: int, mode: str) -> None:
     seduta = service.live_seduta(session, tavolo_id)
     if seduta is not None:
         service.presence_join(session, user, seduta, mode)
 
 
-@realtime.on_leave
-def _presence_on_leave(session, user, tavolo_id: int) -> None:
+def presence_on_leave(session, user, tavolo_id: int) -> None:
     seduta = service.live_seduta(session, tavolo_id)
     # Another tab or device of the same person is still connected: still present.
     if seduta is not None and realtime.connections_in(tavolo_id, user.id) == 0:
@@ -61,5 +68,3 @@ def _mark(session, user, data):
     event = service.mark_presence(session, user, _seduta(session, data), data["user_id"], data["present"],
                                   data.get("mode", "presenza"), data["op_id"])
     return event, {"quorum": event.payload["quorum"]}
-
-

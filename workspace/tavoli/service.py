@@ -5,7 +5,6 @@ record in the same transaction (see workspace/record.py). The caller commits.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,7 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from workspace import record
+from workspace import record, signals
 from workspace.accounts.models import Organisation, User
 from workspace.db import utcnow
 from workspace.problems import Problem, conflict, invalid, not_found
@@ -33,11 +32,6 @@ from workspace.tavoli.models import (
 )
 
 MAX_TIMER_SECONDS = 4 * 3600
-
-#: Called as ``hook(session, actor, seduta)`` at the end of ``close_seduta``, in its transaction,
-#: after the ``seduta.closed`` event: other modules (voting) finish what belonged to the seduta
-#: without this module importing them. A hook's Problem refuses the whole closing.
-seduta_closed_hooks: list[Callable[[Session, User, Seduta], None]] = []
 
 # --- lookups ---------------------------------------------------------------------------------
 
@@ -191,8 +185,9 @@ def close_seduta(session: Session, actor: User, seduta: Seduta, op_id: str | Non
             presence.left_at = now
     session.flush()
     event = record.append(session, seduta.tavolo_id, "seduta.closed", seduta_dict(seduta), actor.id, op_id)
-    for hook in seduta_closed_hooks:
-        hook(session, actor, seduta)
+    # Other areas (voting) finish what belonged to the seduta, in this transaction; a Problem
+    # raised by one of them refuses the whole closing.
+    signals.seduta_closed.send(session, actor=actor, seduta=seduta)
     return event
 
 

@@ -19,6 +19,7 @@ from workspace.accounts.models import Organisation, User
 from workspace.accounts.permissions import admin_required
 from workspace.db import db, utcnow
 from workspace.errors import error_response
+from workspace.forms import options, to_utc
 from workspace.problems import Problem, not_found
 from workspace.procedures.models import Procedure
 from workspace.reference.models import Ambito, Macroarea
@@ -36,8 +37,6 @@ from workspace.tavoli.forms import (
     RoleForm,
     SedutaForm,
     TavoloForm,
-    options,
-    to_utc,
 )
 from workspace.tavoli.models import Seduta, Tavolo, TavoloRole
 

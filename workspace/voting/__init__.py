@@ -1,6 +1,5 @@
-"""Counting core of the priority vote of a tavolo (pure: no database, no Flask).
-
-``methods`` holds the counting methods, validation and the tie-break; ``tallyfile`` reads a
+"""Priority votes of a tavolo. The counting core is pure (no database, no Flask) and re-exported
+here: ``methods`` holds the counting methods, validation and the tie-break; ``tallyfile`` reads a
 JSON tally file; ``cli`` is the ``votes`` click group (``from workspace.voting.cli import votes``).
 """
 from workspace.voting.methods import (
@@ -31,6 +30,18 @@ from workspace.voting.methods import (
     validate_ballots,
 )
 
+
+def register(app) -> None:
+    from workspace import realtime, signals
+    from workspace.voting import api, live, views  # noqa: F401  (api adds its routes to the API blueprint)
+
+    app.register_blueprint(views.bp)
+    realtime.bind(app, live)
+    signals.tavolo_snapshot.connect(live.snapshot_part)
+    signals.seduta_closed.connect(live.close_live_rounds)
+    signals.live_state_changed.connect(live.push_turnout)
+
+
 __all__ = [
     "BALLOT_FIELDS",
     "DEFAULT_CRITERIA",
@@ -57,4 +68,5 @@ __all__ = [
     "tally",
     "validate_ballot",
     "validate_ballots",
+    "register",
 ]

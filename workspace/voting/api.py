@@ -21,24 +21,15 @@ from workspace.voting import methods, service
 from workspace.voting.models import BALLOT_UNITS, GROUPS, ROUND_STATUSES, VoteRound
 
 TAG = "Votazioni"
-ID = {"type": "integer", "minimum": 1}
+ID = openapi.ID
 
 
-def _object(description: str, properties: dict, required: list[str] | None = None) -> dict:
-    return {"type": "object", "description": description, "required": required or list(properties),
-            "properties": properties, "additionalProperties": False}
 
 
-def _string(description: str, **extra) -> dict:
-    return {"type": "string", "description": description, **extra}
 
 
-def _nullable(type_: str, description: str, **extra) -> dict:
-    return {"type": [type_, "null"], "description": description, **extra}
 
 
-def _bool(description: str) -> dict:
-    return {"type": "boolean", "description": description}
 
 
 RANKING = {"type": "array", "items": {"type": "array", "items": {"type": "string"}},
@@ -47,93 +38,93 @@ RANKING = {"type": "array", "items": {"type": "array", "items": {"type": "string
 SCORES = {"type": "object", "additionalProperties": {"type": ["number", "null"]},
           "description": "Identificativo del bisogno (testo) → valore con cui il metodo ordina."}
 
-openapi.add_schema("VoteItem", _object("Voce in votazione: un bisogno del tavolo, con il titolo com'era "
+openapi.add_schema("VoteItem", openapi.obj("Voce in votazione: un bisogno del tavolo, con il titolo com'era "
                                        "all'apertura.", {
     "bisogno_id": {**ID, "description": "Identificativo del bisogno."},
     "position": {"type": "integer", "minimum": 1, "description": "Posizione sulla scheda."},
-    "title": _string("Titolo del bisogno."),
+    "title": openapi.string("Titolo del bisogno."),
 }))
-openapi.add_schema("VoteRound", _object("Votazione di priorità di un tavolo, con le regole fissate all'apertura.", {
+openapi.add_schema("VoteRound", openapi.obj("Votazione di priorità di un tavolo, con le regole fissate all'apertura.", {
     "id": {**ID, "description": "Identificativo della votazione."},
     "tavolo_id": {**ID, "description": "Tavolo."},
     "seduta_id": {"type": ["integer", "null"], "minimum": 1,
                   "description": "Seduta in cui si è votato dal vivo; null per una votazione asincrona."},
-    "title": _string("Titolo."),
-    "description": _string("Descrizione (può essere vuota)."),
-    "method": _string("Metodo di conteggio.", enum=list(methods.METHOD_NAMES)),
-    "method_version": _string("Versione del metodo, es. «dot/1».", examples=["dot/1"]),
+    "title": openapi.string("Titolo."),
+    "description": openapi.string("Descrizione (può essere vuota)."),
+    "method": openapi.string("Metodo di conteggio.", enum=list(methods.METHOD_NAMES)),
+    "method_version": openapi.string("Versione del metodo, es. «dot/1».", examples=["dot/1"]),
     "settings": {"type": "object", "description": "Impostazioni del metodo (approval: k; dot: points, "
                  "max_per_item; score: criteria, weights)."},
-    "ballot_unit": _string("Una scheda per persona o per organizzazione.", enum=list(BALLOT_UNITS)),
-    "secret": _bool("Voto segreto: schede anonime, non collegabili a chi ha votato."),
-    "replaceable": _bool("Se una nuova scheda sostituisce la precedente (mai nel voto segreto)."),
-    "eligibility": _object("Aventi diritto al voto.", {
-        "exclude_observers": _bool("Osservatori esclusi."),
-        "include_facilitators": _bool("Facilitatori ammessi al voto."),
+    "ballot_unit": openapi.string("Una scheda per persona o per organizzazione.", enum=list(BALLOT_UNITS)),
+    "secret": openapi.boolean("Voto segreto: schede anonime, non collegabili a chi ha votato."),
+    "replaceable": openapi.boolean("Se una nuova scheda sostituisce la precedente (mai nel voto segreto)."),
+    "eligibility": openapi.obj("Aventi diritto al voto.", {
+        "exclude_observers": openapi.boolean("Osservatori esclusi."),
+        "include_facilitators": openapi.boolean("Facilitatori ammessi al voto."),
         "excluded_kinds": {"type": "array", "items": {"type": "string"},
                            "description": "Tipi di organizzazione esclusi."},
     }),
-    "partial_results": _bool("Risultati parziali visibili durante la votazione (altrimenti solo l'affluenza)."),
-    "conflict_excludes": _bool("Chi dichiara un interesse su una voce non può votarla."),
-    "breakdown": _bool("Risultati distinti per tipo di organizzazione (ETS, enti pubblici, altri)."),
-    "status": _string("Stato: bozza, aperta, chiusa.", enum=list(ROUND_STATUSES)),
-    "opens_at": _nullable("string", "Apertura (UTC).", format="date-time"),
-    "closes_at": _nullable("string", "Chiusura prevista (UTC).", format="date-time"),
-    "opened_at": _nullable("string", "Apertura effettiva (UTC).", format="date-time"),
-    "closed_at": _nullable("string", "Chiusura effettiva (UTC).", format="date-time"),
+    "partial_results": openapi.boolean("Risultati parziali visibili durante la votazione (altrimenti solo l'affluenza)."),
+    "conflict_excludes": openapi.boolean("Chi dichiara un interesse su una voce non può votarla."),
+    "breakdown": openapi.boolean("Risultati distinti per tipo di organizzazione (ETS, enti pubblici, altri)."),
+    "status": openapi.string("Stato: bozza, aperta, chiusa.", enum=list(ROUND_STATUSES)),
+    "opens_at": openapi.nullable("string", "Apertura (UTC).", format="date-time"),
+    "closes_at": openapi.nullable("string", "Chiusura prevista (UTC).", format="date-time"),
+    "opened_at": openapi.nullable("string", "Apertura effettiva (UTC).", format="date-time"),
+    "closed_at": openapi.nullable("string", "Chiusura effettiva (UTC).", format="date-time"),
     "items": {"type": "array", "items": openapi.ref("VoteItem"), "description": "Voci in votazione."},
 }))
-openapi.add_schema("VoteTurnout", _object("Affluenza rispetto agli aventi diritto.", {
+openapi.add_schema("VoteTurnout", openapi.obj("Affluenza rispetto agli aventi diritto.", {
     "voted": {"type": "integer", "minimum": 0, "description": "Schede espresse (persone o organizzazioni)."},
     "eligible": {"type": "integer", "minimum": 0, "description": "Aventi diritto."},
     "percent": {"type": "number", "minimum": 0, "maximum": 100, "description": "Percentuale di affluenza."},
 }))
-openapi.add_schema("VoteTally", _object("Conteggio del metodo (workspace.voting.methods).", {
-    "method": _string("Metodo.", enum=list(methods.METHOD_NAMES)),
-    "version": _string("Versione del metodo."),
+openapi.add_schema("VoteTally", openapi.obj("Conteggio del metodo (workspace.voting.methods).", {
+    "method": openapi.string("Metodo.", enum=list(methods.METHOD_NAMES)),
+    "version": openapi.string("Versione del metodo."),
     "ranking": RANKING,
     "scores": SCORES,
     "extra": {"type": "object", "description": "Dettagli del metodo (es. matrici di Schulze, medie e mediane "
               "del voto a punteggio, numero di schede)."},
 }))
-openapi.add_schema("VoteRankingRow", _object("Una voce della graduatoria.", {
+openapi.add_schema("VoteRankingRow", openapi.obj("Una voce della graduatoria.", {
     "place": {"type": "integer", "minimum": 1, "description": "Posizione (i pari merito condividono la "
               "posizione: 1, 2, 2, 4)."},
     "bisogno_id": {**ID, "description": "Bisogno."},
-    "title": _string("Titolo del bisogno."),
+    "title": openapi.string("Titolo del bisogno."),
     "score": {"type": ["number", "null"], "description": "Totale o valore del metodo; null se nessuno l'ha votato "
               "(voto a punteggio)."},
-    "tie": _bool("Vero se è a pari merito con altre voci."),
+    "tie": openapi.boolean("Vero se è a pari merito con altre voci."),
 }))
-openapi.add_schema("VoteBreakdownGroup", _object(
+openapi.add_schema("VoteBreakdownGroup", openapi.obj(
     "Risultati di un tipo di organizzazione. Nel voto segreto i gruppi con meno di 5 schede sono soppressi "
     "(e con essi il più piccolo degli altri, se no si ricaverebbero per differenza).", {
         "ballots": {"type": "integer", "minimum": 0, "description": "Schede del gruppo."},
-        "suppressed": _bool("Vero se i risultati del gruppo non sono mostrati."),
+        "suppressed": openapi.boolean("Vero se i risultati del gruppo non sono mostrati."),
         "ranking": {"type": ["array", "null"], "items": {"type": "array", "items": {"type": "string"}},
                     "description": "Graduatoria del gruppo; null se soppresso o senza schede."},
         "scores": {"type": ["object", "null"], "additionalProperties": {"type": ["number", "null"]},
                    "description": "Valori del gruppo; null se soppresso o senza schede."},
     }))
-openapi.add_schema("VoteConflict", _object("Dichiarazione di interesse fatta prima del voto.", {
+openapi.add_schema("VoteConflict", openapi.obj("Dichiarazione di interesse fatta prima del voto.", {
     "bisogno_id": {**ID, "description": "Voce su cui è dichiarato l'interesse."},
-    "person": _nullable("string", "Chi l'ha dichiarato (solo per i partecipanti del tavolo)."),
-    "organisation": _nullable("string", "Organizzazione rappresentata."),
-    "note": _string("Nota (può essere vuota)."),
-    "declared_at": _string("Data e ora (UTC).", format="date-time"),
-    "excludes": _bool("Vero se la dichiarazione ha escluso il voto su quella voce."),
+    "person": openapi.nullable("string", "Chi l'ha dichiarato (solo per i partecipanti del tavolo)."),
+    "organisation": openapi.nullable("string", "Organizzazione rappresentata."),
+    "note": openapi.string("Nota (può essere vuota)."),
+    "declared_at": openapi.string("Data e ora (UTC).", format="date-time"),
+    "excludes": openapi.boolean("Vero se la dichiarazione ha escluso il voto su quella voce."),
 }))
-openapi.add_schema("VoteOpenBallot", _object("Scheda di una votazione palese, attribuita.", {
-    "person": _nullable("string", "Chi ha votato (solo per i partecipanti del tavolo)."),
-    "organisation": _nullable("string", "Organizzazione rappresentata."),
-    "group": _string("Tipo di organizzazione.", enum=list(GROUPS)),
+openapi.add_schema("VoteOpenBallot", openapi.obj("Scheda di una votazione palese, attribuita.", {
+    "person": openapi.nullable("string", "Chi ha votato (solo per i partecipanti del tavolo)."),
+    "organisation": openapi.nullable("string", "Organizzazione rappresentata."),
+    "group": openapi.string("Tipo di organizzazione.", enum=list(GROUPS)),
     "content": {"type": "object", "description": "La scheda, nel formato del metodo."},
-    "cast_at": _string("Primo voto (UTC).", format="date-time"),
-    "updated_at": _string("Ultima sostituzione (UTC).", format="date-time"),
+    "cast_at": openapi.string("Primo voto (UTC).", format="date-time"),
+    "updated_at": openapi.string("Ultima sostituzione (UTC).", format="date-time"),
 }))
-openapi.add_schema("VoteResults", _object("Risultati di una votazione chiusa.", {
+openapi.add_schema("VoteResults", openapi.obj("Risultati di una votazione chiusa.", {
     "round": openapi.ref("VoteRound"),
-    "final": _bool("Vero: risultato definitivo (votazione chiusa)."),
+    "final": openapi.boolean("Vero: risultato definitivo (votazione chiusa)."),
     "turnout": openapi.ref("VoteTurnout"),
     "ballots_counted": {"type": ["integer", "null"], "minimum": 0, "description": "Schede contate."},
     "tally": {"oneOf": [openapi.ref("VoteTally"), {"type": "null"}], "description": "Conteggio memorizzato."},
@@ -147,12 +138,12 @@ openapi.add_schema("VoteResults", _object("Risultati di una votazione chiusa.", 
     "ballots": {"type": ["array", "null"], "items": openapi.ref("VoteOpenBallot"),
                 "description": "Schede attribuite (solo votazioni palesi); null nel voto segreto."},
 }))
-openapi.add_schema("VoteBallots", _object(
+openapi.add_schema("VoteBallots", openapi.obj(
     "Schede anonime di una votazione chiusa nel formato del file di conteggio ({\"candidates\", \"ballots\"}), "
     "ordinate per contenuto: ricontabili con «tavoli votes tally --method METODO FILE».", {
         "round_id": {**ID, "description": "Votazione."},
-        "method": _string("Metodo.", enum=list(methods.METHOD_NAMES)),
-        "version": _string("Versione del metodo."),
+        "method": openapi.string("Metodo.", enum=list(methods.METHOD_NAMES)),
+        "version": openapi.string("Versione del metodo."),
         "settings": {"type": "object", "description": "Impostazioni del metodo, da passare come opzioni "
                      "(--k, --points, --max-per-item, --criteria, --weights)."},
         "candidates": {"type": "array", "items": {"type": "string"},
@@ -214,8 +205,6 @@ def votazione_schede(round_id: int):
     return response
 
 
-def _error(description: str) -> dict:
-    return {"description": description, "content": {"application/json": {"schema": openapi.ref("Error")}}}
 
 
 _ACCESS = ("Leggibile dai partecipanti del tavolo (sessione di accesso al sito) e, se la procedura del tavolo è "
@@ -223,10 +212,10 @@ _ACCESS = ("Leggibile dai partecipanti del tavolo (sessione di accesso al sito) 
 _PARAM = {"name": "round_id", "in": "path", "required": True, "description": "Identificativo della votazione.",
           "schema": ID}
 _ERRORS = {
-    "401": _error("Accesso richiesto: votazione non pubblicata (o inesistente) e nessuna sessione."),
-    "403": _error("Procedura non pubblicata e la persona collegata non fa parte del tavolo."),
-    "404": _error("Votazione inesistente."),
-    "409": _error("La votazione non è ancora chiusa."),
+    "401": openapi.error("Accesso richiesto: votazione non pubblicata (o inesistente) e nessuna sessione."),
+    "403": openapi.error("Procedura non pubblicata e la persona collegata non fa parte del tavolo."),
+    "404": openapi.error("Votazione inesistente."),
+    "409": openapi.error("La votazione non è ancora chiusa."),
 }
 
 openapi.add_path("/api/v1/votazioni/{round_id}/risultati", {"get": {

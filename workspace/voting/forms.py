@@ -26,9 +26,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
-from workspace.accounts.forms import KIND_LABELS
-from workspace.problems import Problem
-from workspace.tavoli.forms import (
+from workspace.accounts.labels import KIND_LABELS
+from workspace.forms import (
     ChoiceField,
     MultiCheckboxField,
     RomeDateTimeField,
@@ -36,6 +35,7 @@ from workspace.tavoli.forms import (
     options,
     to_utc,
 )
+from workspace.problems import Problem
 from workspace.voting import methods
 from workspace.voting.models import VoteRound
 
@@ -372,6 +372,6 @@ def valid_op_id(value: Any) -> str | None:
 
 
 def local_naive(moment: datetime | None) -> datetime | None:
-    from workspace.tavoli.forms import ROME
+    from workspace.forms import ROME
 
     return moment.astimezone(ROME).replace(tzinfo=None) if moment else None

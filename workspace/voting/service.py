@@ -71,16 +71,16 @@ from __future__ import annotations
 import json
 import logging
 import secrets
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, event, func, insert, select, text
+from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.orm import Session
 
-from workspace import record
+from workspace import record, signals
 from workspace.accounts.models import ORGANISATION_KINDS, Organisation, User
 from workspace.db import utcnow
 from workspace.needs.models import Bisogno
@@ -123,31 +123,12 @@ _DATE = "%d/%m/%Y %H:%M"
 
 # --- live notifications (after commit) ------------------------------------------------------------
 
-_PENDING = "voting_live_pending"
-_notifier: Callable[[dict[str, Any]], None] | None = None
+#: The kind of the derived live message a committed ballot produces (``signals.live_state_changed``).
+LIVE_MESSAGE = "vote.live"
 
 
-def set_live_notifier(fn: Callable[[dict[str, Any]], None] | None) -> None:
-    """Install what receives the turnout/tally payload after each committed ballot (live.py)."""
-    global _notifier
-    _notifier = fn
-
-
-@event.listens_for(Session, "after_commit")
-def _notify_after_commit(session: Session) -> None:
-    pending = session.info.pop(_PENDING, None)
-    if not pending or _notifier is None:
-        return
-    for payload in pending:
-        try:
-            _notifier(payload)
-        except Exception:  # noqa: BLE001 — a push must never undo or break a committed ballot
-            log.exception("voting live notification failed")
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_after_rollback(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+def _notify_after_commit(session: Session, payload: dict[str, Any]) -> None:
+    record.on_commit(session, lambda: signals.live_state_changed.send(LIVE_MESSAGE, payload=payload))
 
 
 # --- small helpers ----------------------------------------------------------------------------------
@@ -822,7 +803,7 @@ def cast_ballot(session: Session, actor: User, vote: VoteRound, content: Any, op
     vote.revision = (vote.revision or 0) + 1
     session.flush()
     payload = live_payload(session, vote)
-    session.info.setdefault(_PENDING, []).append(payload)
+    _notify_after_commit(session, payload)
     return _receipt(vote, voter.key, replaced=voted_before, duplicate=False, current=payload["turnout"])
 
 

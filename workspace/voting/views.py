@@ -25,11 +25,12 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from workspace.accounts.models import User
 from workspace.db import db, utcnow
 from workspace.errors import error_response
+from workspace.forms import options
 from workspace.needs.models import Bisogno
 from workspace.problems import Problem
 from workspace.tavoli import permissions
 from workspace.tavoli import service as tavoli_service
-from workspace.tavoli.forms import SEDUTA_STATUS_LABELS, options
+from workspace.tavoli.forms import SEDUTA_STATUS_LABELS
 from workspace.tavoli.models import Seduta, Tavolo
 from workspace.tavoli.views import _live_messages, _plain, tavolo_view
 from workspace.voting import methods, service

@@ -1,0 +1,63 @@
+"""Named signals: how domain areas react to each other without importing each other.
+
+Every signal is sent *inside* the transaction of the change that causes it (except where said),
+so a receiver's writes commit or roll back with that change, and a receiver may refuse the whole
+change by raising ``workspace.problems.Problem``. The sender is always the SQLAlchemy session.
+Receivers are connected explicitly by each area's ``register(app)`` (see ``workspace.areas``),
+never as a side effect of importing a module.
+
+blinker is the signal library Flask itself uses; ``send`` returns ``[(receiver, value), ...]``,
+which the "collect" signals below use to gather parts from every area.
+"""
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+# --- the live tavolo ------------------------------------------------------------------------------
+
+#: A numbered event was appended to a tavolo's record. kwargs: ``event`` (record.TavoloEvent).
+event_recorded = _signals.signal("event-recorded")
+
+#: A seduta is being closed (after its ``seduta.closed`` event). kwargs: ``actor``, ``seduta``.
+seduta_closed = _signals.signal("seduta-closed")
+
+#: Collect: the parts of a tavolo's live snapshot. kwargs: ``tavolo_id``. Each receiver returns a dict.
+tavolo_snapshot = _signals.signal("tavolo-snapshot")
+
+#: A live client joined a tavolo's room and asked to be present. kwargs: ``user``, ``tavolo_id``, ``mode``.
+tavolo_joined = _signals.signal("tavolo-joined")
+
+#: A live client left a tavolo's room (or disconnected). kwargs: ``user``, ``tavolo_id``.
+tavolo_left = _signals.signal("tavolo-left")
+
+#: After commit, not in a transaction: derived live state to push to a tavolo's room (coalesced).
+#: sender: the payload's kind (e.g. "vote.live"); kwargs: ``payload``.
+live_state_changed = _signals.signal("live-state-changed")
+
+# --- administration and people --------------------------------------------------------------------
+
+#: An administrative action outside a tavolo's record, worth the audit trail (procedure steps,
+#: admissions, invitations, organisation and account changes, exports of official documents,
+#: logins). kwargs: ``actor`` (User or None), ``action`` (dotted name, e.g. "procedure.published"),
+#: ``object_type``, ``object_id``, ``details`` (small JSON-able dict; never a secret ballot).
+action_recorded = _signals.signal("action-recorded")
+
+#: Collect: a person's data held by an area, for the personal-data export. kwargs: ``user``.
+#: Each receiver returns ``{key: JSON-serialisable value}`` about that person only.
+personal_data_requested = _signals.signal("personal-data-requested")
+
+#: A person is being pseudonymised (account deletion). kwargs: ``user`` (still with the real name
+#: and e-mail), ``scrubber`` (privacy.service.Scrubber). Each receiver rewrites the copies of the
+#: name its area keeps and returns how many rows changed.
+person_pseudonymised = _signals.signal("person-pseudonymised")
+
+
+def collect(signal, sender, **kwargs) -> dict:
+    """Merge the dicts returned by every receiver of a collect signal (in connection order)."""
+    merged: dict = {}
+    for _receiver, value in signal.send(sender, **kwargs):
+        if value:
+            merged.update(value)
+    return merged
