@@ -262,7 +262,7 @@ def _wrap(label: str, width: float, max_lines: int = 3) -> list[str]:
 
 def _total(values: Sequence[Number | None]) -> Number | None:
     present = [v for v in values if v is not None]
-    return sum(present) if present else None  # type: ignore[return-value]
+    return sum(present) if present else None
 
 
 def _scale(chart: BarChart) -> tuple[float, list[float]]:

@@ -135,7 +135,7 @@ def format_value(value: Value, lang: str = "it") -> str:
         return words(lang)["yes" if value else "no"]
     if isinstance(value, Decimal):
         # Keep the scale the caller chose (12.50 € stays 12,50).
-        decimals = max(0, -int(value.as_tuple().exponent))
+        decimals = decimal_places(value)
         pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
         return format_decimal(value, format=pattern, locale=locale)
     if isinstance(value, int | float):
@@ -145,6 +145,11 @@ def format_value(value: Value, lang: str = "it") -> str:
     if isinstance(value, date):
         return format_date(value, "dd/MM/yyyy", locale=locale)
     return str(value)
+
+
+def decimal_places(value: Decimal) -> int:
+    exponent = value.as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0  # NaN and infinities: 0
 
 
 def is_number(value: object) -> bool:

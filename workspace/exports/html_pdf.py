@@ -144,13 +144,9 @@ def _grid(grid: Grid) -> str:
         parts.append(f"<thead><tr>{cells}</tr></thead>")
     parts.append("<tbody>")
     for row in grid.rows:
-        cells = []
-        for i, cell in enumerate(row):
-            if grid.labels and i == 0:
-                cells.append(f'<th scope="row">{_flow(cell)}</th>')
-            else:
-                cells.append(f"<td{_num(grid, i)}>{_flow(cell)}</td>")
-        parts.append(f"<tr>{''.join(cells)}</tr>")
+        tds = [f'<th scope="row">{_flow(cell)}</th>' if grid.labels and i == 0 else
+               f"<td{_num(grid, i)}>{_flow(cell)}</td>" for i, cell in enumerate(row)]
+        parts.append(f"<tr>{''.join(tds)}</tr>")
     parts.append("</tbody></table>")
     return "".join(parts)
 

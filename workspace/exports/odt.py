@@ -62,10 +62,11 @@ def _styles(odt: OdfDocument, layout: Layout) -> None:
     language, _, country = language_tag(layout.lang).partition("-")
     speech = {"fo:language": language, **({"fo:country": country.upper()} if country else {})}
     for family in ("paragraph", "graphic"):  # the template's defaults speak French
-        for default in [s for s in odt.get_styles(family) if s.tag == "style:default-style"]:
-            default.set_properties(area="text", properties=speech)
-            odt.insert_style(default, default=True)
-    standard = odt.get_style("paragraph", "Standard")
+        for default in odt.get_styles(family):
+            if isinstance(default, Style) and default.tag == "style:default-style":
+                default.set_properties(area="text", properties=speech)
+                odt.insert_style(default, default=True)
+    standard = _style(odt, "paragraph", "Standard")
     standard.set_properties(area="text", properties={"style:font-name": FONT, "fo:font-size": "10.5pt", **speech})
     standard.set_properties(area="paragraph", properties={"fo:margin-bottom": "0.2cm"})
     odt.insert_style(standard)
@@ -117,11 +118,13 @@ def _styles(odt: OdfDocument, layout: Layout) -> None:
     table = Style("table", name="Tavoli_Table", width=f"{TEXT_WIDTH_CM}cm", align="margins")
     table.set_properties(area="table", properties={"fo:margin-bottom": "0.4cm"})
     odt.insert_style(table, automatic=True)
-    for name, kind in (("Tavoli_Bullets", {"bullet_char": "•"}), ("Tavoli_Numbers", {"num_format": "1", "suffix": "."})):
+    for name, bullet in (("Tavoli_Bullets", True), ("Tavoli_Numbers", False)):
         style = Style("list", name=name, display_name=name.replace("_", " "))
-        level = style.set_level_style(1, **kind)
+        level_style = style.set_level_style(1, bullet_char="•") if bullet else \
+            style.set_level_style(1, num_format="1", suffix=".")
+        assert level_style is not None  # a list style always takes level styles
         # The label hangs in the margin and the text lines up after it, as in Word's lists.
-        level.append(Element.from_tag(
+        level_style.append(Element.from_tag(
             '<style:list-level-properties text:list-level-position-and-space-mode="label-alignment">'
             '<style:list-level-label-alignment text:label-followed-by="listtab" '
             'text:list-tab-stop-position="0.75cm" fo:text-indent="-0.5cm" fo:margin-left="0.75cm"/>'
@@ -162,6 +165,13 @@ def _block(odt: OdfDocument, block: object, number: int) -> None:
         _chart(odt, block, number)
     else:
         raise TypeError(f"Blocco non previsto: {block!r}")
+
+
+def _style(odt: OdfDocument, family: str, name: str) -> Style:
+    style = odt.get_style(family, name)
+    if not isinstance(style, Style):
+        raise LookupError(f"Stile {family} «{name}» assente dal modello di documento")
+    return style
 
 
 def _heading(level: int, text: str, style: str) -> Header:
@@ -218,8 +228,7 @@ def _grid(odt: OdfDocument, grid: Grid, name: str) -> None:
     for cells in grid.rows:
         row = Row()
         for i, flow in enumerate(cells):
-            label = grid.labels and i == 0
-            cell = Cell(style="Tavoli_Label" if label else "Tavoli_Td")
+            cell = Cell(style="Tavoli_Label" if grid.labels and i == 0 else "Tavoli_Td")
             for piece in _flow(flow, "Tavoli_Cell_Number" if grid.numeric[i] else "Tavoli_Cell"):
                 cell.append(piece)
             row.append(cell)
@@ -237,6 +246,7 @@ def _chart(odt: OdfDocument, chart: Chart, number: int) -> None:
     width = TEXT_WIDTH_CM
     height = width * height_px / width_px
     uri = f"Pictures/grafico-{number}.png"  # named, with its type in the manifest
+    assert odt.container is not None  # a new document always has one
     odt.container.set_part(uri, png)
     odt.manifest.add_full_path(uri, "image/png")
     frame = Frame.image_frame(uri, name=f"Grafico{number}", size=(f"{width:.2f}cm", f"{height:.2f}cm"),
@@ -256,14 +266,16 @@ def _chart(odt: OdfDocument, chart: Chart, number: int) -> None:
 def _header_and_footer(odt: OdfDocument, layout: Layout) -> None:
     """Every page: the footer text and "Pagina X di Y". Pages after the first: the title on top. The
     first page has a master page of its own without the header (the way every ODF reader knows)."""
-    def footer() -> list[OdfParagraph]:
+    def footer() -> list[Element | str]:
         page = OdfParagraph(f"{layout.page_label} ", style="Tavoli_Footer")
         page.append(VarPageNumber())
         page.append(f" {layout.of_label} ")
         page.append(VarPageCount())
-        return ([OdfParagraph(layout.footer, style="Tavoli_Footer")] if layout.footer else []) + [page]
+        lines: list[Element | str] = [OdfParagraph(layout.footer, style="Tavoli_Footer")] if layout.footer else []
+        return [*lines, page]
 
     master = odt.get_style("master-page", "Standard")
+    assert isinstance(master, StyleMasterPage)  # the template's page style
     master.set_page_header([OdfParagraph(layout.front.title, style="Tavoli_Header")])
     master.set_page_footer(footer())
     odt.insert_style(master)

@@ -15,8 +15,9 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import cast
 
-from workspace.exports.document import Value
+from workspace.exports.document import Value, decimal_places
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -107,8 +108,7 @@ def to_csv(sheet: Sheet) -> bytes:
 
 def json_value(value: Value) -> object:
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() and value.as_tuple().exponent >= 0 \
-            else float(value)
+        return int(value) if value == value.to_integral_value() and not decimal_places(value) else float(value)
     if isinstance(value, date):  # datetime too
         return value.isoformat()
     return value
@@ -134,14 +134,14 @@ def to_xlsx(sheets: Sequence[Sheet]) -> bytes:
     for name, sheet in zip(_sheet_names(sheets), sheets, strict=True):
         ws = book.create_sheet(name)
         cols = sheet.cols
-        ws.append([neutralise(c.label) for c in cols])
+        ws.append([_safe(c.label) for c in cols])
         for cell in ws[1]:
             cell.font, cell.fill = bold, fill
             cell.alignment = Alignment(vertical="top", wrap_text=True)
         widths = [len(c.label) for c in cols]
         for r, values in enumerate(sheet.values(), start=2):
-            for i, value in enumerate(values):
-                value = _naive(neutralise(value))
+            for i, raw in enumerate(values):
+                value = _safe(raw)
                 cell = ws.cell(row=r, column=i + 1)
                 cell.value = value
                 if isinstance(value, str):
@@ -150,9 +150,9 @@ def to_xlsx(sheets: Sequence[Sheet]) -> bytes:
                     cell.number_format = "DD/MM/YYYY HH:MM"
                 elif isinstance(value, date):
                     cell.number_format = "DD/MM/YYYY"
-                elif isinstance(value, Decimal) and value.as_tuple().exponent < 0:
-                    cell.number_format = "0." + "0" * -int(value.as_tuple().exponent)
-                widths[i] = max(widths[i], len(csv_text(value)) if value is not None else 0)
+                elif isinstance(value, Decimal) and decimal_places(value):
+                    cell.number_format = "0." + "0" * decimal_places(value)
+                widths[i] = max(widths[i], len(csv_text(value)))
         for i, column in enumerate(cols):
             ws.column_dimensions[get_column_letter(i + 1)].width = column.width or min(max(widths[i], 6) + 2, 60)
         ws.freeze_panes = "A2"
@@ -180,8 +180,8 @@ def to_ods(sheets: Sequence[Sheet]) -> bytes:
                                           "<number:year number:style='long'/><number:text> </number:text>"
                                           "<number:hours number:style='long'/><number:text>:</number:text>"
                                           "<number:minutes number:style='long'/>")):
-        ods.insert_style(Element.from_tag(f'<number:date-style style:name="{name}_n">{pattern}</number:date-style>'),
-                         automatic=True)
+        number_style = Element.from_tag(f'<number:date-style style:name="{name}_n">{pattern}</number:date-style>')
+        ods.insert_style(cast(Style, number_style), automatic=True)
         cell_style = Style("table-cell", name=name)
         cell_style.set_attribute("style:data-style-name", f"{name}_n")
         ods.insert_style(cell_style, automatic=True)
@@ -199,14 +199,14 @@ def to_ods(sheets: Sequence[Sheet]) -> bytes:
             table.append(Column(style=style.name))
         header = Row()
         for column in cols:
-            header.append(Cell(neutralise(column.label), style="Tv_head"))
+            header.append(Cell(_safe(column.label), style="Tv_head"))
         table.append(header)
         for values in rows:
             row = Row()
-            for value in values:
-                value = _naive(neutralise(value))
-                style = "Tv_datetime" if isinstance(value, datetime) else "Tv_date" if isinstance(value, date) else None
-                row.append(Cell(value, style=style) if value is not None else Cell())
+            for raw in values:
+                value = _safe(raw)
+                look = "Tv_datetime" if isinstance(value, datetime) else "Tv_date" if isinstance(value, date) else None
+                row.append(Cell(value, style=look) if value is not None else Cell())
             table.append(row)
         ods.body.append(table)
     out = io.BytesIO()
@@ -230,8 +230,11 @@ def _sheet_names(sheets: Sequence[Sheet]) -> list[str]:
     return names
 
 
-def _naive(value: object) -> object:
-    # Spreadsheets have no time zones: keep the wall-clock time the caller gave.
+def _safe(value: Value) -> Value:
+    """What a spreadsheet cell gets: formulas neutralised, and no time zone (spreadsheets have
+    none: the wall-clock time the caller gave is kept)."""
+    if isinstance(value, str):
+        return cast(str, neutralise(value))
     if isinstance(value, datetime) and value.tzinfo is not None:
         return value.replace(tzinfo=None)
     return value

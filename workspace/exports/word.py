@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import io
 from datetime import datetime
+from typing import cast
 
 import docx
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.opc.constants import RELATIONSHIP_TYPE
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
+from docx.parts.document import DocumentPart
 from docx.shared import Mm, Pt, RGBColor
 from docx.text.paragraph import Paragraph as DocxParagraph
 
@@ -137,8 +139,9 @@ def _items(add_paragraph, items: Items, align: WD_ALIGN_PARAGRAPH | None = None)
 def _new_numbering(paragraph: DocxParagraph) -> int:
     """A numbering of its own for an ordered list, so that it starts again from 1 (every "List
     Number" paragraph otherwise continues the previous list's count)."""
-    numbering = paragraph.part.numbering_part.element
-    style_num = paragraph.style.element.pPr.numPr.numId.val
+    part = cast(DocumentPart, paragraph.part)
+    numbering = part.numbering_part.element
+    style_num = part.document.styles["List Number"].element.pPr.numPr.numId.val
     abstract = numbering.num_having_numId(style_num).abstractNumId.val
     num = numbering.add_num(abstract)
     num.add_lvlOverride(ilvl=0).add_startOverride(1)
