@@ -151,6 +151,7 @@ def admin_invite(email: str, name: str, organisation_name: str) -> None:
     from workspace.accounts.models import Organisation
     from workspace.db import db as database
     from workspace.mail import external_url
+    from workspace.problems import Problem
 
     app = _app(check_migrations=True)
     with app.app_context():
@@ -163,7 +164,7 @@ def admin_invite(email: str, name: str, organisation_name: str) -> None:
                                                    ambito_code=app.config["AMBITO_CODE"])
             raw = accounts.invite_delegate(session, org, name=name, email=email, grants_admin=True)
             session.commit()
-        except accounts.AccountError as exc:
+        except Problem as exc:
             session.rollback()
             click.echo(f"Errore: {exc}", err=True)
             sys.exit(2)

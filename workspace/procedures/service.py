@@ -472,7 +472,7 @@ def check_application(session: Session, procedure: Procedure, data: dict, *, has
     def email(field: str) -> str:
         try:
             return accounts.normalise_email(data.get(field), field=field)
-        except accounts.AccountError as exc:
+        except Problem as exc:
             errors[field] = exc.message
             return ""
 
@@ -673,7 +673,7 @@ def _organisation_for(session: Session, application: Application) -> Organisatio
             codice_fiscale=application.codice_fiscale, runts_section=application.runts_section,
             runts_repertorio=application.runts_repertorio, email=application.organisation_email,
         )
-    except accounts.AccountError as exc:
+    except Problem as exc:
         raise Problem("invalid", exc.message, exc.status) from exc
 
 
@@ -761,7 +761,7 @@ def invitation_application(session: Session, raw: str) -> Application:
         raise not_found(_("Il link non è valido. Controlla di averlo copiato per intero dall'e-mail ricevuta."))
     try:
         accounts.peek_token(session, raw, "invitation")
-    except accounts.AccountError as exc:
+    except Problem as exc:
         raise Problem("invalid_link", exc.message, exc.status) from exc
     return application
 
@@ -774,7 +774,7 @@ def accept_invitation(session: Session, raw: str, *, name: str | None = None,
     with session.begin_nested():
         try:
             user = accounts.accept_invitation(session, raw, password=password, name=name)
-        except accounts.AccountError as exc:
+        except Problem as exc:
             problem = InvalidData(exc.errors, exc.status) if exc.errors else Problem("invalid", exc.message,
                                                                                       exc.status)
             raise problem from exc

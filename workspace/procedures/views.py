@@ -26,13 +26,13 @@ from flask_login import current_user, login_required, login_user
 from sqlalchemy import select
 
 from workspace import markdown
+from workspace.accounts.auth import after_login
 from workspace.accounts.forms import InvitationForm
 from workspace.accounts.labels import KIND_LABELS, RUNTS_LABELS
 from workspace.accounts.models import User
 from workspace.db import db, utcnow
 from workspace.errors import error_response
 from workspace.forms import options
-from workspace.privacy.views import after_login
 from workspace.problems import Problem
 from workspace.procedures import files, permissions, service
 from workspace.procedures.forms import (
