@@ -70,6 +70,7 @@ bench: setup
 
 lint: $(VENV_STAMP)
 	$(BIN)/ruff check workspace tests bench
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor $(MO_FILES)

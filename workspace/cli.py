@@ -202,13 +202,19 @@ def privacy_purge(dry_run: bool) -> None:
         click.echo(report.summary())
 
 
-def _register_votes() -> None:
+@main.group()
+def export() -> None:
+    """Esporta i documenti ufficiali (verbali, priorità, schede, sintesi) su file."""
+
+
+def _register_area_commands() -> None:
+    # Each area defines its own commands; they are attached here, in one visible place.
     from workspace.voting.cli import votes
 
     main.add_command(votes)
 
 
-_register_votes()
+_register_area_commands()
 
 
 if __name__ == "__main__":

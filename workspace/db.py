@@ -6,6 +6,7 @@ transaction unless they own it; views commit at the end of a successful request.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import DateTime, MetaData, create_engine, event
@@ -51,7 +52,7 @@ def utcnow() -> datetime:
 
 def make_engine(url: str, *, one_shot: bool = False) -> Engine:
     """Engine for ``url``; ``one_shot`` keeps no pooled connections (migrations, CLI)."""
-    extra = {"poolclass": NullPool} if one_shot else {}
+    extra: dict[str, Any] = {"poolclass": NullPool} if one_shot else {}
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **extra)
 

@@ -6,7 +6,7 @@ refusal — and the person reads the Problem's message with its status.
 """
 from __future__ import annotations
 
-from flask import jsonify, render_template, request
+from flask import Response, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -37,16 +37,16 @@ def wants_json() -> bool:
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
 
 
-def error_response(code: int, message: str | None = None, problem: Problem | None = None):
+def error_response(code: int, message: str | None = None, problem: Problem | None = None) -> Response:
     message = message or _messages().get(code, _("Errore."))
     if wants_json():
         body = problem.as_json() if problem is not None else {"error": code, "message": message}
         response = jsonify(body)
     else:
-        response = render_template("errors/error.html", code=code, message=message)
-    response = (response, code)
+        response = make_response(render_template("errors/error.html", code=code, message=message))
+    response.status_code = code
     if problem is not None and problem.retry_after is not None:
-        response = (*response, {"Retry-After": str(problem.retry_after)})
+        response.headers["Retry-After"] = str(problem.retry_after)
     return response
 
 
@@ -80,13 +80,12 @@ def init_app(app) -> None:
     def _http(e: HTTPException):
         # An explicit description (abort(404, "...")) is ours and already translated.
         own = e.description if e.description and e.description != type(e).description else None
-        response = e.get_response()
-        body, status = error_response(e.code or 500, own)[:2]
-        result = app.make_response((body, status))
+        result = error_response(e.code or 500, own)
         # Keep the protocol headers werkzeug computed (Allow on 405, WWW-Authenticate on 401).
+        original = e.get_response()
         for header in ("Allow", "WWW-Authenticate", "Retry-After"):
-            if header in response.headers:
-                result.headers[header] = response.headers[header]
+            if header in original.headers:
+                result.headers[header] = original.headers[header]
         return result
 
     @app.errorhandler(Exception)
