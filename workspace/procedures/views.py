@@ -63,9 +63,7 @@ from workspace.procedures.forms import (
 )
 from workspace.procedures.models import AVVISO_SECTIONS, PROCEDURE_STATUSES, PublicationItem
 from workspace.procedures.texts import LICENSE_URL, RUNTS_SEARCH_URL
-from workspace.reference.models import Ambito, Macroarea
-from workspace.tavoli import service as tavoli_service
-from workspace.tavoli.forms import TavoloForm
+from workspace.reference.models import Ambito
 from workspace.web import transaction
 
 bp = Blueprint("procedures", __name__)
@@ -155,40 +153,9 @@ def setup():
         else:
             flash(_("Procedura «%(t)s» creata: ora si possono istituire i suoi tavoli.", t=procedure.title),
                   "success")
-            return redirect(url_for("procedures.new_tavolo", procedure_id=procedure.id))
+            return redirect(url_for("tavoli.new_tavolo", procedure_id=procedure.id))
     return _render("procedures/setup.html", status, form=form, message=message,
                    procedures=service.all_procedures(db.session))
-
-
-@bp.route("/tavoli/amministrazione/procedure/<int:procedure_id>/nuovo-tavolo", methods=["GET", "POST"])
-@admin_required
-@transaction
-def new_tavolo(procedure_id: int):
-    """A tavolo of the procedure (tavoli sit below procedures: the procedure's page institutes them)."""
-    procedure = service.get_procedure(db.session, procedure_id)
-    form = TavoloForm()
-    active = db.session.scalars(select(Macroarea).where(Macroarea.status == "active")
-                                .order_by(Macroarea.code)).all()
-    form.macroaree.choices = options((m.code, f"{m.code} – {m.name}") for m in active)
-    status = 200
-    if form.is_submitted():
-        if form.validate():
-            try:
-                tavolo = tavoli_service.create_tavolo(
-                    db.session, procedure, form.title.data, list(form.macroaree.data),
-                    description=(form.description.data or "").strip(),
-                    opens_at=to_utc(form.opens_at.data), closes_at=to_utc(form.closes_at.data),
-                    quorum_percent=form.quorum_percent.data)
-            except Problem as problem:
-                form.title.errors = [*form.title.errors, problem.message]
-                status = problem.status
-            else:
-                flash(_("Tavolo «%(t)s» istituito: aggiungi le organizzazioni membro e i loro delegati.",
-                        t=tavolo.title), "success")
-                return redirect(url_for("tavoli.members", tavolo_id=tavolo.id))
-        else:
-            status = 422
-    return _render("procedures/new_tavolo.html", status, form=form, procedure=procedure)
 
 
 # --------------------------------------------------------------------------- administration

@@ -20,7 +20,9 @@ from workspace.accounts.permissions import admin_required
 from workspace.db import db, utcnow
 from workspace.errors import error_response
 from workspace.forms import options, to_utc
-from workspace.problems import Problem
+from workspace.problems import Problem, not_found
+from workspace.procedures.models import Procedure
+from workspace.reference.models import Macroarea
 from workspace.tavoli import permissions, service
 from workspace.tavoli.forms import (
     ANNOTATION_KIND_LABELS,
@@ -33,6 +35,7 @@ from workspace.tavoli.forms import (
     MemberForm,
     RoleForm,
     SedutaForm,
+    TavoloForm,
 )
 from workspace.tavoli.models import Seduta, Tavolo, TavoloRole
 
@@ -272,6 +275,39 @@ def presences(tavolo: Tavolo, role: str, seduta_id: int):
 
 
 # --------------------------------------------------------------------------- administration
+
+
+@bp.route("/amministrazione/procedure/<int:procedure_id>/nuovo-tavolo", methods=["GET", "POST"])
+@admin_required
+def new_tavolo(procedure_id: int):
+    procedure = db.session.get(Procedure, procedure_id)
+    if procedure is None:
+        return _refuse(not_found(_("Procedura inesistente.")))
+    form = TavoloForm()
+    active = db.session.scalars(select(Macroarea).where(Macroarea.status == "active")
+                                .order_by(Macroarea.code)).all()
+    form.macroaree.choices = options((m.code, f"{m.code} – {m.name}") for m in active)
+    status = 200
+    if form.is_submitted():
+        if form.validate():
+            try:
+                tavolo = service.create_tavolo(
+                    db.session, procedure, form.title.data, list(form.macroaree.data),
+                    description=(form.description.data or "").strip(),
+                    opens_at=to_utc(form.opens_at.data), closes_at=to_utc(form.closes_at.data),
+                    quorum_percent=form.quorum_percent.data)
+            except Problem as problem:
+                db.session.rollback()
+                form.title.errors = [*form.title.errors, problem.message]
+                status = problem.status
+            else:
+                db.session.commit()
+                flash(_("Tavolo «%(t)s» istituito: aggiungi le organizzazioni membro e i loro delegati.",
+                        t=tavolo.title), "success")
+                return redirect(url_for("tavoli.members", tavolo_id=tavolo.id))
+        else:
+            status = 422
+    return _render("tavoli/new_tavolo.html", status, form=form, procedure=procedure)
 
 
 def _member_forms(member_form: MemberForm | None = None, role_form: RoleForm | None = None):
