@@ -106,19 +106,25 @@ def test_a_listener_can_refuse_the_creation(session):
 def _setup_client(app):
     with app.app_context():
         s = build(db.session)
-        admin_client = login_client(app, s.admin)[0]
-        outsider_client = login_client(app, s.outsider)[0]
-        return s.admin.id, admin_client, outsider_client
+        admin, outsider = s.admin, s.outsider
+    # Outside the app context: each client's requests get their own (and their own CSRF token).
+    return admin.id, login_client(app, admin)[0], login_client(app, outsider)
 
 
 def test_the_setup_page_keeps_its_address_and_is_for_administrators(app):
-    _admin_id, admin, outsider = _setup_client(app)
+    _admin_id, admin, (outsider, token) = _setup_client(app)
     page = admin.get("/tavoli/amministrazione")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "Avvia una procedura" in html and "Co-programmazione PdZ" in html
     assert outsider.get("/tavoli/amministrazione").status_code == 403
-    assert outsider.post("/tavoli/amministrazione", data={"title": "X"}).status_code in (400, 403)
+    with app.app_context():
+        before = _procedures(db.session)
+    refused = outsider.post("/tavoli/amministrazione", data={"csrf_token": token, "title": "Abusiva",
+                                                             "ambito_code": AMBITO, "triennium": "2025-2027"})
+    assert refused.status_code == 403
+    with app.app_context():
+        assert _procedures(db.session) == before
     anonymous = app.test_client().get("/tavoli/amministrazione")
     assert anonymous.status_code == 302 and "/accedi" in anonymous.headers["Location"]
 
