@@ -128,6 +128,6 @@ def test_empty_sheet_has_its_header():
 
 
 def test_procedures_open_data_uses_the_one_neutralise():
-    from workspace.procedures import service
+    from workspace.procedures import opendata
 
-    assert service.neutralise is neutralise
+    assert opendata.neutralise is neutralise
