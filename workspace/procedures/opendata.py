@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 from workspace.accounts.labels import KIND_LABELS, RUNTS_LABELS
 from workspace.accounts.models import ORGANISATION_KINDS, RUNTS_SECTIONS, Organisation
 from workspace.db import utcnow
+from workspace.exports.tables import neutralise
 from workspace.needs.models import Bisogno
 from workspace.procedures.labels import APPLICATION_COUNT_LABELS, TRANSITIONAL_LABELS
 from workspace.procedures.models import PROCEDURE_STATUSES, Procedure
-from workspace.exports.tables import neutralise
 from workspace.procedures.texts import LICENSE_NAME, LICENSE_URL
 from workspace.reference.models import Macroarea
 from workspace.tavoli.models import TavoloMember
