@@ -1,6 +1,11 @@
 """Priority votes of a tavolo. The counting core is pure (no database, no Flask) and re-exported
 here: ``methods`` holds the counting methods, validation and the tie-break; ``tallyfile`` reads a
 JSON tally file; ``cli`` is the ``votes`` click group (``from workspace.voting.cli import votes``).
+
+The services, lowest first: ``labels`` (the words), ``electorate`` (who may vote, turnout),
+``rules`` (a round's configuration), ``results`` (counting glue, breakdown, recount), ``payloads``
+(rounds as JSON, member and public variants), ``rounds`` (create, open, declare, close, tie-break)
+and ``ballots`` (casting, secrecy); ``views``, ``api`` and ``live`` sit on top of them.
 """
 from workspace.voting.methods import (
     BALLOT_FIELDS,
