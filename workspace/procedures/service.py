@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from workspace import mail
 from workspace.accounts import codice_fiscale as cf_rules
+from workspace.accounts import links as account_links
 from workspace.accounts import service as accounts
 from workspace.accounts.models import ORGANISATION_KINDS, RUNTS_SECTIONS, Organisation, User
 from workspace.db import utcnow
@@ -739,8 +740,9 @@ def _admit(session: Session, actor: User, application: Application) -> None:
         _send(person.email, _("Partecipazione ai tavoli: %(title)s", title=procedure.title),
               "procedure_delegate_added.txt", application=application, procedure=procedure, tavoli=tavolo_links)
     else:
-        raw = accounts.issue_token(session, "invitation", application.delegate_email,
-                                   name=application.delegate_name, user=person, organisation=org, created_by=actor)
+        raw = account_links.issue_token(session, "invitation", application.delegate_email,
+                                        name=application.delegate_name, user=person, organisation=org,
+                                        created_by=actor)
         application.invitation_token_hash = _hash(raw)
         session.flush()
         lifetime_days = int(current_app.config.get("INVITATION_DAYS", 14))
@@ -754,12 +756,12 @@ def _admit(session: Session, actor: User, application: Application) -> None:
 def invitation_application(session: Session, raw: str) -> Application:
     """The admitted application behind a delegate's invitation link (404 if the link is unknown)."""
     application = None
-    if raw and len(raw) <= accounts.MAX_TOKEN_LENGTH:
+    if raw and len(raw) <= account_links.MAX_TOKEN_LENGTH:
         application = session.scalar(select(Application).where(Application.invitation_token_hash == _hash(raw)))
     if application is None or application.status != "admitted":
         raise not_found(_("Il link non è valido. Controlla di averlo copiato per intero dall'e-mail ricevuta."))
     try:
-        accounts.peek_token(session, raw, "invitation")
+        account_links.peek_token(session, raw, "invitation")
     except Problem as exc:
         raise Problem("invalid_link", exc.message, exc.status) from exc
     return application
@@ -772,7 +774,7 @@ def accept_invitation(session: Session, raw: str, *, name: str | None = None,
     application = invitation_application(session, raw)
     with session.begin_nested():
         try:
-            user = accounts.accept_invitation(session, raw, password=password, name=name)
+            user = account_links.accept_invitation(session, raw, password=password, name=name)
         except Problem as exc:
             problem = InvalidData(exc.errors, exc.status) if exc.errors else Problem("invalid", exc.message,
                                                                                       exc.status)
