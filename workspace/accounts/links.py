@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -249,40 +250,34 @@ def _throttle_requests(limiter: Limiter | None, scope: str, email: str, ip: str 
     limiter.hit(keys)
 
 
-def request_password_reset(session: Session, email: str, *, limiter: Limiter | None = None,
-                           ip: str | None = None) -> None:
-    """Mail a reset link if an active account has this address. Same outcome either way."""
+def _mail_link(session: Session, email: str, *, kind: str, scope: str, endpoint: str,
+               subject: Callable[[], str], limiter: Limiter | None, ip: str | None) -> None:
+    """Mail a link of ``kind`` if an active account has this address. Same outcome either way."""
     email = service.normalise_email(email)
-    _throttle_requests(limiter, "reset", email, ip)
+    _throttle_requests(limiter, scope, email, ip)
     user = _active_user(session, email)
     if user is None:
         return
-    raw = issue_token(session, "password_reset", user.email, name=user.name, user=user)
+    raw = issue_token(session, kind, user.email, name=user.name, user=user)
     with force_locale("it"):
-        subject = _("Reimpostazione della password")
-        body = mail.render_mail(
-            "password_reset.txt", user=user, link=mail.external_url("accounts.reset_password", token=raw),
-            hours=int(_default_lifetime("password_reset").total_seconds() // 3600),
-        )
-    _send_link_quietly(user.email, subject, body)
+        title = subject()
+        body = mail.render_mail(f"{kind}.txt", user=user, link=mail.external_url(endpoint, token=raw),
+                                hours=int(_default_lifetime(kind).total_seconds() // 3600))
+    _send_link_quietly(user.email, title, body)
+
+
+def request_password_reset(session: Session, email: str, *, limiter: Limiter | None = None,
+                           ip: str | None = None) -> None:
+    """Mail a reset link if an active account has this address. Same outcome either way."""
+    _mail_link(session, email, kind="password_reset", scope="reset", endpoint="accounts.reset_password",
+               subject=lambda: _("Reimpostazione della password"), limiter=limiter, ip=ip)
 
 
 def request_login_link(session: Session, email: str, *, limiter: Limiter | None = None,
                        ip: str | None = None) -> None:
     """Mail a password-less login link if an active account has this address. Same outcome either way."""
-    email = service.normalise_email(email)
-    _throttle_requests(limiter, "link", email, ip)
-    user = _active_user(session, email)
-    if user is None:
-        return
-    raw = issue_token(session, "login_link", user.email, name=user.name, user=user)
-    with force_locale("it"):
-        subject = _("Il tuo link di accesso")
-        body = mail.render_mail(
-            "login_link.txt", user=user, link=mail.external_url("accounts.login_link", token=raw),
-            hours=int(_default_lifetime("login_link").total_seconds() // 3600),
-        )
-    _send_link_quietly(user.email, subject, body)
+    _mail_link(session, email, kind="login_link", scope="link", endpoint="accounts.login_link",
+               subject=lambda: _("Il tuo link di accesso"), limiter=limiter, ip=ip)
 
 
 def _token_user(session: Session, token: AccessToken) -> User:
