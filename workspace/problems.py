@@ -35,8 +35,9 @@ class Problem(Exception):
         return ack
 
     def as_json(self) -> dict[str, Any]:
-        """The JSON body of a refused API or AJAX request."""
-        return {"status": self.status, **self.as_ack()}
+        """The JSON body of a refused API or AJAX request: ``error`` is the HTTP status (as every
+        error of the API documents it), ``code`` the stable machine code."""
+        return {**self.as_ack(), "error": self.status, "code": self.code}
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
         return f"Problem({self.code!r}, {self.message!r}, {self.status})"

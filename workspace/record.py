@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint, event, select, update
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
 from workspace import signals
 from workspace.db import Base, UTCDateTime, utcnow
@@ -69,25 +69,60 @@ class TavoloEvent(Base):
 _AFTER_COMMIT = "tavoli_after_commit"
 
 
-def on_commit(session: Session, fn: Callable[[], None]) -> None:
-    """Run ``fn`` once the session's current transaction commits; never if it rolls back.
+def _pending(session: Session) -> dict[int, tuple[SessionTransaction, list[Callable[[], None]]]]:
+    return session.info.setdefault(_AFTER_COMMIT, {})
 
-    Broadcasts and pushes go through here: a change that never happened is never announced."""
-    session.info.setdefault(_AFTER_COMMIT, []).append(fn)
+
+def on_commit(session: Session, fn: Callable[[], None]) -> None:
+    """Run ``fn`` once the session's outermost transaction commits; never if the change rolls back.
+
+    Broadcasts and pushes go through here: a change that never happened is never announced.
+    SQLAlchemy fires ``after_commit`` also when a savepoint (``begin_nested``) is released, so each
+    callback belongs to the transaction it was registered in: a released savepoint hands its
+    callbacks to its parent, a rolled-back one drops them, and only the outermost commit runs them."""
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    if transaction is None:  # autobegin has not happened yet: the next statement starts one
+        session.connection()
+        transaction = session.get_transaction()
+    assert transaction is not None
+    _pending(session).setdefault(id(transaction), (transaction, []))[1].append(fn)
 
 
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
-    for fn in session.info.pop(_AFTER_COMMIT, ()):
-        try:
-            fn()
-        except Exception:  # noqa: BLE001 — the change is committed; a failed push is repaired by resync
-            log.exception("after-commit callback failed")
-
-
-@event.listens_for(Session, "after_rollback")
-def _forget_after_rollback(session: Session) -> None:
+    pending = _pending(session)
+    if session.in_nested_transaction():
+        released = session.get_nested_transaction()
+        entry = pending.pop(id(released), None) if released is not None else None
+        if entry is not None and released is not None and released.parent is not None:
+            parent = released.parent
+            pending.setdefault(id(parent), (parent, []))[1].extend(entry[1])
+        return
     session.info.pop(_AFTER_COMMIT, None)
+    for _transaction, callbacks in pending.values():
+        for fn in callbacks:
+            try:
+                fn()
+            except Exception:  # noqa: BLE001 — the change is committed; a failed push is repaired by resync
+                log.exception("after-commit callback failed")
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_after_rollback(session: Session, previous_transaction: SessionTransaction) -> None:
+    # A rolled-back change never happened: nothing may be announced for it (nor for what was
+    # registered in savepoints inside it).
+    pending = session.info.get(_AFTER_COMMIT)
+    if not pending:
+        return
+    if previous_transaction.parent is None:
+        session.info.pop(_AFTER_COMMIT, None)
+        return
+    for key, (transaction, _callbacks) in list(pending.items()):
+        node: SessionTransaction | None = transaction
+        while node is not None and node is not previous_transaction:
+            node = node.parent
+        if node is previous_transaction:
+            pending.pop(key)
 
 
 # --- broadcasting ---------------------------------------------------------------------------

@@ -63,7 +63,14 @@ def json_array_response(description: str, item_schema: str) -> dict:
 ERROR_SCHEMA = {
     "type": "object",
     "required": ["error", "message"],
-    "properties": {"error": {"type": "integer"}, "message": {"type": "string"}},
+    "properties": {
+        "error": {"type": "integer", "description": "Lo stato HTTP."},
+        "message": {"type": "string", "description": "Il motivo, in italiano (o in inglese se scelto)."},
+        "code": {"type": "string", "description": "Codice stabile del rifiuto (per i programmi)."},
+        "errors": {"type": "object", "additionalProperties": {"type": "string"},
+                   "description": "Per ogni campo errato, il suo messaggio."},
+        "retry_after": {"type": "integer", "description": "Secondi da attendere prima di riprovare."},
+    },
 }
 
 
