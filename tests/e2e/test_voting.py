@@ -23,6 +23,7 @@ from tests.world import PASSWORD, make_person
 from workspace.accounts.models import Organisation, User
 from workspace.db import db, utcnow
 from workspace.needs import service as needs_service
+from workspace.procedures import lifecycle as procedures
 from workspace.tavoli import service as tavoli_service
 from workspace.voting import rounds as voting_rounds
 from workspace.voting.electorate import turnout
@@ -64,7 +65,8 @@ def tavolo(live_app) -> VoteTavolo:
         delegates = [make_person(session, n, f"del{i}-{tag}@e2e.example.org", o)
                      for i, (n, o) in enumerate(zip(names, orgs, strict=True))]
         observer = make_person(session, "Olga Osservatrice", f"oss-{tag}@e2e.example.org", union)
-        procedure = tavoli_service.create_procedure(session, "50008", f"Co-programmazione {tag}")
+        admin = make_person(session, "Anna Amministratrice", f"adm-{tag}@e2e.example.org", udp, admin=True)
+        procedure = procedures.create_procedure(session, admin, "50008", f"Co-programmazione {tag}")
         now = utcnow()
         t = tavoli_service.create_tavolo(session, procedure, f"Tavolo anziani {tag}", ["E"],
                                          opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=10))

@@ -402,6 +402,7 @@ def _at_local(day_offset: int, hour: int, minute: int = 0) -> datetime:
 def _load_procedure(session: Session, people: dict[str, tuple[User, Organisation]]) -> None:
     # Imported here: the demo module is also imported by code that needs only the logins.
     from workspace.needs import service as needs
+    from workspace.procedures import lifecycle
     from workspace.tavoli import service as tavoli
 
     user = {key: u for key, (u, _org) in people.items()}
@@ -410,8 +411,8 @@ def _load_procedure(session: Session, people: dict[str, tuple[User, Organisation
     key_points = {(k.macroarea_code, k.text): k.id for k in session.scalars(select(KeyPoint))}
     facilitator = user[FACILITATOR]
 
-    procedure = tavoli.create_procedure(session, AMBITO, PROCEDURE_TITLE, rup=user["rup"],
-                                        object_=PROCEDURE_OBJECT, published=False)
+    procedure = lifecycle.create_procedure(session, user["rup"], AMBITO, PROCEDURE_TITLE, rup=user["rup"],
+                                           object_=PROCEDURE_OBJECT, published=False)
     now = utcnow()
     tavolo = {}
     for code in TAVOLI:

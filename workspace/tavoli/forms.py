@@ -23,8 +23,6 @@ from workspace.forms import (
 from workspace.forms import max_length as _max
 from workspace.forms import required as _required
 
-TRIENNI = ("2025-2027", "2028-2030")
-
 ROLE_LABELS = {
     "facilitator": _l("Facilitatore"),
     "delegate": _l("Delegato di un'organizzazione"),
@@ -60,14 +58,6 @@ BISOGNO_STATUS_LABELS = {
     "accorpato": _l("Accorpato"),
     "ritirato": _l("Ritirato"),
 }
-
-
-class ProcedureForm(FlaskForm):
-    title = StringField(_l("Titolo della procedura"), validators=[_required(), _max(300)])
-    object = TextAreaField(_l("Oggetto"), validators=[Optional(), _max(5000)])
-    ambito_code = ChoiceField(_l("Ambito territoriale"), validators=[_required()])
-    triennium = ChoiceField(_l("Triennio di programmazione"), choices=options((t, t) for t in TRIENNI),
-                            default=TRIENNI[0], validators=[_required()])
 
 
 class TavoloForm(FlaskForm):

@@ -6,7 +6,7 @@ record in the same transaction (see workspace/record.py). The caller commits.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -16,7 +16,6 @@ from workspace import record, signals
 from workspace.accounts.models import Organisation, User
 from workspace.db import utcnow
 from workspace.problems import Problem, conflict, invalid, not_found
-from workspace.procedures.models import Procedure
 from workspace.reference.models import Macroarea
 from workspace.tavoli import permissions
 from workspace.tavoli.models import (
@@ -30,6 +29,9 @@ from workspace.tavoli.models import (
     TavoloMember,
     TavoloRole,
 )
+
+if TYPE_CHECKING:
+    from workspace.procedures.models import Procedure
 
 MAX_TIMER_SECONDS = 4 * 3600
 
@@ -67,18 +69,6 @@ def tavoli_for(session: Session, user: User) -> list[tuple[Tavolo, str]]:
 
 
 # --- set-up (Ufficio di Piano) -----------------------------------------------------------------
-
-
-def create_procedure(session: Session, ambito_code: str, title: str, rup: User | None = None,
-                     object_: str = "", triennium: str = "2025-2027", published: bool = False) -> Procedure:
-    title = (title or "").strip()
-    if not title:
-        raise invalid(_("Il titolo della procedura è obbligatorio."))
-    procedure = Procedure(ambito_code=ambito_code, title=title, object=object_, triennium=triennium,
-                          rup=rup, published=published)
-    session.add(procedure)
-    session.flush()
-    return procedure
 
 
 def create_tavolo(session: Session, procedure: Procedure, title: str, macroaree: list[str],

@@ -22,7 +22,7 @@ from workspace.errors import error_response
 from workspace.forms import options, to_utc
 from workspace.problems import Problem, not_found
 from workspace.procedures.models import Procedure
-from workspace.reference.models import Ambito, Macroarea
+from workspace.reference.models import Macroarea
 from workspace.tavoli import permissions, service
 from workspace.tavoli.forms import (
     ANNOTATION_KIND_LABELS,
@@ -33,7 +33,6 @@ from workspace.tavoli.forms import (
     SEDUTA_MODE_LABELS,
     SEDUTA_STATUS_LABELS,
     MemberForm,
-    ProcedureForm,
     RoleForm,
     SedutaForm,
     TavoloForm,
@@ -276,40 +275,6 @@ def presences(tavolo: Tavolo, role: str, seduta_id: int):
 
 
 # --------------------------------------------------------------------------- administration
-
-
-def _ambito_choices() -> list[tuple[str, str]]:
-    rows = db.session.execute(select(Ambito.code, Ambito.name).order_by(Ambito.name)).all()
-    return options((code, f"{name} ({code})") for code, name in rows)
-
-
-@bp.route("/amministrazione", methods=["GET", "POST"])
-@admin_required
-def admin():
-    form = ProcedureForm()
-    form.ambito_code.choices = _ambito_choices()
-    if not form.is_submitted():
-        form.ambito_code.data = current_app.config.get("AMBITO_CODE")
-    status = 200
-    if form.is_submitted():
-        if form.validate():
-            try:
-                procedure = service.create_procedure(
-                    db.session, form.ambito_code.data, form.title.data, rup=current_user._get_current_object(),
-                    object_=(form.object.data or "").strip(), triennium=form.triennium.data)
-            except Problem as problem:
-                db.session.rollback()
-                form.title.errors = [*form.title.errors, problem.message]
-                status = problem.status
-            else:
-                db.session.commit()
-                flash(_("Procedura «%(t)s» creata: ora si possono istituire i suoi tavoli.", t=procedure.title),
-                      "success")
-                return redirect(url_for("tavoli.new_tavolo", procedure_id=procedure.id))
-        else:
-            status = 422
-    procedures = db.session.scalars(select(Procedure).order_by(Procedure.id.desc())).all()
-    return _render("tavoli/admin.html", status, form=form, procedures=procedures)
 
 
 @bp.route("/amministrazione/procedure/<int:procedure_id>/nuovo-tavolo", methods=["GET", "POST"])

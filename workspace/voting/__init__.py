@@ -38,13 +38,15 @@ from workspace.voting.methods import (
 
 def register(app) -> None:
     from workspace import realtime, signals
-    from workspace.voting import api, live, views  # noqa: F401  (api adds its routes to the API blueprint)
+    from workspace.voting import api, live, privacy, views  # noqa: F401  (api adds its routes to the API blueprint)
 
     app.register_blueprint(views.bp)
     realtime.bind(app, live)
     signals.tavolo_snapshot.connect(live.snapshot_part)
     signals.seduta_closed.connect(live.close_live_rounds)
     signals.live_state_changed.connect(live.push_turnout)
+    signals.personal_data_requested.connect(privacy.personal_data)
+    signals.person_pseudonymised.connect(privacy.pseudonymise)
 
 
 __all__ = [
