@@ -11,7 +11,7 @@ Operations (acks as everywhere on /live: ``{"ok": true, ...}`` or ``{"error": co
   ``{"ok": true, "result": receipt}``; a retried ``op_id`` is acknowledged with ``"duplicate": true``.
 - ``vote.status`` ``{tavolo_id, round_id}``: read-only; may I vote, have I voted, my declarations.
 
-Live turnout: after each committed ballot the service sends ``signals.live_state_changed`` with a
+Live turnout: after each committed ballot ``ballots.cast_ballot`` sends ``signals.live_state_changed`` with a
 small payload (``{tavolo_id, round_id, revision, status, turnout, tally?}``); ``push_turnout``
 hands it to ``realtime.push_latest``, which sends it to the tavolo's room as ``vote.live`` at most
 once per ``PUSH_INTERVAL`` per round, always the newest. It is not a numbered event: it carries
@@ -19,7 +19,8 @@ derived state that the snapshot on join/resync provides again.
 
 Also here: closing a seduta closes its open live rounds (``close_live_rounds``, a receiver of
 ``signals.seduta_closed``), and ``close_due_forever`` — started by ``tavoli serve`` — closes
-asynchronous rounds whose closing time has passed.
+asynchronous rounds whose closing time has passed (``tavoli votes close-due`` does it where another
+server runs the app; reading a round never closes it: ``rounds``, "Closing").
 """
 from __future__ import annotations
 

@@ -8,7 +8,8 @@ tavolo permission on every route (``tavolo_view``), then the service, which chec
 (``workspace.web.transaction``); a refusal reaches the application's handler as an error page, or
 — for a form — comes back as the form with its message and the Problem's status. Reading never
 writes: a round past its closing time is shown in the phase "closing" until the sweep closes it
-(``rounds``, "Closing").
+(``rounds``, "Closing"). A form shown again after a refusal shows what is stored: the services
+check everything before they write.
 
 Live pages (ballot, open results, console, big screen) join the tavolo's room through
 ``static/js/live.js``; ``vote.live`` pushes turnout (and partial tallies where allowed), the
@@ -187,8 +188,7 @@ def new_round(tavolo: Tavolo, role: str):
         form.bisogni.data = []
     elif form.validate():
         try:
-            with db.session.begin_nested():
-                vote, _event = rounds.create_round(db.session, _user(), tavolo, **form.config(_seduta_for(tavolo)))
+            vote, _event = rounds.create_round(db.session, _user(), tavolo, **form.config(_seduta_for(tavolo)))
         except Problem as problem:
             status, message = problem.status, problem.message
         else:
@@ -217,8 +217,7 @@ def edit_round(tavolo: Tavolo, role: str, round_id: int):
         seduta = config.pop("seduta")
         config["seduta_id"] = seduta.id if seduta else None
         try:
-            with db.session.begin_nested():
-                rounds.update_round(db.session, _user(), vote, config)
+            rounds.update_round(db.session, _user(), vote, config)
         except Problem as problem:
             status, message = problem.status, problem.message
         else:
@@ -350,10 +349,8 @@ def cast(tavolo: Tavolo, role: str, round_id: int):
     vote = _round(tavolo, round_id)
     op_id = valid_op_id(request.form.get("op_id"))
     try:
-        # A refused ballot leaves nothing behind, so the page shown again with its message is the stored state.
-        with db.session.begin_nested():
-            content = ballot_from_form(vote, request.form, method_settings(vote))
-            receipt = ballots.cast_ballot(db.session, _user(), vote, content, op_id)
+        content = ballot_from_form(vote, request.form, method_settings(vote))
+        receipt = ballots.cast_ballot(db.session, _user(), vote, content, op_id)
     except Problem as problem:
         context = _ballot_context(tavolo, role, vote, error=problem.message, posted=request.form)
         return _render("voting/ballot.html", problem.status, **context)
@@ -376,8 +373,7 @@ def declare_interest(tavolo: Tavolo, role: str, round_id: int):
     message, status = None, 422
     if form.validate() and form.bisogno_id.data:
         try:
-            with db.session.begin_nested():
-                rounds.declare_interest(db.session, _user(), vote, form.bisogno_id.data, form.note.data or "")
+            rounds.declare_interest(db.session, _user(), vote, form.bisogno_id.data, form.note.data or "")
         except Problem as problem:
             message, status = problem.message, problem.status
         else:
