@@ -5,40 +5,13 @@ from __future__ import annotations
 import time
 import uuid
 
-import pytest
-
-from tests.voting.test_service import add_delegates, cast, make_round, pts, voting_world
-from tests.world import login_client
+from tests.voting.support import add_delegates, cast, make_round, pts
 from workspace.db import db
-from workspace.extensions import socketio
 from workspace.realtime import NAMESPACE
 from workspace.voting import live, service
 from workspace.voting.models import OpenBallot, SecretBallot, VoteRound
 
 WAIT = live.PUSH_INTERVAL + 0.5
-
-
-@pytest.fixture
-def vw(app):
-    with app.app_context():
-        return voting_world(db.session)
-
-
-@pytest.fixture
-def connect(app):
-    clients = []
-
-    def _connect(user):
-        http, token = login_client(app, user)
-        sio = socketio.test_client(app, namespace=NAMESPACE, flask_test_client=http, auth={"csrf_token": token})
-        assert sio.is_connected(NAMESPACE)
-        clients.append(sio)
-        return sio
-
-    yield _connect
-    for sio in clients:
-        if sio.is_connected(NAMESPACE):
-            sio.disconnect(namespace=NAMESPACE)
 
 
 def op_id() -> str:
