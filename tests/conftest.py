@@ -17,7 +17,8 @@ How a test gets its database
 
   ``@pytest.mark.real_db``: the test gets an app of its own on a database with real commits (a copy
   of the SQLite template; on PostgreSQL a separate database truncated before the test). Only for
-  tests that need real commits: threads, other processes, servers, schema inspection.
+  tests that need real commits: threads, other processes, servers. (A test that adds a route to
+  the app uses ``own_app``: an app that has served requests refuses new routes.)
 
 Factories (committed; tavoli, roles, sedute, bisogni, people and organisations through the real
 services): ``world`` and ``vw`` (a tavolo with its people; with four bisogni for votes), ``person``
@@ -169,7 +170,7 @@ def _real_app(request, backend: str, tmp_path: Path):
 
 # --------------------------------------------------------------------------- shared apps, one transaction per test
 
-_SOCKETIO_SERVER = "tavoli_test_socketio_server"
+SOCKETIO_SERVER = "tavoli_test_socketio_server"
 
 
 def _shared_app(url: str, instance: Path, backend: str):
@@ -179,7 +180,7 @@ def _shared_app(url: str, instance: Path, backend: str):
     application.config["DB_BACKEND"] = backend
     # ``socketio`` is one object for the process and ``init_app`` gives it a new server for each app
     # created; remember this app's, to bind it again before each of its tests.
-    application.extensions[_SOCKETIO_SERVER] = socketio.server
+    application.extensions[SOCKETIO_SERVER] = socketio.server
     return application
 
 
@@ -273,7 +274,7 @@ def _transaction(application, tmp_path: Path):
     application.instance_path = str(tmp_path)  # uploads go to <instance>/uploads
     application.extensions.pop("tavoli_ratelimit", None)  # built again, from the config, on first use
     application.extensions.pop(_AMBITO_CACHE, None)
-    socketio.server = application.extensions[_SOCKETIO_SERVER]
+    socketio.server = application.extensions[SOCKETIO_SERVER]
     try:
         yield application
     finally:
