@@ -1,4 +1,5 @@
-"""Helpers shared by the test suites: CSRF-aware posting, named objects, logging in, reading mail.
+"""Helpers shared by the test suites: CSRF-aware posting, named objects, logging in, reading mail,
+and ``refused``: a refusal that leaves nothing behind in the database.
 
 Objects are made through the real services (so tests exercise the same validation) and committed,
 because the test client runs its requests in its own session.
@@ -15,6 +16,8 @@ import itertools
 import re
 from pathlib import Path
 
+import pytest
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 DEFAULT_PASSWORD = "password-di-prova-123"
@@ -129,3 +132,83 @@ def link_in_mail(message: email.message.EmailMessage, base_url: str) -> str:
     if match is None:
         raise AssertionError(f"nessun link {base_url} nell'e-mail:\n{text}")
     return match.group(1)
+
+
+# --------------------------------------------------------------------------- the database, counted
+
+
+def reference_tables() -> set[str]:
+    """Tables of the reference module (mapped classes and plain association tables)."""
+    from sqlalchemy import Table
+
+    from workspace.db import Base
+    from workspace.reference import models as reference_models
+
+    mapped = {m.local_table.name for m in Base.registry.mappers
+              if m.class_.__module__.startswith("workspace.reference")}
+    plain = {t.name for t in vars(reference_models).values() if isinstance(t, Table)}
+    return mapped | plain
+
+
+def working_tables() -> list:
+    """Every table but the reference data, parents first: what the application writes to."""
+    import workspace.models  # noqa: F401  (complete metadata)
+    from workspace.db import Base
+
+    keep = reference_tables()
+    return [t for t in Base.metadata.sorted_tables if t.name not in keep]
+
+
+def database_footprint(session: Session) -> dict[str, object]:
+    """Everything outside the reference data: the rows of each table (in primary-key order), and the
+    event counter of each tavolo. Tables are counted in one query; only non-empty ones are read."""
+    from workspace.record import RecordStream
+
+    tables = working_tables()
+    counts = session.execute(text("SELECT " + ", ".join(f'(SELECT count(*) FROM "{t.name}")' for t in tables))).one()
+    rows: dict[str, object] = {
+        table.name: [tuple(r) for r in session.execute(select(table).order_by(*table.primary_key.columns))]
+        if n else []
+        for table, n in zip(tables, counts, strict=True)
+    }
+    rows["(event counters)"] = dict(session.execute(select(RecordStream.tavolo_id, RecordStream.last_seq)).all())
+    return rows
+
+
+def footprint_changes(before: dict, after: dict) -> list[str]:
+    """What differs between two ``database_footprint``s, in words."""
+    changes = []
+    for name, old in before.items():
+        new = after[name]
+        if old == new:
+            continue
+        if isinstance(old, dict):
+            changes.append(f"{name}: {old} -> {new}")
+        elif len(old) != len(new):
+            changes.append(f"{name}: {len(old)} -> {len(new)} righe")
+        else:
+            changes.append(f"{name}: righe modificate")
+    return changes
+
+
+def refused(session: Session, fn, code: str, status: int, *fragments: str):
+    """``fn()`` must raise ``workspace.problems.Problem`` with this code and HTTP status, an Italian
+    message containing each of ``fragments``, and leave nothing behind. The session is COMMITTED
+    after the refusal (as a careless caller would), then the database must be what it was: same
+    rows in every table outside the reference data, same event counter of every tavolo. So a
+    service that wrote (or changed) a row and then raised is caught. Returns the Problem."""
+    from workspace.problems import Problem
+
+    before = database_footprint(session)
+    with pytest.raises(Problem) as caught:
+        fn()
+    problem = caught.value
+    assert (problem.code, problem.status) == (code, status), (problem.code, problem.status, problem.message)
+    assert problem.message and problem.message == str(problem)
+    for fragment in fragments:
+        assert fragment in problem.message, problem.message
+    assert problem.as_ack() == {"error": code, "message": problem.message}
+    session.commit()
+    changes = footprint_changes(before, database_footprint(session))
+    assert not changes, "il rifiuto ha lasciato tracce nel database: " + "; ".join(changes)
+    return problem

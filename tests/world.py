@@ -45,12 +45,14 @@ class World:
                 ("facilitator", "delegate", "delegate2", "colleague", "observer", "outsider", "admin")}
 
 
-def make_person(session, name: str, email: str, org: Organisation | None = None, admin: bool = False) -> User:
+def make_person(session, name: str, email: str, org: Organisation | None = None, admin: bool = False,
+                flush: bool = True) -> User:
     user = User(name=name, email=email, password_hash=_hash(), is_admin=admin)
     session.add(user)
     if org is not None:
         session.add(Membership(user=user, organisation=org))
-    session.flush()
+    if flush:
+        session.flush()
     return user
 
 
@@ -67,13 +69,15 @@ def build_world(session, window_open: bool = True) -> World:
     comune = org("Comune di Pavia", "comune")
     union = org("Sindacato Gamma (prova)", "sindacato")
     session.flush()
-    admin = make_person(session, "Amministratrice", "admin@prova.example.org", udp, admin=True)
-    facilitator = make_person(session, "Fabio Facilitatore", "fac@prova.example.org", udp)
-    delegate = make_person(session, "Delia Delegata", "del@prova.example.org", ets)
-    colleague = make_person(session, "Carlo Collega", "col@prova.example.org", ets)
-    delegate2 = make_person(session, "Dario Delegato", "del2@prova.example.org", ets2)
-    observer = make_person(session, "Olga Osservatrice", "oss@prova.example.org", union)
-    outsider = make_person(session, "Esterno Estranei", "ext@prova.example.org")
+    # One flush for all: each table's rows go in one INSERT (the world is built for every test).
+    admin = make_person(session, "Amministratrice", "admin@prova.example.org", udp, admin=True, flush=False)
+    facilitator = make_person(session, "Fabio Facilitatore", "fac@prova.example.org", udp, flush=False)
+    delegate = make_person(session, "Delia Delegata", "del@prova.example.org", ets, flush=False)
+    colleague = make_person(session, "Carlo Collega", "col@prova.example.org", ets, flush=False)
+    delegate2 = make_person(session, "Dario Delegato", "del2@prova.example.org", ets2, flush=False)
+    observer = make_person(session, "Olga Osservatrice", "oss@prova.example.org", union, flush=False)
+    outsider = make_person(session, "Esterno Estranei", "ext@prova.example.org", flush=False)
+    session.flush()
 
     procedure = procedures.create_procedure(session, admin, AMBITO, "Co-programmazione PdZ 2025-2027", rup=admin)
     now = utcnow()

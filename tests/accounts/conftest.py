@@ -19,19 +19,3 @@ def cheap_password_hashing(request, monkeypatch):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "real_argon2: use the production argon2 parameters")
-
-
-@pytest.fixture
-def in_app(app):
-    """``with in_app() as s:`` — a short app context and its database session, closed before the
-    test client makes requests (so requests get their own context, as in production)."""
-    from contextlib import contextmanager
-
-    from workspace.db import db
-
-    @contextmanager
-    def _ctx():
-        with app.app_context():
-            yield db.session
-
-    return _ctx

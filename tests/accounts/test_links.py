@@ -14,7 +14,6 @@ from tests.helpers import (
     login,
     mail_files,
     mail_text,
-    make_org,
     make_user,
 )
 from workspace.accounts import links, service
@@ -27,11 +26,10 @@ def users(in_app) -> int:
 
 
 @pytest.fixture
-def setup(in_app):
-    with in_app() as s:
-        org = make_org(s, kind="ets", name="APS La Rete")
-        make_user(s, "admin@example.it", admin=True, name="Ada Amministratrice")
-        return {"org_id": org.id}
+def setup(organisation, person):
+    org = organisation(kind="ets", name="APS La Rete")
+    person("admin@example.it", admin=True, name="Ada Amministratrice")
+    return {"org_id": org.id}
 
 
 def invite(app, client, org_id, email="nuovo@example.it", name="Nuovo Delegato", admin=False):

@@ -4,16 +4,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.helpers import DEFAULT_PASSWORD, csrf_post, csrf_token_from, login, logout, make_user
+from tests.helpers import DEFAULT_PASSWORD, csrf_post, csrf_token_from, login, logout
 from workspace.accounts import service
 from workspace.accounts.models import User
 
 
 @pytest.fixture
-def maria(in_app):
-    with in_app() as s:
-        make_user(s, "maria@example.it")
-    return "maria@example.it"
+def maria(person):
+    return person("maria@example.it").email
 
 
 def test_login_page_is_accessible(client):

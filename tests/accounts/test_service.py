@@ -224,6 +224,7 @@ def test_expired_token_is_410_and_stays_unused(session):
     assert session.scalar(select(AccessToken.used_at)) is None
 
 
+@pytest.mark.real_db  # four threads, each with its own connection and transaction
 def test_concurrent_consumption_only_one_wins(app):
     from workspace.db import db
 

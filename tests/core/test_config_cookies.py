@@ -65,13 +65,17 @@ def test_https_language_cookie_is_secure_and_hsts_is_sent(https_app):
     assert "max-age=31536000" in hsts
 
 
-def test_http_session_cookie_is_not_secure(sqlite_app):
-    @sqlite_app.get("/_prova-sessione")
+def test_http_session_cookie_is_not_secure(request, tmp_path, monkeypatch):
+    monkeypatch.delenv("BASE_URL", raising=False)
+    app = _make_app(request, "sqlite", tmp_path)  # of its own: a route is added to it
+
+    @app.get("/_prova-sessione")
     def _touch_session():
         session["prova"] = 1
         return "ok"
 
-    response = sqlite_app.test_client().get("/_prova-sessione")
-    cookie = _cookie(response, sqlite_app.config.get("SESSION_COOKIE_NAME", "session"))
+    response = app.test_client().get("/_prova-sessione")
+    app.extensions["tavoli_db"]["engine"].dispose()
+    cookie = _cookie(response, app.config.get("SESSION_COOKIE_NAME", "session"))
     assert "Secure" not in cookie
     assert "HttpOnly" in cookie

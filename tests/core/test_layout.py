@@ -112,7 +112,8 @@ def test_logged_in_header_shows_name_and_logout(app, client):
     assert tokens and tokens[0].attrs.get("value")
 
 
-def test_admin_link_only_for_admins_and_only_if_the_page_exists(app, client, monkeypatch):
+def test_admin_link_only_for_admins_and_only_if_the_page_exists(own_app, monkeypatch):
+    app, client = own_app, own_app.test_client()  # an app of its own: a route is added to it
     _ensure_admin_endpoint(app)
     _login(client, _add_user(app, admin=True))
     labels = _nav_labels(client.get("/"))
@@ -121,7 +122,8 @@ def test_admin_link_only_for_admins_and_only_if_the_page_exists(app, client, mon
     assert "Organizzazioni" not in _nav_labels(client.get("/"))
 
 
-def test_no_admin_link_for_other_people(app, client):
+def test_no_admin_link_for_other_people(own_app):
+    app, client = own_app, own_app.test_client()  # an app of its own: a route is added to it
     _ensure_admin_endpoint(app)
     assert not {"Organizzazioni", "Procedure e tavoli", "I miei tavoli"} & set(_nav_labels(client.get("/")))
     _login(client, _add_user(app, admin=False))
@@ -183,12 +185,13 @@ def test_post_without_csrf_token_is_refused_in_italian(client):
     assert "controllo CSRF" in response.get_data(as_text=True)
 
 
-def test_internal_error_page(sqlite_app):
+def test_internal_error_page(make_app):
     def broken():
         raise RuntimeError("guasto di prova")
 
-    sqlite_app.add_url_rule("/_guasto", view_func=broken)
-    response = sqlite_app.test_client().get("/_guasto")
+    app = make_app()  # of its own: a route is added to it
+    app.add_url_rule("/_guasto", view_func=broken)
+    response = app.test_client().get("/_guasto")
     assert response.status_code == 500
     text = response.get_data(as_text=True)
     assert "<h1>Errore del servizio</h1>" in text

@@ -30,9 +30,10 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import _config, service_missing
+from tests.conftest import SOCKETIO_SERVER, _config, service_missing
 from workspace import create_app
 from workspace.config import PROJECT_ROOT
+from workspace.extensions import socketio
 
 CHROMIUM_ARGS = [
     "--headless=new",
@@ -104,6 +105,7 @@ def _live(sqlite_template, tmp_path_factory) -> Iterator[LiveServer]:
     )
     _load_demo(app)
     holder["app"] = app
+    app.extensions[SOCKETIO_SERVER] = socketio.server
 
     thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
     thread.start()
@@ -114,6 +116,14 @@ def _live(sqlite_template, tmp_path_factory) -> Iterator[LiveServer]:
         thread.join(timeout=10)
         server.server_close()
         app.extensions["tavoli_db"]["engine"].dispose()
+
+
+@pytest.fixture(autouse=True)
+def _live_socketio_server(request):
+    """``socketio`` is one object per process: broadcasts go to the server of the last app built
+    (tests elsewhere build their own). Before each test here, it is the live server's again."""
+    if "_live" in request.fixturenames:
+        socketio.server = request.getfixturevalue("_live").app.extensions[SOCKETIO_SERVER]
 
 
 @pytest.fixture(scope="session")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from tests.helpers import refused
 from tests.needs.test_bisogni import HOSTILE, _assert_clean
-from tests.tavoli.support import refused, second_tavolo
+from tests.tavoli.support import second_tavolo
 from tests.world import add_bisogno
 from workspace import record
 from workspace.needs import service as needs
@@ -35,14 +36,14 @@ def test_annotation_attributed_to_the_delegates_organisation(session, world, bis
 
 @pytest.mark.parametrize("kind", ["opinione", "", None])
 def test_unknown_kind_refused(session, world, bisogno, kind):
-    with refused(session, world.tavolo.id, "invalid", 422, "Tipo di annotazione"):
-        needs.add_annotation(session, world.delegate, bisogno, kind, "Testo")
+    refused(session, lambda: needs.add_annotation(session, world.delegate, bisogno, kind, "Testo"),
+            "invalid", 422, "Tipo di annotazione")
 
 
 @pytest.mark.parametrize("body", ["", "   \n ", None])
 def test_empty_body_refused(session, world, bisogno, body):
-    with refused(session, world.tavolo.id, "invalid", 422, "Testo", "obbligatorio"):
-        needs.add_annotation(session, world.delegate, bisogno, "dato", body)
+    refused(session, lambda: needs.add_annotation(session, world.delegate, bisogno, "dato", body),
+            "invalid", 422, "Testo", "obbligatorio")
 
 
 def test_reply_threads_under_the_parent(session, world, bisogno):
@@ -54,10 +55,10 @@ def test_reply_threads_under_the_parent(session, world, bisogno):
 def test_reply_to_an_annotation_of_another_bisogno_refused(session, world, bisogno):
     other = add_bisogno(session, world, title="Altro bisogno")
     parent, _ = _annotate(session, world.delegate, other)
-    with refused(session, world.tavolo.id, "invalid", 422, "stesso bisogno"):
-        needs.add_annotation(session, world.delegate2, bisogno, "dato", "Risposta", parent_id=parent.id)
-    with refused(session, world.tavolo.id, "invalid", 422, "stesso bisogno"):
-        needs.add_annotation(session, world.delegate2, bisogno, "dato", "Risposta", parent_id=999_999)
+    refused(session, lambda: needs.add_annotation(session, world.delegate2, bisogno, "dato", "Risposta", parent_id=parent.id),
+            "invalid", 422, "stesso bisogno")
+    refused(session, lambda: needs.add_annotation(session, world.delegate2, bisogno, "dato", "Risposta", parent_id=999_999),
+            "invalid", 422, "stesso bisogno")
 
 
 def test_lookup_by_tavolo_refuses_ids_of_another_tavolo(session, world, bisogno):
@@ -92,10 +93,10 @@ def test_own_deletion_keeps_the_row_and_hides_the_text(session, world, bisogno):
 
 def test_moderation_requires_and_records_a_reason(session, world, bisogno):
     annotation, _ = _annotate(session, world.delegate2, bisogno, "Il signor Rossi di via Roma 3 è malato.")
-    with refused(session, world.tavolo.id, "invalid", 422, "Motivazione", "obbligatorio"):
-        needs.delete_annotation(session, world.facilitator, annotation, "  ")
-    with refused(session, world.tavolo.id, "too_long", 413, "Motivazione", "1.000"):
-        needs.delete_annotation(session, world.facilitator, annotation, "r" * 1001)
+    refused(session, lambda: needs.delete_annotation(session, world.facilitator, annotation, "  "),
+            "invalid", 422, "Motivazione", "obbligatorio")
+    refused(session, lambda: needs.delete_annotation(session, world.facilitator, annotation, "r" * 1001),
+            "too_long", 413, "Motivazione", "1.000")
     event = needs.delete_annotation(session, world.facilitator, annotation, "Dati personali di terzi")
     session.commit()
     row = session.get(Annotation, annotation.id)
@@ -103,14 +104,14 @@ def test_moderation_requires_and_records_a_reason(session, world, bisogno):
                                                                       world.facilitator.id)
     assert event.payload["deletion_reason"] == "Dati personali di terzi" and event.payload["body"] is None
     assert "Rossi" not in str(event.payload)
-    with refused(session, world.tavolo.id, "conflict", 409, "già stata eliminata"):
-        needs.delete_annotation(session, world.facilitator, annotation, "Di nuovo")
+    refused(session, lambda: needs.delete_annotation(session, world.facilitator, annotation, "Di nuovo"),
+            "conflict", 409, "già stata eliminata")
 
 
 def test_a_delegate_cannot_delete_a_colleagues_annotation(session, world, bisogno):
     annotation, _ = _annotate(session, world.delegate, bisogno)
-    with refused(session, world.tavolo.id, "forbidden", 403, "Solo i facilitatori"):
-        needs.delete_annotation(session, world.colleague, annotation, "Non mi piace")
+    refused(session, lambda: needs.delete_annotation(session, world.colleague, annotation, "Non mi piace"),
+            "forbidden", 403, "Solo i facilitatori")
 
 
 # --- supports ----------------------------------------------------------------------------------------
@@ -143,8 +144,8 @@ def test_support_on_a_deleted_annotation_refused(session, world, bisogno):
     annotation, _ = _annotate(session, world.delegate, bisogno)
     needs.delete_annotation(session, world.delegate, annotation)
     session.commit()
-    with refused(session, world.tavolo.id, "conflict", 409, "eliminata"):
-        needs.toggle_support(session, world.delegate2, annotation, True)
+    refused(session, lambda: needs.toggle_support(session, world.delegate2, annotation, True),
+            "conflict", 409, "eliminata")
 
 
 # --- Markdown and sizes ----------------------------------------------------------------------------
@@ -159,11 +160,11 @@ def test_markdown_sanitised_in_annotation_dict(session, world, bisogno):
 
 
 def test_oversized_annotation_refused_and_nothing_written(app, session, world, bisogno):
-    with refused(session, world.tavolo.id, "too_long", 413, "Testo", "20.000", "20.001"):
-        needs.add_annotation(session, world.delegate, bisogno, "dato", "a" * 20_001)
+    refused(session, lambda: needs.add_annotation(session, world.delegate, bisogno, "dato", "a" * 20_001),
+            "too_long", 413, "Testo", "20.000", "20.001")
     app.config["TEXT_LIMIT"] = 50
-    with refused(session, world.tavolo.id, "too_long", 413, "limite di 50"):
-        needs.add_annotation(session, world.delegate, bisogno, "dato", "a" * 51)
+    refused(session, lambda: needs.add_annotation(session, world.delegate, bisogno, "dato", "a" * 51),
+            "too_long", 413, "limite di 50")
     annotation, _ = _annotate(session, world.delegate, bisogno, "a" * 50)
     assert [a.id for a in session.get(type(bisogno), bisogno.id).annotations] == [annotation.id]
     assert [e.kind for e in record.events_between(session, world.tavolo.id)].count("annotation.created") == 1

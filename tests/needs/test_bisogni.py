@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.tavoli.support import footprint, refused, start_live
+from tests.helpers import refused
+from tests.tavoli.support import footprint, start_live
 from tests.world import AMBITO, add_bisogno, bisogno_data
 from workspace import record
 from workspace.accounts.models import Organisation
@@ -40,15 +41,13 @@ def _key_point(session, code: str) -> KeyPoint:
 
 
 def test_before_opening_refused_with_the_opening_date(session, dated):
-    with refused(session, dated.tavolo.id, "window_closed", 409, "apre il 10/03/2025 10:00"):
-        needs.create_bisogno(session, dated.delegate, dated.tavolo, bisogno_data(),
-                             now=OPENS - timedelta(minutes=1))
+    refused(session, lambda: needs.create_bisogno(session, dated.delegate, dated.tavolo, bisogno_data(), now=OPENS - timedelta(minutes=1)),
+            "window_closed", 409, "apre il 10/03/2025 10:00")
 
 
 def test_after_closing_refused_with_the_closing_date(session, dated):
-    with refused(session, dated.tavolo.id, "window_closed", 409, "chiusa dal 30/04/2025 18:00"):
-        needs.create_bisogno(session, dated.delegate, dated.tavolo, bisogno_data(),
-                             now=CLOSES + timedelta(seconds=1))
+    refused(session, lambda: needs.create_bisogno(session, dated.delegate, dated.tavolo, bisogno_data(), now=CLOSES + timedelta(seconds=1)),
+            "window_closed", 409, "chiusa dal 30/04/2025 18:00")
 
 
 @pytest.mark.parametrize("moment", [OPENS, OPENS + timedelta(days=20), CLOSES])
@@ -61,14 +60,14 @@ def test_inside_the_window_accepted(session, dated, moment):
 def test_no_window_means_only_during_sedute(session, world):
     world.tavolo.contribution_opens_at = world.tavolo.contribution_closes_at = None
     session.commit()
-    with refused(session, world.tavolo.id, "window_closed", 409, "solo durante le sedute"):
-        needs.create_bisogno(session, world.delegate, world.tavolo, bisogno_data())
+    refused(session, lambda: needs.create_bisogno(session, world.delegate, world.tavolo, bisogno_data()),
+            "window_closed", 409, "solo durante le sedute")
 
 
 def test_live_seduta_accepts_contributions_with_the_window_closed(session, dated):
     now = CLOSES + timedelta(days=30)
-    with refused(session, dated.tavolo.id, "window_closed", 409):
-        needs.create_bisogno(session, dated.delegate, dated.tavolo, bisogno_data(), now=now)
+    refused(session, lambda: needs.create_bisogno(session, dated.delegate, dated.tavolo, bisogno_data(), now=now),
+            "window_closed", 409)
     seduta = start_live(session, dated)
     bisogno, _ = needs.create_bisogno(session, dated.delegate, dated.tavolo, bisogno_data(), now=now)
     annotation, _ = needs.add_annotation(session, dated.delegate2, bisogno, "dato", "Dato raccolto in seduta")
@@ -81,10 +80,10 @@ def test_closed_window_also_refuses_edits_and_annotations(session, world):
     bisogno = add_bisogno(session, world)
     world.tavolo.contribution_closes_at = world.tavolo.contribution_opens_at + timedelta(seconds=1)
     session.commit()
-    with refused(session, world.tavolo.id, "window_closed", 409, "chiusa dal"):
-        needs.update_bisogno(session, world.delegate, bisogno, {"title": "Tardi"})
-    with refused(session, world.tavolo.id, "window_closed", 409, "chiusa dal"):
-        needs.add_annotation(session, world.delegate2, bisogno, "dato", "Tardi")
+    refused(session, lambda: needs.update_bisogno(session, world.delegate, bisogno, {"title": "Tardi"}),
+            "window_closed", 409, "chiusa dal")
+    refused(session, lambda: needs.add_annotation(session, world.delegate2, bisogno, "dato", "Tardi"),
+            "window_closed", 409, "chiusa dal")
     assert session.get(Bisogno, bisogno.id).title == bisogno_data()["title"]
 
 
@@ -108,8 +107,8 @@ def test_key_points_of_the_bisognos_macroarea(session, world):
 
 def test_key_point_of_another_macroarea_refused(session, world):
     kp_a = _key_point(session, "A")
-    with refused(session, world.tavolo.id, "invalid", 422, "punti chiave", "macroaree del bisogno"):
-        needs.create_bisogno(session, world.delegate, world.tavolo, bisogno_data(key_points=[kp_a.id]))
+    refused(session, lambda: needs.create_bisogno(session, world.delegate, world.tavolo, bisogno_data(key_points=[kp_a.id])),
+            "invalid", 422, "punti chiave", "macroaree del bisogno")
 
 
 def test_key_point_of_a_transversal_macroarea_accepted(session, world):
@@ -122,13 +121,13 @@ def test_key_point_of_a_transversal_macroarea_accepted(session, world):
 
 @pytest.mark.parametrize("key_points", [[999_999], ["uno"], [True]])
 def test_unknown_or_malformed_key_points_refused(session, world, key_points):
-    with refused(session, world.tavolo.id, "invalid", 422, "chiave"):
-        needs.create_bisogno(session, world.delegate, world.tavolo, bisogno_data(key_points=key_points))
+    refused(session, lambda: needs.create_bisogno(session, world.delegate, world.tavolo, bisogno_data(key_points=key_points)),
+            "invalid", 422, "chiave")
 
 
 def test_primary_macroarea_must_be_the_tavolos(session, world):
-    with refused(session, world.tavolo.id, "invalid", 422, "macroarea principale"):
-        needs.create_bisogno(session, world.delegate, world.tavolo, bisogno_data(macroarea="A"))
+    refused(session, lambda: needs.create_bisogno(session, world.delegate, world.tavolo, bisogno_data(macroarea="A")),
+            "invalid", 422, "macroarea principale")
 
 
 def test_territory_only_comuni_of_the_ambito(session, world):
@@ -150,8 +149,8 @@ def test_territory_outside_the_ambito_refused(session, world, which):
     comune_id = {"other_ambito": lambda: _comune_elsewhere(session).id,
                  "not_a_comune": lambda: world.ets.id,
                  "unknown": lambda: 999_999}[which]()
-    with refused(session, world.tavolo.id, "invalid", 422, "Comuni dell'Ambito"):
-        needs.create_bisogno(session, world.delegate, world.tavolo, bisogno_data(comuni=[world.comune.id, comune_id]))
+    refused(session, lambda: needs.create_bisogno(session, world.delegate, world.tavolo, bisogno_data(comuni=[world.comune.id, comune_id])),
+            "invalid", 422, "Comuni dell'Ambito")
 
 
 @pytest.mark.parametrize("field,value,fragment", [
@@ -163,8 +162,8 @@ def test_territory_outside_the_ambito_refused(session, world, which):
     ("description", 42, "deve essere un testo"),
 ])
 def test_invalid_fields_refused(session, world, field, value, fragment):
-    with refused(session, world.tavolo.id, "invalid", 422, fragment):
-        needs.create_bisogno(session, world.delegate, world.tavolo, bisogno_data(**{field: value}))
+    refused(session, lambda: needs.create_bisogno(session, world.delegate, world.tavolo, bisogno_data(**{field: value})),
+            "invalid", 422, fragment)
 
 
 # --- versioning --------------------------------------------------------------------------------------
@@ -194,9 +193,8 @@ def test_stale_expected_version_is_a_conflict(session, world):
     bisogno = add_bisogno(session, world)
     needs.update_bisogno(session, world.facilitator, bisogno, {"title": "Prima modifica"}, expected_version=1)
     session.commit()
-    with refused(session, world.tavolo.id, "conflict", 409, "modificato nel frattempo", "versione 2"):
-        needs.update_bisogno(session, world.delegate, bisogno, {"title": "Modifica su versione vecchia"},
-                             expected_version=1)
+    refused(session, lambda: needs.update_bisogno(session, world.delegate, bisogno, {"title": "Modifica su versione vecchia"}, expected_version=1),
+            "conflict", 409, "modificato nel frattempo", "versione 2")
     row = session.get(Bisogno, bisogno.id)
     assert (row.title, row.version, len(row.versions)) == ("Prima modifica", 2, 2)
 
@@ -206,14 +204,14 @@ def test_status_changes_are_versioned_and_follow_the_transitions(session, world)
     needs.set_status(session, world.facilitator, bisogno, "in_discussione")
     needs.set_status(session, world.delegate, bisogno, "ritirato")
     session.commit()
-    with refused(session, world.tavolo.id, "conflict", 409, "da «ritirato» a «in_discussione»"):
-        needs.set_status(session, world.facilitator, bisogno, "in_discussione")
-    with refused(session, world.tavolo.id, "conflict", 409, "ritirato non si modifica"):
-        needs.update_bisogno(session, world.delegate, bisogno, {"title": "Non si può"})
-    with refused(session, world.tavolo.id, "invalid", 422, "Stato non valido"):
-        needs.set_status(session, world.facilitator, bisogno, "approvato")
-    with refused(session, world.tavolo.id, "conflict", 409, "Passaggio di stato non consentito"):
-        needs.set_status(session, world.facilitator, bisogno, "accorpato")  # only through merge
+    refused(session, lambda: needs.set_status(session, world.facilitator, bisogno, "in_discussione"),
+            "conflict", 409, "da «ritirato» a «in_discussione»")
+    refused(session, lambda: needs.update_bisogno(session, world.delegate, bisogno, {"title": "Non si può"}),
+            "conflict", 409, "ritirato non si modifica")
+    refused(session, lambda: needs.set_status(session, world.facilitator, bisogno, "approvato"),
+            "invalid", 422, "Stato non valido")
+    refused(session, lambda: needs.set_status(session, world.facilitator, bisogno, "accorpato"),
+            "conflict", 409, "Passaggio di stato non consentito")  # only through merge
     needs.set_status(session, world.facilitator, bisogno, "proposto")
     session.commit()
     row = session.get(Bisogno, bisogno.id)
@@ -247,16 +245,16 @@ def test_merge_refusals(session, world):
     first = add_bisogno(session, world, title="Primo")
     second = add_bisogno(session, world, title="Secondo")
     third = add_bisogno(session, world, title="Terzo")
-    with refused(session, world.tavolo.id, "invalid", 422, "stesso tavolo"):
-        needs.merge_bisogno(session, world.facilitator, first, first)
+    refused(session, lambda: needs.merge_bisogno(session, world.facilitator, first, first),
+            "invalid", 422, "stesso tavolo")
     needs.merge_bisogno(session, world.facilitator, first, second)
     session.commit()
-    with refused(session, world.tavolo.id, "conflict", 409, "già accorpati"):
-        needs.merge_bisogno(session, world.facilitator, first, third)
-    with refused(session, world.tavolo.id, "conflict", 409, "già accorpati"):
-        needs.merge_bisogno(session, world.facilitator, third, first)
-    with refused(session, world.tavolo.id, "conflict", 409, "accorpato o ritirato"):
-        needs.add_annotation(session, world.delegate, first, "dato", "Troppo tardi")
+    refused(session, lambda: needs.merge_bisogno(session, world.facilitator, first, third),
+            "conflict", 409, "già accorpati")
+    refused(session, lambda: needs.merge_bisogno(session, world.facilitator, third, first),
+            "conflict", 409, "già accorpati")
+    refused(session, lambda: needs.add_annotation(session, world.delegate, first, "dato", "Troppo tardi"),
+            "conflict", 409, "accorpato o ritirato")
 
 
 def test_merge_across_tavoli_refused(session, world):
@@ -264,8 +262,8 @@ def test_merge_across_tavoli_refused(session, world):
 
     _, _, elsewhere, _ = second_tavolo(session, world)
     here = add_bisogno(session, world)
-    with refused(session, world.tavolo.id, "invalid", 422, "stesso tavolo"):
-        needs.merge_bisogno(session, world.facilitator, here, elsewhere)
+    refused(session, lambda: needs.merge_bisogno(session, world.facilitator, here, elsewhere),
+            "invalid", 422, "stesso tavolo")
 
 
 # --- Markdown and sizes ----------------------------------------------------------------------------
@@ -293,8 +291,8 @@ def test_markdown_sanitised_in_bisogno_dict(session, world):
 
 
 def test_oversized_description_refused_and_nothing_written(session, world):
-    with refused(session, world.tavolo.id, "too_long", 413, "Descrizione", "20.000"):
-        needs.create_bisogno(session, world.delegate, world.tavolo, bisogno_data(description="x" * 20_001))
+    refused(session, lambda: needs.create_bisogno(session, world.delegate, world.tavolo, bisogno_data(description="x" * 20_001)),
+            "too_long", 413, "Descrizione", "20.000")
     bisogno, _ = needs.create_bisogno(session, world.delegate, world.tavolo, bisogno_data(description="x" * 20_000))
     session.commit()
     assert len(bisogno.description) == 20_000
@@ -303,17 +301,17 @@ def test_oversized_description_refused_and_nothing_written(session, world):
 def test_lowered_text_limit(app, session, world):
     app.config["TEXT_LIMIT"] = 100
     bisogno = add_bisogno(session, world, description="y" * 100)
-    with refused(session, world.tavolo.id, "too_long", 413, "limite di 100 caratteri", "101"):
-        needs.create_bisogno(session, world.delegate, world.tavolo, bisogno_data(description="y" * 101))
-    with refused(session, world.tavolo.id, "too_long", 413, "limite di 100"):
-        needs.update_bisogno(session, world.delegate, bisogno, {"description": "z" * 101, "title": "Cambiato"})
+    refused(session, lambda: needs.create_bisogno(session, world.delegate, world.tavolo, bisogno_data(description="y" * 101)),
+            "too_long", 413, "limite di 100 caratteri", "101")
+    refused(session, lambda: needs.update_bisogno(session, world.delegate, bisogno, {"description": "z" * 101, "title": "Cambiato"}),
+            "too_long", 413, "limite di 100")
     row = session.get(Bisogno, bisogno.id)
     assert (row.description, row.title, row.version) == ("y" * 100, bisogno_data()["title"], 1)
 
 
 def test_oversized_title_refused(session, world):
-    with refused(session, world.tavolo.id, "too_long", 413, "Titolo", "300"):
-        needs.create_bisogno(session, world.delegate, world.tavolo, bisogno_data(title="t" * 301))
+    refused(session, lambda: needs.create_bisogno(session, world.delegate, world.tavolo, bisogno_data(title="t" * 301)),
+            "too_long", 413, "Titolo", "300")
 
 
 def test_every_write_appends_one_event_and_refusals_none(session, world):
@@ -321,8 +319,8 @@ def test_every_write_appends_one_event_and_refusals_none(session, world):
     bisogno = add_bisogno(session, world)
     needs.update_bisogno(session, world.delegate, bisogno, {"title": "Due"})
     session.commit()
-    with refused(session, world.tavolo.id, "forbidden", 403):
-        needs.update_bisogno(session, world.delegate2, bisogno, {"title": "Tre"})
+    refused(session, lambda: needs.update_bisogno(session, world.delegate2, bisogno, {"title": "Tre"}),
+            "forbidden", 403)
     needs.set_status(session, world.facilitator, bisogno, "in_discussione")
     session.commit()
     events = record.events_between(session, world.tavolo.id)

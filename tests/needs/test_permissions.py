@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.helpers import refused
 from tests.tavoli.support import (
     CONTRIBUTORS,
     FACILITATORS,
@@ -14,7 +15,6 @@ from tests.tavoli.support import (
     MSG_WITHDRAW,
     ROLES,
     one_event,
-    refused,
     start_live,
     user,
 )
@@ -151,8 +151,7 @@ def test_permission_table(session, world, role, action):
         session.commit()
         one_event(session, tavolo_id, before, event, kind, actor)
     else:
-        with refused(session, tavolo_id, "forbidden", 403, message):
-            run()
+        refused(session, run, "forbidden", 403, message)
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -161,11 +160,11 @@ def test_moderation_without_reason(session, world, role):
     target = _annotation_of(session, world, _other(world, role))
     actor = user(world, role)
     if role in FACILITATORS:
-        with refused(session, world.tavolo.id, "invalid", 422, "Motivazione", "obbligatorio"):
-            needs.delete_annotation(session, actor, target, "   ")
+        refused(session, lambda: needs.delete_annotation(session, actor, target, "   "),
+                "invalid", 422, "Motivazione", "obbligatorio")
     else:
-        with refused(session, world.tavolo.id, "forbidden", 403, MSG_FACILITATE):
-            needs.delete_annotation(session, actor, target, "")
+        refused(session, lambda: needs.delete_annotation(session, actor, target, ""),
+                "forbidden", 403, MSG_FACILITATE)
     assert session.get(Annotation, target.id).deleted_at is None
 
 

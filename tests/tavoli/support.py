@@ -1,11 +1,9 @@
-"""Helpers for the service suites of tavoli and needs: named roles, counting what was written,
-and asserting a refusal that leaves nothing behind."""
+"""Helpers for the service suites of tavoli and needs: named roles, counting what a tavolo write
+leaves behind, one event per write. (Refusals: ``tests.helpers.refused``.)"""
 from __future__ import annotations
 
-from contextlib import contextmanager
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import func, select
 
 from tests.world import World, bisogno_data
@@ -13,7 +11,6 @@ from workspace import record
 from workspace.db import utcnow
 from workspace.needs import service as needs
 from workspace.needs.models import Annotation, AnnotationSupport, Bisogno, BisognoVersion
-from workspace.problems import Problem
 from workspace.tavoli import service as tavoli
 from workspace.tavoli.models import Presence, Seduta
 
@@ -46,25 +43,6 @@ def footprint(session, tavolo_id: int) -> dict[str, int]:
         "open_presences": count(Presence, Presence.left_at.is_(None)),
         "sedute_live": count(Seduta, Seduta.status == "in_corso"),
     }
-
-
-@contextmanager
-def refused(session, tavolo_id: int, code: str, status: int, *fragments: str):
-    """The block must raise a Problem with this code, status and Italian message, having written
-    nothing: no pending change in the session, and committing afterwards stores nothing new."""
-    before = footprint(session, tavolo_id)
-    with pytest.raises(Problem) as caught:
-        yield caught
-    problem = caught.value
-    assert (problem.code, problem.status) == (code, status), (problem.code, problem.status, problem.message)
-    assert problem.message and problem.message == str(problem)
-    for fragment in fragments:
-        assert fragment in problem.message, problem.message
-    assert problem.as_ack() == {"error": code, "message": problem.message}
-    assert not session.new and not session.deleted, (session.new, session.deleted)
-    assert not [o for o in session.dirty if session.is_modified(o)], session.dirty
-    session.commit()  # a careless caller committing anyway must still store nothing
-    assert footprint(session, tavolo_id) == before
 
 
 def one_event(session, tavolo_id: int, before: int, event, kind: str, actor) -> None:

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from tests.helpers import refused
 from tests.tavoli.support import (
     FACILITATORS,
     MSG_FACILITATE,
@@ -14,7 +15,6 @@ from tests.tavoli.support import (
     ROLES,
     VIEWERS,
     one_event,
-    refused,
     start_live,
     user,
 )
@@ -77,6 +77,5 @@ def test_permission_table(session, world, role, action):
         session.commit()
         one_event(session, world.tavolo.id, before, event, kind, actor)
     else:
-        with refused(session, world.tavolo.id, "forbidden", 403, message):
-            call(session, world, actor)
+        refused(session, lambda: call(session, world, actor), "forbidden", 403, message)
 

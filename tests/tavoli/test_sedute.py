@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.tavoli.support import refused, second_tavolo, start_live
+from tests.helpers import refused
+from tests.tavoli.support import second_tavolo, start_live
 from tests.world import add_bisogno
 from workspace import record
 from workspace.db import utcnow
@@ -23,8 +24,8 @@ def test_start_and_close(session, world):
     assert (seduta.status, seduta.current_item_id) == ("in_corso", seduta.agenda[0].id)
     assert event.payload["status"] == "in_corso" and event.payload["started_at"]
     assert tavoli.live_seduta(session, world.tavolo.id) is seduta
-    with refused(session, world.tavolo.id, "conflict", 409, "non è convocata", "in_corso"):
-        tavoli.start_seduta(session, world.facilitator, seduta)
+    refused(session, lambda: tavoli.start_seduta(session, world.facilitator, seduta),
+            "conflict", 409, "non è convocata", "in_corso")
     tavoli.presence_join(session, world.delegate, seduta)
     tavoli.set_timer(session, world.facilitator, seduta, 60, "Giro di tavolo")
     session.commit()
@@ -34,10 +35,10 @@ def test_start_and_close(session, world):
     assert event.payload["closed_at"] and event.payload["timer"] == {"ends_at": None, "label": None}
     # closing ends every open presence
     assert all(p.left_at == seduta.closed_at for p in seduta.presences) and seduta.presences
-    with refused(session, world.tavolo.id, "conflict", 409, "non è in corso"):
-        tavoli.close_seduta(session, world.facilitator, seduta)
-    with refused(session, world.tavolo.id, "conflict", 409, "non è convocata", "chiusa"):
-        tavoli.start_seduta(session, world.facilitator, seduta)
+    refused(session, lambda: tavoli.close_seduta(session, world.facilitator, seduta),
+            "conflict", 409, "non è in corso")
+    refused(session, lambda: tavoli.start_seduta(session, world.facilitator, seduta),
+            "conflict", 409, "non è convocata", "chiusa")
 
 
 def test_only_one_live_seduta_per_tavolo(session, world):
@@ -45,8 +46,8 @@ def test_only_one_live_seduta_per_tavolo(session, world):
     other = tavoli.create_seduta(session, world.facilitator, world.tavolo, utcnow() + timedelta(days=1), "Sala",
                                  "remoto", [])
     session.commit()
-    with refused(session, world.tavolo.id, "conflict", 409, "già una seduta in corso"):
-        tavoli.start_seduta(session, world.facilitator, other)
+    refused(session, lambda: tavoli.start_seduta(session, world.facilitator, other),
+            "conflict", 409, "già una seduta in corso")
 
 
 def test_convened_seduta_has_numbered_agenda(session, world):
@@ -55,20 +56,20 @@ def test_convened_seduta_has_numbered_agenda(session, world):
     session.commit()
     assert (later.number, later.place) == (2, "Sala Giunta")
     assert [(i.position, i.title) for i in later.agenda] == [(1, "Bisogni"), (2, "Priorità")]
-    with refused(session, world.tavolo.id, "invalid", 422, "Modalità non valida"):
-        tavoli.create_seduta(session, world.facilitator, world.tavolo, utcnow(), "Sala", "telepatia", [])
+    refused(session, lambda: tavoli.create_seduta(session, world.facilitator, world.tavolo, utcnow(), "Sala", "telepatia", []),
+            "invalid", 422, "Modalità non valida")
 
 
 def test_agenda_moves_only_within_the_live_seduta(session, world):
-    with refused(session, world.tavolo.id, "conflict", 409, "non è in corso"):
-        tavoli.move_agenda(session, world.facilitator, world.seduta, world.seduta.agenda[1].id)
+    refused(session, lambda: tavoli.move_agenda(session, world.facilitator, world.seduta, world.seduta.agenda[1].id),
+            "conflict", 409, "non è in corso")
     seduta = start_live(session, world)
     event = tavoli.move_agenda(session, world.facilitator, seduta, seduta.agenda[2].id)
     session.commit()
     assert event.payload == {"seduta_id": seduta.id, "current_item_id": seduta.agenda[2].id}
     _, other_seduta, _, _ = second_tavolo(session, world)
-    with refused(session, world.tavolo.id, "invalid", 422, "ordine del giorno inesistente"):
-        tavoli.move_agenda(session, world.facilitator, seduta, other_seduta.agenda[0].id)
+    refused(session, lambda: tavoli.move_agenda(session, world.facilitator, seduta, other_seduta.agenda[0].id),
+            "invalid", 422, "ordine del giorno inesistente")
 
 
 def test_timer(session, world):
@@ -81,8 +82,8 @@ def test_timer(session, world):
     assert event.payload == {"seduta_id": seduta.id, "ends_at": seduta.timer_ends_at.isoformat(),
                              "label": "Interventi"}
     for bad in (-1, 4 * 3600 + 1):
-        with refused(session, world.tavolo.id, "invalid", 422, "Durata del timer non valida"):
-            tavoli.set_timer(session, world.facilitator, seduta, bad)
+        refused(session, lambda bad=bad: tavoli.set_timer(session, world.facilitator, seduta, bad),
+                "invalid", 422, "Durata del timer non valida")
     event = tavoli.set_timer(session, world.facilitator, seduta, 0)
     session.commit()
     assert event.payload["ends_at"] is None and seduta.timer_ends_at is None
@@ -92,8 +93,8 @@ def test_timer(session, world):
 
 
 def test_automatic_presence_only_during_a_live_seduta(session, world):
-    with refused(session, world.tavolo.id, "conflict", 409, "non è in corso"):
-        tavoli.presence_join(session, world.delegate, world.seduta)
+    refused(session, lambda: tavoli.presence_join(session, world.delegate, world.seduta),
+            "conflict", 409, "non è in corso")
     seduta = start_live(session, world)
     event = tavoli.presence_join(session, world.delegate, seduta, "presenza")
     session.commit()
@@ -105,8 +106,8 @@ def test_automatic_presence_only_during_a_live_seduta(session, world):
     last = record.last_seq(session, world.tavolo.id)
     assert tavoli.presence_join(session, world.delegate, seduta) is None
     assert record.last_seq(session, world.tavolo.id) == last
-    with refused(session, world.tavolo.id, "invalid", 422, "Modalità di presenza"):
-        tavoli.presence_join(session, world.delegate2, seduta, "ologramma")
+    refused(session, lambda: tavoli.presence_join(session, world.delegate2, seduta, "ologramma"),
+            "invalid", 422, "Modalità di presenza")
     left = tavoli.presence_leave(session, world.delegate, seduta)
     session.commit()
     assert left.kind == "presence.left" and left.payload["left_at"]
@@ -164,10 +165,10 @@ def test_facilitator_marks_presence(session, world):
     session.commit()
     assert event.payload["presence"]["left_at"] and event.payload["quorum"]["organisations_present"] == 1
     for who in (world.outsider.id, world.admin.id, 999_999):
-        with refused(session, world.tavolo.id, "invalid", 422, "non fa parte del tavolo"):
-            tavoli.mark_presence(session, world.facilitator, seduta, who, True)
-    with refused(session, world.tavolo.id, "invalid", 422, "Modalità di presenza"):
-        tavoli.mark_presence(session, world.facilitator, seduta, world.delegate.id, True, "mista")
+        refused(session, lambda who=who: tavoli.mark_presence(session, world.facilitator, seduta, who, True),
+                "invalid", 422, "non fa parte del tavolo")
+    refused(session, lambda: tavoli.mark_presence(session, world.facilitator, seduta, world.delegate.id, True, "mista"),
+            "invalid", 422, "Modalità di presenza")
 
 
 def test_snapshot_of_the_live_seduta(session, world):

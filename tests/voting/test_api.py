@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-import pytest
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
-from tests.voting.test_service import cast, footprint, make_round, pts, voting_world
+from tests.voting.support import cast, footprint, make_round, pts
 from tests.world import login_client
 from workspace.db import db, utcnow
 from workspace.voting import rounds
@@ -19,12 +18,6 @@ from workspace.voting.models import VoteRound
 
 RESULTS = "/api/v1/votazioni/{}/risultati"
 BALLOTS = "/api/v1/votazioni/{}/schede"
-
-
-@pytest.fixture
-def vw(app):
-    with app.app_context():
-        return voting_world(db.session)
 
 
 def closed_round(app, vw, **kw) -> int:

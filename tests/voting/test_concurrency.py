@@ -9,13 +9,15 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
-from tests.voting.test_service import make_round, voting_world
+from tests.voting.support import make_round, voting_world
 from workspace.db import db
 from workspace.problems import Problem
 from workspace.voting import ballots, results, rounds
 from workspace.voting.models import OpenBallot, Participation, SecretBallot, VoteOperation, VoteRound
 
 THREADS = 20
+# Each thread has its own connection and transaction: the commits must be real.
+pytestmark = pytest.mark.real_db
 
 
 def run_together(app, jobs) -> list:
@@ -134,7 +136,7 @@ def test_double_clicks_and_retries_with_one_op_id_are_applied_once(app):
 
 
 def test_many_voters_at_once_and_a_close_in_the_middle_keep_ballots_and_participation_equal(app):
-    from tests.voting.test_service import add_delegates
+    from tests.voting.support import add_delegates
     from workspace.accounts.models import User
 
     with app.app_context():

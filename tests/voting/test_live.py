@@ -11,8 +11,7 @@ import uuid
 
 import pytest
 
-from tests.voting.test_service import add_delegates, cast, make_round, pts, voting_world
-from tests.world import login_client
+from tests.voting.support import add_delegates, cast, make_round, pts
 from workspace import realtime
 from workspace.db import db
 from workspace.extensions import socketio
@@ -31,29 +30,6 @@ def no_push_crosses_tests(app):
     realtime.flush_pushes(app)
     yield
     realtime.flush_pushes(app)
-
-
-@pytest.fixture
-def vw(app):
-    with app.app_context():
-        return voting_world(db.session)
-
-
-@pytest.fixture
-def connect(app):
-    clients = []
-
-    def _connect(user):
-        http, token = login_client(app, user)
-        sio = socketio.test_client(app, namespace=NAMESPACE, flask_test_client=http, auth={"csrf_token": token})
-        assert sio.is_connected(NAMESPACE)
-        clients.append(sio)
-        return sio
-
-    yield _connect
-    for sio in clients:
-        if sio.is_connected(NAMESPACE):
-            sio.disconnect(namespace=NAMESPACE)
 
 
 def op_id() -> str:

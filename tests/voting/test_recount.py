@@ -12,19 +12,13 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import delete, select, update
 
-from tests.voting.test_service import cast, make_round, pts, voting_world
+from tests.voting.support import cast, make_round, pts
 from workspace.db import db
 from workspace.voting import rounds
 from workspace.voting.cli import votes
 from workspace.voting.models import OpenBallot, SecretBallot, VoteRound
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def vw(app):
-    with app.app_context():
-        return voting_world(db.session)
 
 
 def closed_round(app, vw, method="dot", settings=None, ballots=None, **kw) -> int:
@@ -137,6 +131,7 @@ def test_rounds_that_cannot_be_recounted_exit_2_with_an_italian_message(app, vw)
     assert out.exit_code == 2 and "Votazione inesistente." in out.stderr
 
 
+@pytest.mark.real_db  # another process reads the round: it must be committed
 def test_recount_runs_as_a_command_against_the_configured_database(app, vw, tmp_path):
     round_id = closed_round(app, vw)
     env = {**os.environ, "DATABASE_URL": app.config["DATABASE_URL"], "TAVOLI_INSTANCE": str(tmp_path),

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from sqlalchemy import DateTime, Integer, inspect, select, text
 
-from tests.voting.test_service import add_delegates, cast, make_round, pts, refused, voting_world
+from tests.helpers import refused
+from tests.voting.support import add_delegates, cast, make_round, pts
 from workspace.db import Base, db
 from workspace.voting import payloads, rounds
 from workspace.voting.models import Participation, SecretBallot
@@ -22,11 +22,6 @@ from workspace.voting.models import Participation, SecretBallot
 SECRET_COLUMNS = {"id", "round_id", "org_group", "content"}
 VOTER_TABLES = {"user_account", "organisation", "vote_participation", "membership", "tavolo_role", "vote_conflict",
                 "vote_operation", "open_ballot"}
-
-
-@pytest.fixture
-def vw(session):
-    return voting_world(session)
 
 
 # --------------------------------------------------------------------------------------- schema
@@ -60,8 +55,8 @@ def test_nothing_references_secret_ballots_and_participation_shares_no_key_with_
 
 def test_the_migrated_database_has_the_same_unlinkable_schema(app):
     with app.app_context():
-        engine = db.engine
-        inspector = inspect(engine)
+        conn = db.session.connection()  # the test's own connection: the migrated schema, read there
+        inspector = inspect(conn)
         columns = {c["name"]: c for c in inspector.get_columns("secret_ballot")}
         assert set(columns) == SECRET_COLUMNS
         assert not [c for c in columns.values() if isinstance(c["type"], DateTime)]
@@ -72,17 +67,16 @@ def test_the_migrated_database_has_the_same_unlinkable_schema(app):
             referred = {fk["referred_table"] for fk in inspector.get_foreign_keys(name)}
             assert "secret_ballot" not in referred, name
         assert not (set(columns) - {"id", "round_id"}) & {c["name"] for c in inspector.get_columns("vote_participation")}
-        with engine.connect() as conn:
-            if engine.dialect.name == "sqlite":
-                sql = conn.scalar(text("SELECT sql FROM sqlite_master WHERE name = 'secret_ballot'"))
-                assert "WITHOUT ROWID" in sql.upper()
-                assert not conn.scalars(text("SELECT name FROM sqlite_master WHERE type IN ('trigger', 'view')")).all()
-            else:
-                assert not conn.scalars(text(
-                    "SELECT trigger_name FROM information_schema.triggers WHERE event_object_table IN "
-                    "('secret_ballot', 'vote_participation')")).all()
-                assert not conn.scalars(text("SELECT table_name FROM information_schema.views "
-                                             "WHERE table_schema = 'public'")).all()
+        if conn.dialect.name == "sqlite":
+            sql = conn.scalar(text("SELECT sql FROM sqlite_master WHERE name = 'secret_ballot'"))
+            assert "WITHOUT ROWID" in sql.upper()
+            assert not conn.scalars(text("SELECT name FROM sqlite_master WHERE type IN ('trigger', 'view')")).all()
+        else:
+            assert not conn.scalars(text(
+                "SELECT trigger_name FROM information_schema.triggers WHERE event_object_table IN "
+                "('secret_ballot', 'vote_participation')")).all()
+            assert not conn.scalars(text("SELECT table_name FROM information_schema.views "
+                                         "WHERE table_schema = 'public'")).all()
 
 
 # --------------------------------------------------------------------------------------- data
@@ -137,7 +131,7 @@ def test_participation_times_are_coarse_and_ballots_have_none(session, vw):
 
 
 def test_secret_rounds_never_show_partial_tallies(session, vw):
-    refused(session, vw, lambda: rounds.create_round(session, vw.facilitator, vw.tavolo, "X", "dot", vw.bisogni,
+    refused(session, lambda: rounds.create_round(session, vw.facilitator, vw.tavolo, "X", "dot", vw.bisogni,
                                                        secret=True, partial_results=True,
                                                        closes_at=vw.seduta.starts_at),
             "invalid", 422, "solo l'affluenza")
@@ -179,7 +173,7 @@ def test_published_ballots_are_bare_and_sorted(session, vw):
     cast(session, vw.delegate2, vote, pts(vw, 0, 0, 10))
     cast(session, vw.delegate, vote, pts(vw, 10))
     cast(session, vw.colleague, vote, pts(vw, 0, 10))
-    refused(session, vw, lambda: payloads.anonymised_ballots(session, vote), "not_closed", 409)
+    refused(session, lambda: payloads.anonymised_ballots(session, vote), "not_closed", 409)
     rounds.close_round(session, vw.facilitator, vote)
     session.commit()
     out = payloads.anonymised_ballots(session, vote)

@@ -2,133 +2,28 @@
 electorate), ballots (validation, replacement, secrecy's one-ballot rule, time window), conflicts of
 interest, closing with stored results, tie-breaks, partial results and who may read them.
 
-The helpers at the top (``voting_world``, ``make_round``, ``cast``...) are imported by the other
-voting suites."""
+The helpers (``voting_world``, ``make_round``, ``cast``...) are in tests/voting/support.py."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from tests.world import World, add_bisogno, build_world, make_person
+from tests.helpers import refused
+from tests.voting.support import add_delegates, cast, count, make_round, pts
+from tests.world import make_person
 from workspace import record
-from workspace.accounts.models import Organisation
 from workspace.db import utcnow
 from workspace.needs import service as needs
-from workspace.problems import Problem
 from workspace.tavoli import service as tavoli
 from workspace.voting import ballots, electorate, methods, payloads, rounds
 from workspace.voting.models import (
-    ConflictDeclaration,
     OpenBallot,
     Participation,
     SecretBallot,
-    VoteOperation,
     VoteRound,
-    VoteRoundItem,
 )
-
-# --------------------------------------------------------------------------------------- helpers
-
-
-@dataclass
-class VotingWorld:
-    w: World
-    bisogni: list[int]
-    extra: dict[str, list] = field(default_factory=dict)
-
-    def __getattr__(self, name):
-        return getattr(self.w, name)
-
-
-def voting_world(session) -> VotingWorld:
-    """The test tavolo (tests/world.py) with four bisogni. Default electorate per person: delegate,
-    colleague (both Associazione Alfa, ETS) and delegate2 (Cooperativa Beta, ETS)."""
-    w = build_world(session)
-    titles = ["Solitudine degli anziani", "Trasporto sociale", "Caregiver familiari", "Demenze e Alzheimer"]
-    ids = [add_bisogno(session, w, w.delegate, title=t).id for t in titles]
-    return VotingWorld(w, ids)
-
-
-def add_delegates(session, vw: VotingWorld, kind: str, count: int, prefix: str) -> list:
-    """``count`` delegates, each of a new organisation of ``kind`` (for breakdown tests)."""
-    people = []
-    for n in range(count):
-        org = Organisation(name=f"{prefix} {n}", kind=kind, ambito_code="50008")
-        session.add(org)
-        session.flush()
-        person = make_person(session, f"{prefix} persona {n}", f"{prefix.lower().replace(' ', '')}{n}@prova.example.org",
-                             org)
-        tavoli.set_role(session, vw.w.tavolo, person, "delegate", org)
-        people.append(person)
-    session.commit()
-    vw.extra[prefix] = people
-    return people
-
-
-def make_round(session, vw: VotingWorld, open_it: bool = True, **kw) -> VoteRound:
-    """A round on all four bisogni: dot voting (10 points), asynchronous, closing in a day."""
-    kw.setdefault("title", "Priorità del tavolo")
-    kw.setdefault("method", "dot")
-    kw.setdefault("bisogni", list(vw.bisogni))
-    if "seduta" not in kw:
-        kw.setdefault("closes_at", utcnow() + timedelta(days=1))
-    vote, _ = rounds.create_round(session, vw.w.facilitator, vw.w.tavolo, **kw)
-    session.commit()
-    if open_it:
-        rounds.open_round(session, vw.w.facilitator, vote)
-        session.commit()
-    return vote
-
-
-def cast(session, user, vote, content, **kw) -> dict:
-    receipt = ballots.cast_ballot(session, user, vote, content, **kw)
-    session.commit()
-    return receipt
-
-
-def pts(vw: VotingWorld, *values: int) -> dict:
-    """A dot ballot giving ``values`` to the bisogni in order."""
-    return {"points": {str(b): v for b, v in zip(vw.bisogni, values, strict=False) if v}}
-
-
-def count(session, model, *where) -> int:
-    return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
-
-
-def footprint(session, tavolo_id: int) -> dict[str, int]:
-    return {
-        "seq": record.last_seq(session, tavolo_id),
-        "rounds": count(session, VoteRound),
-        "items": count(session, VoteRoundItem),
-        "open": count(session, OpenBallot),
-        "secret": count(session, SecretBallot),
-        "participation": count(session, Participation),
-        "operations": count(session, VoteOperation),
-        "conflicts": count(session, ConflictDeclaration),
-    }
-
-
-def refused(session, vw, fn, code: str, status: int, *fragments: str) -> Problem:
-    """``fn()`` must raise this Problem (Italian message) and leave nothing behind."""
-    before = footprint(session, vw.w.tavolo.id)
-    with pytest.raises(Problem) as caught:
-        fn()
-    session.rollback()
-    problem = caught.value
-    assert (problem.code, problem.status) == (code, status), (problem.code, problem.status, problem.message)
-    for fragment in fragments:
-        assert fragment in problem.message, problem.message
-    assert footprint(session, vw.w.tavolo.id) == before
-    return problem
-
-
-@pytest.fixture
-def vw(session) -> VotingWorld:
-    return voting_world(session)
-
 
 # --------------------------------------------------------------------------------------- drafts
 
@@ -166,7 +61,7 @@ def test_create_draft_records_an_event_and_keeps_the_items_in_order(session, vw)
 def test_invalid_drafts_are_refused_and_write_nothing(session, vw, changes, fragment):
     kw = {"closes_at": utcnow() + timedelta(days=1), **changes}
     title, method, bisogni = kw.pop("title", "Priorità"), kw.pop("method", "dot"), kw.pop("bisogni", vw.bisogni)
-    refused(session, vw, lambda: rounds.create_round(session, vw.facilitator, vw.tavolo, title, method,
+    refused(session, lambda: rounds.create_round(session, vw.facilitator, vw.tavolo, title, method,
                                                        bisogni, **kw), "invalid", 422, fragment)
 
 
@@ -174,20 +69,20 @@ def test_merged_or_withdrawn_bisogni_cannot_be_put_to_the_vote(session, vw):
     withdrawn = needs.get_bisogno(session, vw.bisogni[0])
     needs.set_status(session, vw.facilitator, withdrawn, "ritirato")
     session.commit()
-    refused(session, vw, lambda: make_round(session, vw, open_it=False), "invalid", 422, "ritirato")
+    refused(session, lambda: make_round(session, vw, open_it=False), "invalid", 422, "ritirato")
 
 
 def test_only_facilitators_prepare_open_and_close(session, vw):
     for who in (vw.delegate, vw.observer, vw.outsider):
-        refused(session, vw, lambda who=who: rounds.create_round(session, who, vw.tavolo, "X", "dot", vw.bisogni,
+        refused(session, lambda who=who: rounds.create_round(session, who, vw.tavolo, "X", "dot", vw.bisogni,
                                                                    closes_at=utcnow() + timedelta(days=1)),
                 "forbidden", 403)
     vote = make_round(session, vw, open_it=False)
-    refused(session, vw, lambda: rounds.open_round(session, vw.delegate, vote), "forbidden", 403,
+    refused(session, lambda: rounds.open_round(session, vw.delegate, vote), "forbidden", 403,
             "Solo i facilitatori")
     rounds.open_round(session, vw.admin, vote)  # administrators act as facilitators
     session.commit()
-    refused(session, vw, lambda: rounds.close_round(session, vw.delegate2, vote), "forbidden", 403)
+    refused(session, lambda: rounds.close_round(session, vw.delegate2, vote), "forbidden", 403)
 
 
 def test_update_changes_a_draft_but_not_an_open_round(session, vw):
@@ -197,11 +92,11 @@ def test_update_changes_a_draft_but_not_an_open_round(session, vw):
     session.commit()
     assert ev.kind == "vote.updated" and vote.method == "borda"
     assert [i.bisogno_id for i in session.get(VoteRound, vote.id).items] == vw.bisogni[:3]
-    refused(session, vw, lambda: rounds.update_round(session, vw.facilitator, vote, {"colour": "red"}),
+    refused(session, lambda: rounds.update_round(session, vw.facilitator, vote, {"colour": "red"}),
             "invalid", 422, "Campo non previsto")
     rounds.open_round(session, vw.facilitator, vote)
     session.commit()
-    refused(session, vw, lambda: rounds.update_round(session, vw.facilitator, vote, {"title": "Altro"}),
+    refused(session, lambda: rounds.update_round(session, vw.facilitator, vote, {"title": "Altro"}),
             "conflict", 409, "non si modificano più")
 
 
@@ -224,9 +119,9 @@ def test_opening_freezes_rules_titles_and_electorate(session, vw):
     late = make_person(session, "Ultima Arrivata", "late@prova.example.org", vw.ets2)
     tavoli.set_role(session, vw.tavolo, late, "delegate", vw.ets2)
     session.commit()
-    refused(session, vw, lambda: ballots.cast_ballot(session, late, vote, pts(vw, 1)), "forbidden", 403,
+    refused(session, lambda: ballots.cast_ballot(session, late, vote, pts(vw, 1)), "forbidden", 403,
             "aventi diritto")
-    refused(session, vw, lambda: rounds.open_round(session, vw.facilitator, vote), "conflict", 409, "già aperta")
+    refused(session, lambda: rounds.open_round(session, vw.facilitator, vote), "conflict", 409, "già aperta")
 
 
 def test_eligibility_rules(session, vw):
@@ -238,13 +133,13 @@ def test_eligibility_rules(session, vw):
     by_org = make_round(session, vw, ballot_unit="organisation")
     assert by_org.electorate["voters"] == {f"o:{vw.ets.id}": "ets", f"o:{vw.ets2.id}": "ets"}
     nobody = make_round(session, vw, open_it=False, eligibility={"excluded_kinds": ["ets"]})
-    refused(session, vw, lambda: rounds.open_round(session, vw.facilitator, nobody), "conflict", 409,
+    refused(session, lambda: rounds.open_round(session, vw.facilitator, nobody), "conflict", 409,
             "nessuno ha diritto di voto")
 
 
 def test_a_live_round_opens_only_during_its_seduta(session, vw):
     vote = make_round(session, vw, open_it=False, seduta=vw.seduta)
-    refused(session, vw, lambda: rounds.open_round(session, vw.facilitator, vote), "conflict", 409,
+    refused(session, lambda: rounds.open_round(session, vw.facilitator, vote), "conflict", 409,
             "non è in corso")
     tavoli.start_seduta(session, vw.facilitator, vw.seduta)
     session.commit()
@@ -285,23 +180,23 @@ def test_a_valid_ballot_is_stored_normalised_and_counted(session, vw):
 def test_invalid_ballots_are_refused_and_never_partly_stored(session, vw, method, settings, ballot, fragment):
     vote = make_round(session, vw, method=method, settings=settings)
     names = [str(b) for b in vw.bisogni]
-    refused(session, vw, lambda: ballots.cast_ballot(session, vw.delegate, vote, ballot(names), op_id="op-invalid-1"),
+    refused(session, lambda: ballots.cast_ballot(session, vw.delegate, vote, ballot(names), op_id="op-invalid-1"),
             "invalid_ballot", 422, "Scheda non valida", fragment)
     assert session.get(VoteRound, vote.id).revision == 0
 
 
 def test_a_ballot_that_is_not_an_object_is_refused(session, vw):
     vote = make_round(session, vw)
-    refused(session, vw, lambda: ballots.cast_ballot(session, vw.delegate, vote, [1, 2]), "invalid_ballot", 422,
+    refused(session, lambda: ballots.cast_ballot(session, vw.delegate, vote, [1, 2]), "invalid_ballot", 422,
             "deve essere un oggetto con il campo «points»")
 
 
 def test_non_voters_are_refused(session, vw):
     vote = make_round(session, vw)
-    refused(session, vw, lambda: ballots.cast_ballot(session, vw.outsider, vote, pts(vw, 1)), "forbidden", 403,
+    refused(session, lambda: ballots.cast_ballot(session, vw.outsider, vote, pts(vw, 1)), "forbidden", 403,
             "Non fai parte di questo tavolo")
     for who in (vw.observer, vw.facilitator, vw.admin):
-        refused(session, vw, lambda who=who: ballots.cast_ballot(session, who, vote, pts(vw, 1)), "forbidden", 403,
+        refused(session, lambda who=who: ballots.cast_ballot(session, who, vote, pts(vw, 1)), "forbidden", 403,
                 "Non sei fra gli aventi diritto")
 
 
@@ -327,11 +222,11 @@ def test_an_organisations_ballot_is_replaced_by_any_of_its_delegates(session, vw
 def test_a_secret_ballot_is_never_replaced(session, vw):
     vote = make_round(session, vw, secret=True)
     assert cast(session, vw.delegate, vote, pts(vw, 10))["secret"] is True
-    refused(session, vw, lambda: ballots.cast_ballot(session, vw.delegate, vote, pts(vw, 0, 10)), "already_voted",
+    refused(session, lambda: ballots.cast_ballot(session, vw.delegate, vote, pts(vw, 0, 10)), "already_voted",
             409, "Hai già votato", "non si può sostituire")
     by_org = make_round(session, vw, secret=True, ballot_unit="organisation")
     cast(session, vw.delegate, by_org, pts(vw, 10))
-    refused(session, vw, lambda: ballots.cast_ballot(session, vw.colleague, by_org, pts(vw, 0, 10)),
+    refused(session, lambda: ballots.cast_ballot(session, vw.colleague, by_org, pts(vw, 0, 10)),
             "already_voted", 409, "La tua organizzazione ha già votato")
     assert count(session, SecretBallot) == 2 and count(session, OpenBallot) == 0
 
@@ -343,7 +238,7 @@ def test_a_retried_operation_is_applied_once(session, vw):
     late = cast(session, vw.delegate, vote, pts(vw, 10), op_id="op-first-ballot")  # a late retry of the first
     assert late["duplicate"] is True
     assert session.scalar(select(OpenBallot.content)) == pts(vw, 0, 10)
-    refused(session, vw, lambda: ballots.cast_ballot(session, vw.delegate2, vote, pts(vw, 1), op_id="op-first-ballot"),
+    refused(session, lambda: ballots.cast_ballot(session, vw.delegate2, vote, pts(vw, 1), op_id="op-first-ballot"),
             "conflict", 409, "già usato")
     secret = make_round(session, vw, secret=True)
     cast(session, vw.delegate, secret, pts(vw, 10), op_id="op-secret-ballot")
@@ -353,18 +248,18 @@ def test_a_retried_operation_is_applied_once(session, vw):
 
 def test_ballots_outside_the_window_are_refused_with_a_clear_message(session, vw):
     later = make_round(session, vw, opens_at=utcnow() + timedelta(hours=2), closes_at=utcnow() + timedelta(days=1))
-    refused(session, vw, lambda: ballots.cast_ballot(session, vw.delegate, later, pts(vw, 1)), "vote_not_open", 409,
+    refused(session, lambda: ballots.cast_ballot(session, vw.delegate, later, pts(vw, 1)), "vote_not_open", 409,
             "La votazione apre il")
     vote = make_round(session, vw)
-    refused(session, vw, lambda: ballots.cast_ballot(session, vw.delegate, vote, pts(vw, 1),
+    refused(session, lambda: ballots.cast_ballot(session, vw.delegate, vote, pts(vw, 1),
                                                      now=utcnow() + timedelta(days=2)),
             "vote_closed", 409, "La votazione è chiusa dal", "la scheda non è stata registrata")
     rounds.close_round(session, vw.facilitator, vote)
     session.commit()
-    refused(session, vw, lambda: ballots.cast_ballot(session, vw.delegate, vote, pts(vw, 1)), "vote_closed", 409,
+    refused(session, lambda: ballots.cast_ballot(session, vw.delegate, vote, pts(vw, 1)), "vote_closed", 409,
             "La votazione è chiusa dal")
     draft = make_round(session, vw, open_it=False)
-    refused(session, vw, lambda: ballots.cast_ballot(session, vw.delegate, draft, pts(vw, 1)), "conflict", 409,
+    refused(session, lambda: ballots.cast_ballot(session, vw.delegate, draft, pts(vw, 1)), "conflict", 409,
             "non è ancora aperta")
 
 
@@ -386,13 +281,13 @@ def test_a_declared_interest_excludes_the_voter_from_that_item(session, vw):
     declaration, ev = rounds.declare_interest(session, vw.delegate, vote, vw.bisogni[1], "Gestiamo il servizio")
     session.commit()
     assert ev.kind == "vote.interest_declared" and ev.payload["organisation"] == vw.ets.name
-    refused(session, vw, lambda: ballots.cast_ballot(session, vw.delegate, vote, pts(vw, 2, 3)),
+    refused(session, lambda: ballots.cast_ballot(session, vw.delegate, vote, pts(vw, 2, 3)),
             "conflict_of_interest", 422, "Trasporto sociale")
     cast(session, vw.delegate, vote, pts(vw, 5, 0, 5))
     cast(session, vw.delegate2, vote, pts(vw, 0, 10))
-    refused(session, vw, lambda: rounds.declare_interest(session, vw.delegate, vote, vw.bisogni[2]), "conflict", 409,
+    refused(session, lambda: rounds.declare_interest(session, vw.delegate, vote, vw.bisogni[2]), "conflict", 409,
             "prima del voto")
-    refused(session, vw, lambda: rounds.declare_interest(session, vw.colleague, vote, 999_999), "invalid", 422,
+    refused(session, lambda: rounds.declare_interest(session, vw.colleague, vote, 999_999), "invalid", 422,
             "non è fra quelle in votazione")
     rounds.close_round(session, vw.facilitator, vote)
     session.commit()
@@ -406,9 +301,9 @@ def test_an_organisations_declaration_binds_all_its_delegates(session, vw):
     vote = make_round(session, vw, ballot_unit="organisation")
     rounds.declare_interest(session, vw.delegate, vote, vw.bisogni[0])
     session.commit()
-    refused(session, vw, lambda: ballots.cast_ballot(session, vw.colleague, vote, pts(vw, 1)),
+    refused(session, lambda: ballots.cast_ballot(session, vw.colleague, vote, pts(vw, 1)),
             "conflict_of_interest", 422)
-    refused(session, vw, lambda: rounds.declare_interest(session, vw.delegate, vote, vw.bisogni[0]), "conflict", 409,
+    refused(session, lambda: rounds.declare_interest(session, vw.delegate, vote, vw.bisogni[0]), "conflict", 409,
             "Hai già dichiarato")
 
 
@@ -449,7 +344,7 @@ def test_closing_stores_the_result_with_method_version_turnout_and_breakdown(ses
     assert out["final"] is True and out["ballots_counted"] == 3
     assert [r["bisogno_id"] for r in out["ranking"]] == [vw.bisogni[i] for i in (3, 1, 0, 2)]
     assert {b["person"] for b in out["ballots"]} == {vw.delegate.name, vw.delegate2.name, comune_person.name}
-    refused(session, vw, lambda: rounds.close_round(session, vw.facilitator, vote), "conflict", 409, "già chiusa")
+    refused(session, lambda: rounds.close_round(session, vw.facilitator, vote), "conflict", 409, "già chiusa")
 
 
 def test_ties_share_a_place_until_the_facilitator_asks_for_a_tie_break(session, vw):
@@ -457,13 +352,13 @@ def test_ties_share_a_place_until_the_facilitator_asks_for_a_tie_break(session, 
     b = [str(x) for x in vw.bisogni]
     cast(session, vw.delegate, vote, {"approve": [b[0], b[1]]})
     cast(session, vw.delegate2, vote, {"approve": [b[0], b[1], b[2]]})
-    refused(session, vw, lambda: rounds.tie_break(session, vw.facilitator, vote, "x"), "conflict", 409,
+    refused(session, lambda: rounds.tie_break(session, vw.facilitator, vote, "x"), "conflict", 409,
             "dopo la chiusura")
     rounds.close_round(session, vw.facilitator, vote)
     session.commit()
     places = [(r["place"], r["tie"]) for r in payloads.results(session, vote, vw.delegate)["ranking"]]
     assert places == [(1, True), (1, True), (3, False), (4, False)]
-    refused(session, vw, lambda: rounds.tie_break(session, vw.delegate, vote, "x"), "forbidden", 403)
+    refused(session, lambda: rounds.tie_break(session, vw.delegate, vote, "x"), "forbidden", 403)
     ev = rounds.tie_break(session, vw.facilitator, vote, "estrazione-42")
     session.commit()
     expected = methods.break_ties(methods.Result("approval", "approval/1", vote.result["tally"]["ranking"],
@@ -471,7 +366,7 @@ def test_ties_share_a_place_until_the_facilitator_asks_for_a_tie_break(session, 
     assert ev.kind == "vote.tie_break" and vote.tie_break["ranking"] == expected.ranking
     assert vote.tie_break["seed"] == "estrazione-42" and vote.tie_break["groups"] == [sorted(b[:2])]
     assert [r["place"] for r in payloads.results(session, vote, vw.delegate)["ranking"]] == [1, 2, 3, 4]
-    refused(session, vw, lambda: rounds.tie_break(session, vw.facilitator, vote, "ancora"), "conflict", 409,
+    refused(session, lambda: rounds.tie_break(session, vw.facilitator, vote, "ancora"), "conflict", 409,
             "già stato fatto")
 
 
@@ -480,7 +375,7 @@ def test_a_tie_break_needs_ties(session, vw):
     cast(session, vw.delegate, vote, pts(vw, 4, 3, 2, 1))
     rounds.close_round(session, vw.facilitator, vote)
     session.commit()
-    refused(session, vw, lambda: rounds.tie_break(session, vw.facilitator, vote), "conflict", 409,
+    refused(session, lambda: rounds.tie_break(session, vw.facilitator, vote), "conflict", 409,
             "Non ci sono pari merito")
 
 
@@ -503,10 +398,10 @@ def test_who_may_read_results(session, vw):
     cast(session, vw.delegate, vote, pts(vw, 10))
     rounds.declare_interest(session, vw.delegate2, vote, vw.bisogni[0])
     session.commit()
-    refused(session, vw, lambda: payloads.results(session, vote, None), "forbidden", 403)
+    refused(session, lambda: payloads.results(session, vote, None), "forbidden", 403)
     rounds.close_round(session, vw.facilitator, vote)
     session.commit()
-    refused(session, vw, lambda: payloads.results(session, vote, vw.outsider), "forbidden", 403)
+    refused(session, lambda: payloads.results(session, vote, vw.outsider), "forbidden", 403)
     assert payloads.results(session, vote, vw.observer)["ballots"][0]["person"] == vw.delegate.name
     vw.tavolo.procedure.published = True
     session.commit()

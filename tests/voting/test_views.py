@@ -12,7 +12,7 @@ from html import unescape
 import pytest
 from sqlalchemy import func, select
 
-from tests.voting.test_service import footprint, make_round, voting_world
+from tests.voting.support import footprint, make_round
 from tests.world import login_client
 from workspace.db import db, utcnow
 from workspace.tavoli import service as tavoli
@@ -20,12 +20,6 @@ from workspace.voting import ballots, rounds
 from workspace.voting.models import ConflictDeclaration, OpenBallot, Participation, SecretBallot, VoteRound
 
 # ------------------------------------------------------------------------------------------ helpers
-
-
-@pytest.fixture
-def vw(app):
-    with app.app_context():
-        return voting_world(db.session)
 
 
 def text_of(response) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.live.support import attached, call, connected, db_session, events, footprint, join, op
+from tests.realtime.support import attached, call, connected, db_session, events, footprint, join, op
 from tests.world import add_bisogno, login_client
 from workspace.extensions import socketio
 from workspace.realtime import NAMESPACE

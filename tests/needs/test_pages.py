@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.core.html_check import csp_violations, scan
-from tests.needs_web.support import count, form_data, post, text
+from tests.needs.support import count, form_data, post, text
 from tests.world import AMBITO, add_bisogno, login_client
 from workspace.accounts.models import Organisation
 from workspace.db import db, utcnow

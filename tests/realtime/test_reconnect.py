@@ -1,12 +1,12 @@
 """Reconnect: a client that drops and comes back with its last_seq ends in exactly the state of a
 client that never dropped and of a fresh snapshot; a client too far behind gets a snapshot; a
-client that sees a gap in the numbers resyncs. The client side is tests/live_client_state.py."""
+client that sees a gap in the numbers resyncs. The client side is tests/realtime/client_state.py."""
 from __future__ import annotations
 
 import pytest
 
-from tests.live.support import attached, call, db_session, events, fresh_snapshot, join, op
-from tests.live_client_state import ClientState
+from tests.realtime.client_state import ClientState
+from tests.realtime.support import attached, call, db_session, events, fresh_snapshot, join, op
 from workspace import record
 from workspace.realtime import NAMESPACE
 from workspace.tavoli import service as tavoli

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from tests.live.support import attached, db_session, events, join, new_op_id, op
+from tests.realtime.support import attached, db_session, events, join, new_op_id, op
 from tests.world import add_bisogno
 from workspace import record
 from workspace.needs.models import Annotation

@@ -15,13 +15,15 @@ import requests
 import socketio as sio_client
 
 from tests.helpers import csrf_token_from
-from tests.live.support import new_op_id
+from tests.realtime.support import new_op_id
 from tests.world import PASSWORD
 
 PROJECT = Path(__file__).resolve().parents[2]
 TAVOLI = PROJECT / ".venv" / "bin" / "tavoli"
 SECRET = "chiave-condivisa-fra-i-processi-di-prova"
 WAIT = 30  # seconds, for start-up; every other wait is shorter
+# Two `tavoli serve` processes read and write the test database: it needs real commits.
+pytestmark = pytest.mark.real_db
 
 
 def _free_port() -> int:

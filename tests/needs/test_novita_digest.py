@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
 from tests.helpers import mail_files, mail_text, read_mail
-from tests.needs_web.support import count, post, text
+from tests.needs.support import count, post, text
 from tests.world import add_bisogno, login_client
 from workspace.db import db, utcnow
 from workspace.needs import service as needs_service
@@ -166,6 +167,7 @@ def test_no_opt_in_no_mail_and_dry_run_sends_nothing(app, world):
     assert mail_files(app) == []
 
 
+@pytest.mark.real_db  # the command builds its own app and connection from DATABASE_URL
 def test_cli_digest_send(app, world, monkeypatch):
     _opt_in(app, world, world.observer)
     new_bisogno(app, world, title="Bisogno dal comando")

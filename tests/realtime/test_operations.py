@@ -10,7 +10,17 @@ from typing import Any
 
 import pytest
 
-from tests.live.support import attached, call, connected, db_session, events, footprint, join, new_op_id, op
+from tests.realtime.support import (
+    attached,
+    call,
+    connected,
+    db_session,
+    events,
+    footprint,
+    join,
+    new_op_id,
+    op,
+)
 from tests.tavoli.support import second_tavolo
 from tests.world import add_bisogno
 from workspace.needs import service as needs

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from tests.live.support import attached, call, connected, db_session, events, footprint, join, op
+from tests.realtime.support import attached, call, connected, db_session, events, footprint, join, op
 from workspace.realtime import NAMESPACE
 from workspace.tavoli import service as tavoli
 from workspace.tavoli.models import Presence, Seduta
