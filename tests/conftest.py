@@ -278,10 +278,14 @@ def _transaction(application, tmp_path: Path):
     application.extensions.pop("tavoli_ratelimit", None)  # built again, from the config, on first use
     application.extensions.pop(_AMBITO_CACHE, None)
     socketio.server = application.extensions[SOCKETIO_SERVER]
+    from workspace import realtime
+
+    realtime.flush_pushes(application)  # a push left pending by the previous test goes out now
     try:
         yield application
     finally:
         try:
+            realtime.flush_pushes(application)
             _disconnect_socket_clients(application)
         finally:
             scoped.remove()
