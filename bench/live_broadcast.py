@@ -180,6 +180,7 @@ def populate_tavolo(session, people: int, person_label: str, email_word: str, ti
 
     from workspace.accounts.models import Membership, Organisation, User
     from workspace.db import utcnow
+    from workspace.tavoli import membership
     from workspace.tavoli import service as tavoli
 
     password_hash = PasswordHasher().hash(secrets.token_hex(16))  # one hash for everybody; never used
@@ -189,8 +190,12 @@ def populate_tavolo(session, people: int, person_label: str, email_word: str, ti
     session.add_all([udp, *orgs])
     facilitator = User(name="Facilitatore (bench)", email="facilitatore@bench.example.org",
                        password_hash=password_hash)
-    session.add(facilitator)
+    # The Ufficio di Piano's administrator institutes the tavolo and gives the roles.
+    admin = User(name="Amministratore (bench)", email="admin@bench.example.org", password_hash=password_hash,
+                 is_admin=True)
+    session.add_all([facilitator, admin])
     session.add(Membership(user=facilitator, organisation=udp))
+    session.add(Membership(user=admin, organisation=udp))
     delegates = []
     for i in range(people):
         user = User(name=f"{person_label} {i + 1:03d}", email=f"{email_word}{i + 1:03d}@bench.example.org",
@@ -202,11 +207,11 @@ def populate_tavolo(session, people: int, person_label: str, email_word: str, ti
     procedure = tavoli.create_procedure(session, "50008", "Co-programmazione PdZ 2025-2027 (bench)",
                                         rup=facilitator)
     now = utcnow()
-    tavolo = tavoli.create_tavolo(session, procedure, title, ["E"],
-                                  opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=10))
-    tavoli.set_role(session, tavolo, facilitator, "facilitator")
+    tavolo = membership.create_tavolo(session, admin, procedure, title, ["E"],
+                                      opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=10))
+    membership.set_role(session, admin, tavolo, facilitator, "facilitator")
     for user, org in delegates:
-        tavoli.set_role(session, tavolo, user, "delegate", org)
+        membership.set_role(session, admin, tavolo, user, "delegate", org)
     return facilitator, tavolo, delegates
 
 

@@ -138,11 +138,12 @@ def test_outsider_403_and_missing_404(app, world, content):
 def test_bisogno_of_another_tavolo_is_404(app, world, content):
     with app.app_context():
         tavolo = db.session.get(Tavolo, content["tavolo_id"])
-        from workspace.tavoli import service as tavoli_service
+        from workspace.tavoli import membership
 
-        other = tavoli_service.create_tavolo(db.session, tavolo.procedure, "Altro tavolo", ["A"])
-        tavoli_service.set_role(db.session, other, db.session.merge(world.delegate), "delegate",
-                                db.session.merge(world.ets))
+        admin = db.session.merge(world.admin)
+        other = membership.create_tavolo(db.session, admin, tavolo.procedure, "Altro tavolo", ["A"])
+        membership.set_role(db.session, admin, other, db.session.merge(world.delegate), "delegate",
+                            db.session.merge(world.ets))
         db.session.commit()
         other_id = other.id
     client, _token = login_client(app, world.delegate)

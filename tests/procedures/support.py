@@ -14,6 +14,7 @@ from tests.world import AMBITO, make_person
 from workspace.accounts.models import User
 from workspace.procedures import files, service
 from workspace.procedures.models import PROCEDURE_STATUSES, Procedure
+from workspace.tavoli import membership
 from workspace.tavoli import service as tavoli_service
 from workspace.tavoli.models import Tavolo
 
@@ -56,8 +57,8 @@ def build(session, tag: str | None = None) -> Setup:
     rup = make_person(session, "Rita Responsabile", f"rup-{tag}@prova.example.org")
     outsider = make_person(session, "Oscar Estraneo", f"out-{tag}@prova.example.org")
     procedure = tavoli_service.create_procedure(session, AMBITO, f"Co-programmazione PdZ {tag}")
-    tavolo = tavoli_service.create_tavolo(session, procedure, "Tavolo anziani e fragilità", ["E"])
-    tavolo2 = tavoli_service.create_tavolo(session, procedure, "Tavolo famiglie e minori", ["D"])
+    tavolo = membership.create_tavolo(session, admin, procedure, "Tavolo anziani e fragilità", ["E"])
+    tavolo2 = membership.create_tavolo(session, admin, procedure, "Tavolo famiglie e minori", ["D"])
     session.commit()
     return Setup(procedure, tavolo, tavolo2, admin, rup, outsider)
 

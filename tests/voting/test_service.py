@@ -18,6 +18,7 @@ from workspace.accounts.models import Organisation
 from workspace.db import utcnow
 from workspace.needs import service as needs
 from workspace.problems import Problem
+from workspace.tavoli import membership
 from workspace.tavoli import service as tavoli
 from workspace.voting import methods, service
 from workspace.voting.models import (
@@ -61,7 +62,7 @@ def add_delegates(session, vw: VotingWorld, kind: str, count: int, prefix: str) 
         session.flush()
         person = make_person(session, f"{prefix} persona {n}", f"{prefix.lower().replace(' ', '')}{n}@prova.example.org",
                              org)
-        tavoli.set_role(session, vw.w.tavolo, person, "delegate", org)
+        membership.set_role(session, vw.w.admin, vw.w.tavolo, person, "delegate", org)
         people.append(person)
     session.commit()
     vw.extra[prefix] = people
@@ -222,7 +223,7 @@ def test_opening_freezes_rules_titles_and_electorate(session, vw):
     assert vote.items[0].title == "Solitudine degli anziani"
     # Someone given a role after opening is not in the electorate.
     late = make_person(session, "Ultima Arrivata", "late@prova.example.org", vw.ets2)
-    tavoli.set_role(session, vw.tavolo, late, "delegate", vw.ets2)
+    membership.set_role(session, vw.admin, vw.tavolo, late, "delegate", vw.ets2)
     session.commit()
     refused(session, vw, lambda: service.cast_ballot(session, late, vote, pts(vw, 1)), "forbidden", 403,
             "aventi diritto")

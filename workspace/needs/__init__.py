@@ -8,3 +8,4 @@ def register(app) -> None:
     app.register_blueprint(views.bp)
     realtime.bind(app, live)
     signals.tavolo_snapshot.connect(live.snapshot_part)
+    signals.live_labels.connect(live.live_labels)

@@ -54,8 +54,8 @@ from workspace.procedures.models import (
     ProcedureTransition,
     PublicationItem,
 )
-from workspace.tavoli import service as tavoli_service
-from workspace.tavoli.models import Tavolo, TavoloMember, TavoloRole
+from workspace.tavoli import membership
+from workspace.tavoli.models import Tavolo, TavoloMember
 
 MAX_SECTION = 20_000
 MAX_MOTIVATION = 5_000
@@ -676,16 +676,11 @@ def _organisation_for(session: Session, application: Application) -> Organisatio
         raise Problem("invalid", exc.message, exc.status) from exc
 
 
-def _grant_tavoli(session: Session, application: Application, user: User) -> None:
+def _grant_tavoli(session: Session, actor: User, application: Application, user: User) -> None:
     """The person becomes delegate of the organisation at each tavolo it chose (a person who already
     has another role at a tavolo keeps it)."""
     for tavolo in application.tavoli:
-        role = session.scalar(select(TavoloRole).where(TavoloRole.tavolo_id == tavolo.id,
-                                                       TavoloRole.user_id == user.id))
-        if role is None or role.role == "delegate":
-            tavoli_service.set_role(session, tavolo, user, "delegate", application.organisation)
-        else:
-            tavoli_service.add_member(session, tavolo, application.organisation)
+        membership.admit_organisation(session, actor, tavolo, application.organisation, user)
 
 
 def decide(session: Session, actor: User, application: Application, decision: str, motivation: str | None,
@@ -731,11 +726,11 @@ def _admit(session: Session, actor: User, application: Application) -> None:
     org = _organisation_for(session, application)
     application.organisation = org
     for tavolo in application.tavoli:
-        tavoli_service.add_member(session, tavolo, org)
+        membership.admit_organisation(session, actor, tavolo, org)
     person = accounts.find_user(session, application.delegate_email)
     tavolo_links = [(t.title, mail.external_url("tavoli.home", tavolo_id=t.id)) for t in application.tavoli]
     if person is not None and person.active and accounts.is_member(session, person, org):
-        _grant_tavoli(session, application, person)
+        _grant_tavoli(session, actor, application, person)
         _send(person.email, _("Partecipazione ai tavoli: %(title)s", title=procedure.title),
               "procedure_delegate_added.txt", application=application, procedure=procedure, tavoli=tavolo_links)
     else:
@@ -777,7 +772,7 @@ def accept_invitation(session: Session, raw: str, *, name: str | None = None,
             problem = InvalidData(exc.errors, exc.status) if exc.errors else Problem("invalid", exc.message,
                                                                                       exc.status)
             raise problem from exc
-        _grant_tavoli(session, application, user)
+        _grant_tavoli(session, user, application, user)
         session.flush()
     return user, application
 

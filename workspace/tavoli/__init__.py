@@ -10,3 +10,4 @@ def register(app) -> None:
     signals.tavolo_snapshot.connect(live.snapshot_part)
     signals.tavolo_joined.connect(live.presence_on_join)
     signals.tavolo_left.connect(live.presence_on_leave)
+    signals.event_recorded.connect(live.evict_removed)

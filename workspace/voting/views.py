@@ -30,9 +30,9 @@ from workspace.needs.models import Bisogno
 from workspace.problems import Problem
 from workspace.tavoli import permissions
 from workspace.tavoli import service as tavoli_service
-from workspace.tavoli.forms import SEDUTA_STATUS_LABELS
+from workspace.tavoli.labels import SEDUTA_STATUS_LABELS, plain
 from workspace.tavoli.models import Seduta, Tavolo
-from workspace.tavoli.views import _live_messages, _plain, tavolo_view
+from workspace.tavoli.views import live_messages, tavolo_view
 from workspace.voting import methods, service
 from workspace.voting import permissions as voting_permissions
 from workspace.voting.forms import (
@@ -138,9 +138,9 @@ def vote_messages() -> dict[str, Any]:
     return {
         "turnout": _("Hanno votato %(voted)s aventi diritto su %(eligible)s (%(percent)s%%)"),
         "turnout_short": _("%(voted)s su %(eligible)s"),
-        "status": _plain(STATUS_LABELS),
-        "methods": _plain(METHOD_SHORT),
-        "values": _plain(VALUE_LABELS),
+        "status": plain(STATUS_LABELS),
+        "methods": plain(METHOD_SHORT),
+        "values": plain(VALUE_LABELS),
         "open": _("Apri la votazione"),
         "close": _("Chiudi la votazione"),
         "ballot": _("Scheda"),
@@ -224,7 +224,7 @@ def votazioni_live(tavolo_id: int, seduta_id: int | None = None) -> dict[str, An
 
 def _live_context(tavolo: Tavolo, role: str) -> dict[str, Any]:
     return {"tavolo": tavolo, "role": role, "server_now": utcnow().isoformat(),
-            "live_messages": _live_messages() | {"vote": vote_messages()}}
+            "live_messages": live_messages() | {"vote": vote_messages()}}
 
 
 # --------------------------------------------------------------------------- list and live state
