@@ -408,17 +408,23 @@ def add_member(tavolo: Tavolo):
     return redirect(url_for("tavoli.members", tavolo_id=tavolo.id))
 
 
+def _removal(tavolo: Tavolo, remove, done: str):
+    """A removal button of the members page: done (and said), or refused on the page itself."""
+    try:
+        remove()
+    except Problem as problem:
+        return _members_page(tavolo, status=problem.status, message=problem.message)
+    flash(done, "success")
+    return redirect(url_for("tavoli.members", tavolo_id=tavolo.id))
+
+
 @bp.post("/<int:tavolo_id>/membri/organizzazioni/<int:organisation_id>/rimuovi")
 @admin_tavolo_view
 @transaction
 def remove_member(tavolo: Tavolo, organisation_id: int):
     org = _organisation(organisation_id)
-    try:
-        membership.remove_member(db.session, _user(), tavolo, org)
-    except Problem as problem:
-        return _members_page(tavolo, status=problem.status, message=problem.message)
-    flash(_("%(org)s non è più membro del tavolo.", org=org.name), "success")
-    return redirect(url_for("tavoli.members", tavolo_id=tavolo.id))
+    return _removal(tavolo, lambda: membership.remove_member(db.session, _user(), tavolo, org),
+                    _("%(org)s non è più membro del tavolo.", org=org.name))
 
 
 @bp.post("/<int:tavolo_id>/membri/ruoli")
@@ -444,12 +450,8 @@ def set_role(tavolo: Tavolo):
 @transaction
 def remove_role(tavolo: Tavolo, user_id: int):
     user = _person(user_id)
-    try:
-        membership.remove_role(db.session, _user(), tavolo, user)
-    except Problem as problem:
-        return _members_page(tavolo, status=problem.status, message=problem.message)
-    flash(_("%(name)s non fa più parte del tavolo.", name=user.name), "success")
-    return redirect(url_for("tavoli.members", tavolo_id=tavolo.id))
+    return _removal(tavolo, lambda: membership.remove_role(db.session, _user(), tavolo, user),
+                    _("%(name)s non fa più parte del tavolo.", name=user.name))
 
 
 @bp.route("/<int:tavolo_id>/sedute/nuova", methods=["GET", "POST"])
