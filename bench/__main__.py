@@ -1,6 +1,7 @@
 """Run the benchmarks: ``python -m bench`` runs all of them, ``python -m bench NAME`` one.
 
-Options of a single benchmark: ``python -m bench.live_broadcast --help``, ``python -m bench.votes_burst --help``.
+Options of a single benchmark: ``python -m bench.live_broadcast --help``, ``python -m bench.votes_burst --help``,
+``python -m bench.exports_render --help``.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 BENCHMARKS = {
     "live_broadcast": "bench.live_broadcast",
     "votes_burst": "bench.votes_burst",
+    "exports_render": "bench.exports_render",
 }
 
 

@@ -180,8 +180,8 @@ def populate_tavolo(session, people: int, person_label: str, email_word: str, ti
 
     from workspace.accounts.models import Membership, Organisation, User
     from workspace.db import utcnow
+    from workspace.procedures import lifecycle
     from workspace.tavoli import membership
-    from workspace.tavoli import service as tavoli
 
     password_hash = PasswordHasher().hash(secrets.token_hex(16))  # one hash for everybody; never used
     udp = Organisation(name="Ufficio di Piano (bench)", kind="ufficio_di_piano", ambito_code="50008")
@@ -190,9 +190,9 @@ def populate_tavolo(session, people: int, person_label: str, email_word: str, ti
     session.add_all([udp, *orgs])
     facilitator = User(name="Facilitatore (bench)", email="facilitatore@bench.example.org",
                        password_hash=password_hash)
-    # The Ufficio di Piano's administrator institutes the tavolo and gives the roles.
-    admin = User(name="Amministratore (bench)", email="admin@bench.example.org", password_hash=password_hash,
-                 is_admin=True)
+    # The Ufficio di Piano's administrator creates the procedure, institutes the tavolo, gives the roles.
+    admin = User(name="Amministratrice (bench)", email="amministrazione@bench.example.org",
+                 password_hash=password_hash, is_admin=True)
     session.add_all([facilitator, admin])
     session.add(Membership(user=facilitator, organisation=udp))
     session.add(Membership(user=admin, organisation=udp))
@@ -204,8 +204,8 @@ def populate_tavolo(session, people: int, person_label: str, email_word: str, ti
         session.add(user)
         session.add(Membership(user=user, organisation=orgs[i % ORGANISATIONS]))
     session.flush()
-    procedure = tavoli.create_procedure(session, "50008", "Co-programmazione PdZ 2025-2027 (bench)",
-                                        rup=facilitator)
+    procedure = lifecycle.create_procedure(session, admin, "50008", "Co-programmazione PdZ 2025-2027 (bench)",
+                                           rup=facilitator)
     now = utcnow()
     tavolo = membership.create_tavolo(session, admin, procedure, title, ["E"],
                                       opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=10))

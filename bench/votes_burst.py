@@ -117,7 +117,7 @@ def prepare_database(workdir: Path, secret: str, voters: int, secret_round: bool
     from workspace.migrate import upgrade
     from workspace.needs import service as needs
     from workspace.reference.loader import load_reference
-    from workspace.voting import service as voting
+    from workspace.voting import rounds as voting
 
     url = f"sqlite:///{workdir / 'bench.db'}"
     upgrade(url)
@@ -603,7 +603,7 @@ def notes(report: dict) -> list[str]:
             out.append(f"{r['scenario']}: {r['acks']['retried']} ballots needed a retry with the same op_id "
                        f"({', '.join(r['acks']['retry_reasons'])}); each counted once.")
     out.append("Secret ballots cost more per ballot by design: every accepted secret ballot rewrites all the round's "
-               "secret ballots in a fresh random order (workspace/voting/service.py), so the burst is quadratic "
+               "secret ballots in a fresh random order (workspace/voting/ballots.py), so the burst is quadratic "
                "in the number of ballots; open ballots are one upsert each. Ballots of one round are serialised "
                "(one writer at a time on SQLite), so the ack latency grows with the queue ahead of a ballot.")
     cores = report["environment"]["cores"]

@@ -12,6 +12,7 @@ from argon2 import PasswordHasher
 from workspace.accounts.models import Membership, Organisation, User
 from workspace.db import utcnow
 from workspace.needs import service as needs_service
+from workspace.procedures import lifecycle as procedures
 from workspace.tavoli import membership
 from workspace.tavoli import service as tavoli_service
 from workspace.tavoli.models import Seduta, Tavolo
@@ -75,7 +76,7 @@ def build_world(session, window_open: bool = True) -> World:
     observer = make_person(session, "Olga Osservatrice", "oss@prova.example.org", union)
     outsider = make_person(session, "Esterno Estranei", "ext@prova.example.org")
 
-    procedure = tavoli_service.create_procedure(session, AMBITO, "Co-programmazione PdZ 2025-2027", rup=admin)
+    procedure = procedures.create_procedure(session, admin, AMBITO, "Co-programmazione PdZ 2025-2027", rup=admin)
     now = utcnow()
     tavolo = membership.create_tavolo(
         session, admin, procedure, "Tavolo anziani e fragilità", ["E"],

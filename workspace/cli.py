@@ -151,6 +151,7 @@ def admin_invite(email: str, name: str, organisation_name: str) -> None:
     from workspace.accounts.models import Organisation
     from workspace.db import db as database
     from workspace.mail import external_url
+    from workspace.problems import Problem
 
     app = _app(check_migrations=True)
     with app.app_context():
@@ -163,7 +164,7 @@ def admin_invite(email: str, name: str, organisation_name: str) -> None:
                                                    ambito_code=app.config["AMBITO_CODE"])
             raw = accounts.invite_delegate(session, org, name=name, email=email, grants_admin=True)
             session.commit()
-        except accounts.AccountError as exc:
+        except Problem as exc:
             session.rollback()
             click.echo(f"Errore: {exc}", err=True)
             sys.exit(2)
@@ -202,13 +203,19 @@ def privacy_purge(dry_run: bool) -> None:
         click.echo(report.summary())
 
 
-def _register_votes() -> None:
+@main.group()
+def export() -> None:
+    """Esporta i documenti ufficiali (verbali, priorità, schede, sintesi) su file."""
+
+
+def _register_area_commands() -> None:
+    # Each area defines its own commands; they are attached here, in one visible place.
     from workspace.voting.cli import votes
 
     main.add_command(votes)
 
 
-_register_votes()
+_register_area_commands()
 
 
 if __name__ == "__main__":

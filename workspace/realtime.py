@@ -16,10 +16,11 @@ signals ``tavolo_snapshot``, ``tavolo_joined`` and ``tavolo_left`` (``workspace.
 from __future__ import annotations
 
 import inspect
+import itertools
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import wraps
 from types import ModuleType
@@ -54,15 +55,20 @@ _EXT = "tavoli_live"
 @dataclass
 class _State:
     """Per-app live state: which tavoli each connection joined (to undo presence on disconnect),
-    the handlers bound, and the coalesced pushes waiting to go out."""
+    the handlers bound, and the coalesced pushes waiting to go out — with the Socket.IO server they
+    go out through: the app's own, not whichever app set up the shared ``socketio`` object last
+    (a push still waiting when its app goes away must not reach another app's rooms)."""
 
     guard: Guard
+    server: Any
     handlers: dict[str, Callable] = field(default_factory=dict)
     rooms_by_sid: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
     sid_user: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     latest: dict[Any, tuple[str, int, dict[str, Any]]] = field(default_factory=dict)
-    scheduled: set[Any] = field(default_factory=set)
+    # key -> the number of the timer that will send its push (a timer outdated by flush_pushes sends nothing).
+    scheduled: dict[Any, int] = field(default_factory=dict)
+    timers: Iterator[int] = field(default_factory=itertools.count)
 
 
 def _state(app=None) -> _State:
@@ -152,20 +158,38 @@ def push_latest(app, key: Any, tavolo_id: int, name: str, payload: dict[str, Any
             state.latest[key] = (name, revision, {**payload, "tavolo_id": tavolo_id})
         if key in state.scheduled:
             return
-        state.scheduled.add(key)
-    socketio.start_background_task(_push_later, state, key, interval)
+        timer = state.scheduled[key] = next(state.timers)
+    socketio.start_background_task(_push_later, state, key, timer, interval)
 
 
-def _push_later(state: _State, key: Any, interval: float) -> None:
+def flush_pushes(app) -> int:
+    """Send now every push of ``app`` still waiting for its interval (their timers then send
+    nothing); the number sent. For a clean cut — e.g. a test that must not leave a push behind for
+    the next one, or one that checks what was (not) pushed without waiting."""
+    state = _state(app)
+    with state.lock:
+        pending = list(state.latest.values())
+        state.latest.clear()
+        state.scheduled.clear()
+    for name, _revision, payload in pending:
+        _send(state, name, payload)
+    return len(pending)
+
+
+def _push_later(state: _State, key: Any, timer: int, interval: float) -> None:
     socketio.sleep(interval)
     with state.lock:
+        if state.scheduled.get(key) != timer:
+            return
+        del state.scheduled[key]
         latest = state.latest.pop(key, None)
-        state.scheduled.discard(key)
-    if latest is None:
-        return
-    name, _revision, payload = latest
+    if latest is not None:
+        _send(state, latest[0], latest[2])
+
+
+def _send(state: _State, name: str, payload: dict[str, Any]) -> None:
     try:
-        socketio.emit(name, payload, to=record.room(payload["tavolo_id"]), namespace=NAMESPACE)
+        state.server.emit(name, payload, to=record.room(payload["tavolo_id"]), namespace=NAMESPACE)
     except Exception:  # noqa: BLE001 — a lost push is repaired by the next one or a resync
         log.exception("%s push failed", name)
 
@@ -291,8 +315,9 @@ def handlers(app) -> dict[str, Callable]:
 
 
 def init_app(app, guard: Guard) -> None:
-    """Set up the live channel of ``app``; ``guard`` says who may see a tavolo."""
-    app.extensions[_EXT] = _State(guard=guard)
+    """Set up the live channel of ``app``; ``guard`` says who may see a tavolo. Called after
+    ``socketio.init_app(app)``: the server that made is the one the app's pushes go out through."""
+    app.extensions[_EXT] = _State(guard=guard, server=socketio.server)
     record.set_emitter(emit_event)
     for event, fn in (("connect", _connect), ("disconnect", _disconnect), ("join", _join),
                       ("resync", _resync), ("leave", _leave)):

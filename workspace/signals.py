@@ -59,6 +59,12 @@ personal_data_requested = _signals.signal("personal-data-requested")
 person_pseudonymised = _signals.signal("person-pseudonymised")
 
 
+#: Collect: apply the retention rules an area owns (``tavoli privacy purge``). kwargs: ``config``
+#: (the app's configuration, with the ``RETENTION_*`` periods), ``now``, ``dry_run`` (count only,
+#: change nothing). Each receiver returns ``{counter: rows changed, or that would change}``.
+retention_due = _signals.signal("retention-due")
+
+
 def collect(signal, sender, **kwargs) -> dict:
     """Merge the dicts returned by every receiver of a collect signal (in connection order)."""
     merged: dict = {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.helpers import DEFAULT_PASSWORD, csrf_post, login, logout, make_user
+from tests.helpers import DEFAULT_PASSWORD, csrf_post, csrf_token_from, login, logout, make_user
 from workspace.accounts import service
 from workspace.accounts.models import User
 
@@ -223,3 +223,60 @@ def test_logout_also_ends_remember_me(client, maria):
     response = logout(client)
     assert any(c.startswith("remember_token=;") for c in response.headers.getlist("Set-Cookie"))
     assert client.get("/profilo").status_code == 302
+
+
+# --------------------------------------------------------------------------- the login's own commit
+
+
+@pytest.fixture
+def failing_commit():
+    """``arm()``: the next COMMIT of any session fails as under a lock timeout (then all is normal)."""
+    from sqlalchemy import event
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    armed = []
+
+    def fail(_session):
+        if armed:
+            armed.clear()
+            raise OperationalError("COMMIT", {}, Exception("database is locked"))
+
+    event.listen(Session, "before_commit", fail)
+    yield lambda: armed.append(True)
+    event.remove(Session, "before_commit", fail)
+
+
+def test_a_login_whose_commit_fails_logs_nobody_in(client, maria, in_app, failing_commit):
+    page = client.get("/accedi")
+    failing_commit()
+    response = client.post("/accedi", data={"csrf_token": csrf_token_from(page.get_data(as_text=True)),
+                                            "email": maria, "password": DEFAULT_PASSWORD})
+    assert response.status_code == 409
+    assert "nulla è stato salvato" in response.get_data(as_text=True)
+    # No session cookie for a login that was not saved, and no welcome waiting on the next page.
+    home = client.get("/")
+    assert "Benvenuta o benvenuto" not in home.get_data(as_text=True)
+    assert client.get("/profilo").status_code == 302
+    with in_app() as s:
+        assert s.scalar(select(User.last_login_at).where(User.email == maria)) is None
+    assert login(client, maria).status_code == 302  # and the next attempt works
+
+
+def test_refusals_carry_stable_codes(client, maria, in_app):
+    """Clients of the JSON answers tell refusals apart by code, not by the Italian message."""
+    from workspace.problems import Problem
+
+    with in_app() as s:
+        for email, password, code, status in (
+            (maria, "password-sbagliata", "bad_credentials", 401),
+            ("non-un-indirizzo", "x", "bad_credentials", 401),
+        ):
+            with pytest.raises(Problem) as info:
+                service.authenticate(s, email, password)
+            assert (info.value.code, info.value.status) == (code, status)
+        s.scalar(select(User).where(User.email == maria)).active = False
+        with pytest.raises(Problem) as info:
+            service.authenticate(s, maria, DEFAULT_PASSWORD)
+        assert (info.value.code, info.value.status) == ("account_disabled", 403)
+        s.rollback()

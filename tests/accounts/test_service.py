@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from tests.helpers import mail_files, make_org, make_user, valid_numeric_cf
 from workspace.accounts import service
 from workspace.accounts.models import AccessToken, Membership, Organisation, User
-from workspace.accounts.service import AccountError
 from workspace.db import utcnow
+from workspace.problems import Problem
 
 ETS_CF = valid_numeric_cf(9712345678)
 
@@ -36,7 +36,7 @@ def test_create_user_normalises_email(session):
 def test_duplicate_email_is_409_and_writes_nothing(session):
     make_user(session, "anna@example.it")
     before = count(session, User)
-    with pytest.raises(AccountError) as info:
+    with pytest.raises(Problem) as info:
         service.create_user(session, email="ANNA@example.it", name="Anna bis")
     assert info.value.status == 409 and info.value.field == "email"
     assert "anna@example.it" in info.value.message
@@ -46,14 +46,14 @@ def test_duplicate_email_is_409_and_writes_nothing(session):
 
 @pytest.mark.parametrize("bad", ["", "senza-chiocciola", "due@@example.it", "a@b", "spazi dentro@example.it"])
 def test_invalid_email_refused(session, bad):
-    with pytest.raises(AccountError) as info:
+    with pytest.raises(Problem) as info:
         service.create_user(session, email=bad, name="X")
     assert info.value.status == 422 and info.value.field == "email"
     assert count(session, User) == 0
 
 
 def test_short_password_refused_before_writing(session):
-    with pytest.raises(AccountError) as info:
+    with pytest.raises(Problem) as info:
         service.create_user(session, email="b@example.it", name="B", password="corta")
     assert info.value.status == 422 and "almeno 10" in info.value.message
     assert count(session, User) == 0
@@ -83,7 +83,7 @@ def test_authenticate_success_records_last_login(session):
                                              ("non-una-email", "password-giusta")])
 def test_authenticate_failures_are_uniform(session, email, password):
     make_user(session, "e@example.it", password="password-giusta")
-    with pytest.raises(AccountError) as info:
+    with pytest.raises(Problem) as info:
         service.authenticate(session, email, password)
     assert info.value.status == 401
     assert info.value.message == "E-mail o password non corretti."
@@ -91,7 +91,7 @@ def test_authenticate_failures_are_uniform(session, email, password):
 
 def test_authenticate_user_without_password_fails_uniformly(session):
     make_user(session, "f@example.it", password=None)
-    with pytest.raises(AccountError) as info:
+    with pytest.raises(Problem) as info:
         service.authenticate(session, "f@example.it", "")
     assert info.value.status == 401
 
@@ -100,7 +100,7 @@ def test_authenticate_inactive_user(session):
     user = make_user(session, "g@example.it", password="password-giusta")
     user.active = False
     session.commit()
-    with pytest.raises(AccountError) as info:
+    with pytest.raises(Problem) as info:
         service.authenticate(session, "g@example.it", "password-giusta")
     assert info.value.status == 403 and "disattivato" in info.value.message
 
@@ -158,14 +158,14 @@ def test_create_ets(session):
 def test_create_ets_refusals(session, changes, field):
     data = {"name": "APS Esempio", "kind": "ets", "codice_fiscale": ETS_CF, "runts_section": "aps",
             "runts_repertorio": "42", **changes}
-    with pytest.raises(AccountError) as info:
+    with pytest.raises(Problem) as info:
         service.create_organisation(session, **data)
     assert info.value.status == 422 and info.value.field == field, info.value.message
     assert count(session, Organisation) == 0
 
 
 def test_non_ets_cannot_carry_runts_data(session):
-    with pytest.raises(AccountError) as info:
+    with pytest.raises(Problem) as info:
         service.create_organisation(session, name="Comune di Pavia", kind="comune", runts_section="odv")
     assert info.value.field == "runts_section" and "Terzo settore" in info.value.message
     org = service.create_organisation(session, name="Comune di Pavia", kind="comune",
@@ -175,7 +175,7 @@ def test_non_ets_cannot_carry_runts_data(session):
 
 def test_duplicate_codice_fiscale_is_409(session):
     make_org(session, kind="ets", codice_fiscale=ETS_CF)
-    with pytest.raises(AccountError) as info:
+    with pytest.raises(Problem) as info:
         service.create_organisation(session, name="Altro nome", kind="ets", codice_fiscale=ETS_CF,
                                     runts_section="odv", runts_repertorio="7")
     assert info.value.status == 409
@@ -200,7 +200,7 @@ def test_consume_token_once(session):
     session.commit()
     assert service.consume_token(session, raw, "login_link").used_at is not None
     session.commit()
-    with pytest.raises(AccountError) as info:
+    with pytest.raises(Problem) as info:
         service.consume_token(session, raw, "login_link")
     assert info.value.status == 410 and "già stato usato" in info.value.message
 
@@ -209,7 +209,7 @@ def test_unknown_and_wrong_kind_tokens_are_404(session):
     raw = service.issue_token(session, "login_link", "x@example.it")
     session.commit()
     for token, kind in [("inesistente", "login_link"), (raw, "password_reset"), ("x" * 500, "login_link")]:
-        with pytest.raises(AccountError) as info:
+        with pytest.raises(Problem) as info:
             service.consume_token(session, token, kind)
         assert info.value.status == 404
 
@@ -217,7 +217,7 @@ def test_unknown_and_wrong_kind_tokens_are_404(session):
 def test_expired_token_is_410_and_stays_unused(session):
     raw = service.issue_token(session, "invitation", "x@example.it", lifetime=timedelta(seconds=-1))
     session.commit()
-    with pytest.raises(AccountError) as info:
+    with pytest.raises(Problem) as info:
         service.consume_token(session, raw, "invitation")
     assert info.value.status == 410 and "scaduto" in info.value.message
     session.rollback()
@@ -242,7 +242,7 @@ def test_concurrent_consumption_only_one_wins(app):
                 service.consume_token(db.session, raw, "login_link")
                 db.session.commit()
                 result: object = "ok"
-            except AccountError as exc:
+            except Problem as exc:
                 db.session.rollback()
                 result = exc.status
             with lock:
@@ -289,7 +289,7 @@ def test_accept_invitation_with_short_password_writes_nothing(session):
     org = make_org(session)
     raw = service.invite_delegate(session, org, name="P", email="p@example.it")
     session.commit()
-    with pytest.raises(AccountError) as info:
+    with pytest.raises(Problem) as info:
         service.accept_invitation(session, raw, password="corta")
     assert info.value.status == 422
     session.rollback()
@@ -300,7 +300,7 @@ def test_accept_invitation_with_short_password_writes_nothing(session):
 def test_invite_existing_delegate_is_409(session):
     org = make_org(session)
     make_user(session, "q@example.it", org=org)
-    with pytest.raises(AccountError) as info:
+    with pytest.raises(Problem) as info:
         service.invite_delegate(session, org, name="Q", email="Q@example.it")
     assert info.value.status == 409
     assert count(session, AccessToken) == 0
@@ -309,7 +309,7 @@ def test_invite_existing_delegate_is_409(session):
 def test_invitation_mail_failure_writes_nothing(session, app):
     app.config["MAIL_DIR"] = "/proc/non-scrivibile/mail"
     org = make_org(session)
-    with pytest.raises(AccountError) as info:
+    with pytest.raises(Problem) as info:
         service.invite_delegate(session, org, name="R", email="r@example.it")
     assert info.value.status == 503
     session.rollback()
@@ -349,7 +349,7 @@ def test_reset_password_kills_other_reset_links(session):
 
 
 def test_every_organisation_error_reported_at_once(session):
-    with pytest.raises(AccountError) as info:
+    with pytest.raises(Problem) as info:
         service.create_organisation(session, name="", kind="ets", codice_fiscale="123",
                                     runts_section="nessuna", runts_repertorio="abc", email="x")
     assert set(info.value.errors) == {"name", "codice_fiscale", "runts_section", "runts_repertorio", "email"}

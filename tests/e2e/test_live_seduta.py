@@ -23,6 +23,7 @@ from workspace.accounts.models import Organisation, User
 from workspace.db import db, utcnow
 from workspace.needs import service as needs_service
 from workspace.needs.service import bisogni_of
+from workspace.procedures import lifecycle as procedures
 from workspace.tavoli import membership
 from workspace.tavoli import service as tavoli_service
 
@@ -64,7 +65,7 @@ def tavolo(live_app) -> LiveTavolo:
         delegate2 = make_person(session, "Dario Delegato", f"del2-{tag}@e2e.example.org", ets2)
         observer = make_person(session, "Olga Osservatrice", f"oss-{tag}@e2e.example.org", union)
         admin = make_person(session, "Anna Amministratrice", f"adm-{tag}@e2e.example.org", udp, admin=True)
-        procedure = tavoli_service.create_procedure(session, "50008", f"Co-programmazione {tag}")
+        procedure = procedures.create_procedure(session, admin, "50008", f"Co-programmazione {tag}")
         now = utcnow()
         t = membership.create_tavolo(session, admin, procedure, f"Tavolo anziani {tag}", ["E"],
                                      opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=10))

@@ -16,7 +16,7 @@ from tests.helpers import last_mail, link_in_mail, valid_numeric_cf
 from tests.procedures.support import advance, build, fill
 from tests.world import PASSWORD
 from workspace.db import db, utcnow
-from workspace.procedures import service
+from workspace.procedures import lifecycle, texts
 from workspace.procedures.models import Application, Procedure
 
 
@@ -109,7 +109,7 @@ def test_ets_applies_rup_admits_delegate_lands_in_tavolo(page, new_page, call, l
     page.get_by_label("Persona delegata ai tavoli (nome e cognome)").fill("Delia Delegata")
     page.get_by_label("E-mail della persona delegata").fill(delegate_email)
     _tick(page, "tavoli-0")
-    for key, _text in service.DECLARATIONS:
+    for key, _text in texts.DECLARATIONS:
         _tick(page, f"decl_{key}")
     _tick(page, "coi-0")
     page.get_by_role("button", name="Invia la candidatura").click()
@@ -122,7 +122,7 @@ def test_ets_applies_rup_admits_delegate_lands_in_tavolo(page, new_page, call, l
     # --- the deadline passes (frozen time): the RUP opens the examination ------------------------
     with live_app.app_context():
         procedure = db.session.get(Procedure, call.procedure_id)
-        service.transition(db.session, procedure.rup, procedure, "ammissioni",
+        lifecycle.transition(db.session, procedure.rup, procedure, "ammissioni",
                            now=procedure.application_deadline + timedelta(minutes=1))
         db.session.commit()
 

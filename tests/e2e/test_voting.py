@@ -23,9 +23,11 @@ from tests.world import PASSWORD, make_person
 from workspace.accounts.models import Organisation, User
 from workspace.db import db, utcnow
 from workspace.needs import service as needs_service
+from workspace.procedures import lifecycle as procedures
 from workspace.tavoli import membership
 from workspace.tavoli import service as tavoli_service
-from workspace.voting import service as voting_service
+from workspace.voting import rounds as voting_rounds
+from workspace.voting.electorate import turnout
 from workspace.voting.models import OpenBallot, Participation, VoteOperation, VoteRound
 
 BIG = {"width": 1600, "height": 900}
@@ -65,7 +67,7 @@ def tavolo(live_app) -> VoteTavolo:
                      for i, (n, o) in enumerate(zip(names, orgs, strict=True))]
         observer = make_person(session, "Olga Osservatrice", f"oss-{tag}@e2e.example.org", union)
         admin = make_person(session, "Anna Amministratrice", f"adm-{tag}@e2e.example.org", udp, admin=True)
-        procedure = tavoli_service.create_procedure(session, "50008", f"Co-programmazione {tag}")
+        procedure = procedures.create_procedure(session, admin, "50008", f"Co-programmazione {tag}")
         now = utcnow()
         t = membership.create_tavolo(session, admin, procedure, f"Tavolo anziani {tag}", ["E"],
                                      opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=10))
@@ -256,11 +258,11 @@ def test_each_ballot_works_without_a_mouse_and_passes_axe(page, live_app, tavolo
         rounds = {}
         for method, settings in (("approval", {"k": 2}), ("dot", {"points": 5, "max_per_item": 3}),
                                  ("score", {"criteria": ["urgenza", "impatto"]})):
-            vote, _ = voting_service.create_round(session, facilitator, tavolo_obj, f"Voto {method}", method,
+            vote, _ = voting_rounds.create_round(session, facilitator, tavolo_obj, f"Voto {method}", method,
                                                   list(t.bisogni), settings=settings, secret=method == "score",
                                                   closes_at=utcnow() + timedelta(days=2))
             session.commit()
-            voting_service.open_round(session, facilitator, vote)
+            voting_rounds.open_round(session, facilitator, vote)
             session.commit()
             rounds[method] = vote.id
     login(page, t.delegates[0])
@@ -325,7 +327,7 @@ def test_each_ballot_works_without_a_mouse_and_passes_axe(page, live_app, tavolo
     with live_app.app_context():
         for method, round_id in rounds.items():
             vote = db.session.get(VoteRound, round_id)
-            assert voting_service.turnout(db.session, vote)["voted"] == 1, method
+            assert turnout(db.session, vote)["voted"] == 1, method
         approval = db.session.scalar(select(OpenBallot.content).where(OpenBallot.round_id == rounds["approval"]))
         dot = db.session.scalar(select(OpenBallot.content).where(OpenBallot.round_id == rounds["dot"]))
     assert approval == {"approve": [str(t.bisogni[0]), str(t.bisogni[1])]}

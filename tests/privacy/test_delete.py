@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from tests.helpers import csrf_token_from, login, mail_files
 from tests.world import PASSWORD, add_bisogno, login_client
+from workspace import signals
 from workspace.accounts import service as accounts
 from workspace.accounts.models import AccessToken, Membership, User
 from workspace.needs import payloads
@@ -200,12 +201,47 @@ def test_a_single_word_name_is_replaced_only_where_it_is_the_whole_value():
         "user_id": 7, "name": "Persona eliminata #7", "quorum": {"people": 3}}
 
 
-def test_registered_pseudonymisers_run(in_app, world, monkeypatch):
+def test_receivers_of_person_pseudonymised_run(in_app, world):
     seen = []
-    monkeypatch.setattr(privacy, "_pseudonymisers", [])
-    privacy.register_pseudonymiser(lambda s, user, scrubber: seen.append((user.name, scrubber.replacement)) or 2)
-    with in_app() as s:
+
+    def receiver(session, *, user, scrubber, **_):
+        seen.append((user.name, scrubber.replacement))
+        return 2
+
+    with signals.person_pseudonymised.connected_to(receiver), in_app() as s:
         report = privacy.delete_account(s, s.get(User, world.delegate.id), EMAIL)
         s.rollback()
     assert seen == [(NAME, f"Persona eliminata #{world.delegate.id}")]
-    assert report.other == 2
+    assert report.details[__name__] == 2
+    assert report.other == sum(report.details.values())
+    # The areas' own receivers ran too: Delia's tavolo role went.
+    assert report.details["workspace.tavoli.privacy"] == 1
+
+
+def test_a_deletion_whose_commit_fails_keeps_the_account_and_the_session(app, world, contributions, in_app):
+    """The logout and the removal of the mails wait for the commit: a failed one leaves all as it was."""
+    from sqlalchemy import event
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    client, _token = login_client(app, world.delegate)
+    html = delete_page(client)
+    mails = [p for p in mail_files(app) if EMAIL in p.read_text(errors="replace")]
+    assert mails
+
+    def fail(_session):
+        raise OperationalError("COMMIT", {}, Exception("database is locked"))
+
+    event.listen(Session, "before_commit", fail)
+    try:
+        response = client.post("/privacy/elimina", data={"csrf_token": csrf_token_from(html), "email": EMAIL})
+    finally:
+        event.remove(Session, "before_commit", fail)
+    assert response.status_code == 409
+    assert "Il tuo account è stato eliminato" not in client.get("/").get_data(as_text=True)
+    assert client.get("/profilo").status_code == 200  # still logged in
+    assert all(p.exists() for p in mails)
+    with in_app() as s:
+        user = s.get(User, world.delegate.id)
+        assert user.name == NAME and user.active and user.pseudonymised_at is None
+        assert NAME in everything_as_text(s)

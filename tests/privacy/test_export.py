@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from tests.world import add_bisogno, login_client
+from workspace import signals
 from workspace.accounts import service as accounts
 from workspace.accounts.models import AccessToken, User
 from workspace.db import utcnow
@@ -122,8 +123,10 @@ def test_export_needs_login(client):
     assert response.status_code == 302 and "/accedi" in response.headers["Location"]
 
 
-def test_registered_exporters_add_their_part(app, world, in_app, monkeypatch):
-    monkeypatch.setattr(privacy, "_exporters", {})
-    privacy.register_exporter("votes", lambda session, user: [{"user": user.id}])
-    data = json.loads(download(app, world).get_data(as_text=True))
-    assert data["votes"] == [{"user": world.delegate.id}]
+def test_receivers_of_personal_data_requested_add_their_part(app, world, in_app):
+    def receiver(session, *, user, **_):
+        return {"extra_part": [{"user": user.id}]}
+
+    with signals.personal_data_requested.connected_to(receiver):
+        data = json.loads(download(app, world).get_data(as_text=True))
+    assert data["extra_part"] == [{"user": world.delegate.id}]

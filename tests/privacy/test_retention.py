@@ -11,9 +11,11 @@ from sqlalchemy import select
 from tests.test_cli import run
 from workspace import record
 from workspace.accounts.models import AccessToken, User
-from workspace.privacy.retention import ARCHIVE_EMAIL, ARCHIVE_NAME, PurgeReport, purge, years_before
+from workspace.accounts.service import ARCHIVE_EMAIL, ARCHIVE_NAME
+from workspace.privacy.retention import PurgeReport, purge
 from workspace.record import TavoloEvent
 from workspace.tavoli.models import Presence
+from workspace.tavoli.privacy import years_before
 
 NOW = datetime(2031, 6, 15, 10, 0, tzinfo=UTC)
 

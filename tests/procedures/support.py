@@ -12,10 +12,9 @@ from werkzeug.datastructures import FileStorage
 from tests.helpers import valid_numeric_cf
 from tests.world import AMBITO, make_person
 from workspace.accounts.models import User
-from workspace.procedures import files, service
+from workspace.procedures import applications, files, lifecycle, texts
 from workspace.procedures.models import PROCEDURE_STATUSES, Procedure
 from workspace.tavoli import membership
-from workspace.tavoli import service as tavoli_service
 from workspace.tavoli.models import Tavolo
 
 # A frozen "now" for the service suites: the avviso goes out at T0, applications close 30 days later.
@@ -56,7 +55,7 @@ def build(session, tag: str | None = None) -> Setup:
     admin = make_person(session, "Anna Amministratrice", f"adm-{tag}@prova.example.org", admin=True)
     rup = make_person(session, "Rita Responsabile", f"rup-{tag}@prova.example.org")
     outsider = make_person(session, "Oscar Estraneo", f"out-{tag}@prova.example.org")
-    procedure = tavoli_service.create_procedure(session, AMBITO, f"Co-programmazione PdZ {tag}")
+    procedure = lifecycle.create_procedure(session, admin, AMBITO, f"Co-programmazione PdZ {tag}")
     tavolo = membership.create_tavolo(session, admin, procedure, "Tavolo anziani e fragilità", ["E"])
     tavolo2 = membership.create_tavolo(session, admin, procedure, "Tavolo famiglie e minori", ["D"])
     session.commit()
@@ -67,10 +66,10 @@ def fill(session, s: Setup, published_at: datetime = T0, deadline: datetime = DE
          now: datetime = T0) -> None:
     """Initiation act with its file, RUP, the six sections, publication date and deadline."""
     stored = files.save_upload(pdf(), "l'atto di avvio")
-    service.update_act(session, s.admin, s.procedure, number="123/2025", act_date=date(2025, 2, 20),
+    lifecycle.update_act(session, s.admin, s.procedure, number="123/2025", act_date=date(2025, 2, 20),
                        stored=stored, now=now)
-    service.set_rup(session, s.admin, s.procedure, s.rup)
-    service.update_avviso(session, s.admin, s.procedure, sections=SECTIONS, published_at=published_at,
+    lifecycle.set_rup(session, s.admin, s.procedure, s.rup)
+    lifecycle.update_avviso(session, s.admin, s.procedure, sections=SECTIONS, published_at=published_at,
                           deadline=deadline, allowed_kinds=["ets"])
     session.commit()
 
@@ -81,8 +80,8 @@ def advance(session, s: Setup, to: str, now: datetime | None = None) -> None:
                "ammissioni": s.procedure.application_deadline + timedelta(minutes=1) if s.procedure.application_deadline
                else DEADLINE, "tavoli_in_corso": DEADLINE + timedelta(days=5)}
     while PROCEDURE_STATUSES.index(s.procedure.status) < PROCEDURE_STATUSES.index(to):
-        target = service.next_status(s.procedure)
-        service.transition(session, s.rup, s.procedure, target, now=now or moments[target])
+        target = lifecycle.next_status(s.procedure)
+        lifecycle.transition(session, s.rup, s.procedure, target, now=now or moments[target])
         session.commit()
 
 
@@ -102,7 +101,7 @@ def application_data(s: Setup, **overrides) -> dict:
         "proxy_name": "",
         "delegate_name": "Delia Delegata",
         "delegate_email": "delia@alfa.example.org",
-        "declarations": {key: True for key, _text in service.DECLARATIONS},
+        "declarations": {key: True for key, _text in texts.DECLARATIONS},
         "coi": "none",
         "coi_details": "",
         "tavoli": [s.tavolo.id],
@@ -112,7 +111,7 @@ def application_data(s: Setup, **overrides) -> dict:
 
 
 def apply(session, s: Setup, now: datetime | None = None, **overrides):
-    application, _created = service.submit_application(session, s.procedure, application_data(s, **overrides),
+    application, _created = applications.submit_application(session, s.procedure, application_data(s, **overrides),
                                                        now=now or T0 + timedelta(days=1))
     session.commit()
     return application

@@ -14,7 +14,7 @@ from workspace import mail
 from workspace.accounts.models import AccessToken, Membership, Organisation, User
 from workspace.db import db
 from workspace.problems import Problem
-from workspace.procedures import service
+from workspace.procedures import admissions
 from workspace.tavoli.models import TavoloMember, TavoloRole
 
 NOW = DEADLINE + timedelta(days=1)
@@ -42,8 +42,8 @@ def test_motivation_is_mandatory(session, examining, motivation):
     s = examining
     before = _counts(session)
     for decision in ("admitted", "excluded"):
-        with pytest.raises(service.InvalidData) as caught:
-            service.decide(session, s.rup, s.application, decision, motivation, now=NOW)
+        with pytest.raises(Problem) as caught:
+            admissions.decide(session, s.rup, s.application, decision, motivation, now=NOW)
         assert caught.value.errors == {
             "motivation": "La motivazione è obbligatoria, sia per ammettere sia per escludere."}
         session.rollback()
@@ -56,19 +56,19 @@ def test_decisions_only_during_the_examination(session, setup):
     advance(session, setup, "candidature")
     application = apply(session, setup)
     with pytest.raises(Problem) as caught:
-        service.decide(session, setup.rup, application, "admitted", "Requisiti posseduti.", now=T0 + timedelta(days=2))
+        admissions.decide(session, setup.rup, application, "admitted", "Requisiti posseduti.", now=T0 + timedelta(days=2))
     assert caught.value.status == 409 and "«Ammissioni»" in caught.value.message
 
 
 def test_only_rup_or_admin_decide(session, examining):
     with pytest.raises(Problem) as caught:
-        service.decide(session, examining.outsider, examining.application, "admitted", "Va bene.", now=NOW)
+        admissions.decide(session, examining.outsider, examining.application, "admitted", "Va bene.", now=NOW)
     assert caught.value.status == 403
 
 
 def test_admission_links_organisation_members_invitation_and_notifications(app, session, examining):
     s = examining
-    application = service.decide(session, s.rup, s.application, "admitted",
+    application = admissions.decide(session, s.rup, s.application, "admitted",
                                  "Requisiti posseduti; opera nell'area anziani.", now=NOW)
     session.commit()
     assert (application.status, application.decided_by_id, application.decided_at) == ("admitted", s.rup.id, NOW)
@@ -91,7 +91,7 @@ def test_admission_links_organisation_members_invitation_and_notifications(app, 
     assert "Tavolo anziani e fragilità" in text
 
     with pytest.raises(Problem) as caught:
-        service.decide(session, s.rup, application, "excluded", "Ripensamento.", now=NOW)
+        admissions.decide(session, s.rup, application, "excluded", "Ripensamento.", now=NOW)
     assert caught.value.status == 409 and "è già stata decisa" in caught.value.message
 
 
@@ -101,7 +101,7 @@ def test_existing_organisation_is_linked_not_duplicated(session, examining):
                             runts_section="odv", runts_repertorio="12345")
     session.add(existing)
     session.commit()
-    service.decide(session, s.rup, s.application, "admitted", "Requisiti posseduti.", now=NOW)
+    admissions.decide(session, s.rup, s.application, "admitted", "Requisiti posseduti.", now=NOW)
     session.commit()
     assert s.application.organisation_id == existing.id
     assert session.scalar(select(func.count()).select_from(Organisation)) == 1
@@ -115,7 +115,7 @@ def test_existing_delegate_lands_in_the_tavoli_at_once(app, session, examining):
     session.flush()
     delia = make_person(session, "Delia Delegata", "delia@alfa.example.org", org)
     session.commit()
-    service.decide(session, s.rup, s.application, "admitted", "Requisiti posseduti.", now=NOW)
+    admissions.decide(session, s.rup, s.application, "admitted", "Requisiti posseduti.", now=NOW)
     session.commit()
     roles = session.scalars(select(TavoloRole).where(TavoloRole.user_id == delia.id)).all()
     assert sorted((r.tavolo_id, r.role, r.organisation_id) for r in roles) == sorted(
@@ -130,7 +130,7 @@ def test_transitional_ets_becomes_an_organisation_without_repertorio(session, se
     application = apply(session, setup, registration="onlus", runts_section="", runts_repertorio="",
                         transitional_details="ONLUS iscritta all'Anagrafe dal 2010")
     advance(session, setup, "ammissioni")
-    service.decide(session, setup.rup, application, "admitted", "Regime transitorio dichiarato.", now=NOW)
+    admissions.decide(session, setup.rup, application, "admitted", "Regime transitorio dichiarato.", now=NOW)
     session.commit()
     assert application.organisation.kind == "ets" and application.organisation.runts_repertorio is None
 
@@ -138,7 +138,7 @@ def test_transitional_ets_becomes_an_organisation_without_repertorio(session, se
 def test_exclusion_is_notified_with_its_motivation(app, session, examining):
     s = examining
     before = _counts(session)
-    service.decide(session, s.rup, s.application, "excluded", "Non opera nel territorio dell'Ambito.", now=NOW)
+    admissions.decide(session, s.rup, s.application, "excluded", "Non opera nel territorio dell'Ambito.", now=NOW)
     session.commit()
     assert s.application.status == "excluded" and s.application.organisation_id is None
     assert _counts(session) == before
@@ -155,7 +155,7 @@ def test_all_or_nothing_when_the_mail_fails(app, session, examining, monkeypatch
 
     monkeypatch.setattr(mail, "send_mail", broken)
     with pytest.raises(Problem) as caught:
-        service.decide(session, s.rup, s.application, "admitted", "Requisiti posseduti.", now=NOW)
+        admissions.decide(session, s.rup, s.application, "admitted", "Requisiti posseduti.", now=NOW)
     assert caught.value.status == 503
     session.rollback()
     assert s.application.status == "submitted" and s.application.organisation_id is None
@@ -173,7 +173,7 @@ def test_delegate_follows_the_link_and_lands_in_the_tavolo(app):
         advance(session, s, "candidature")
         application = apply(session, s, tavoli=[s.tavolo.id])
         advance(session, s, "ammissioni")
-        service.decide(session, s.rup, application, "admitted", "Requisiti posseduti.", now=NOW)
+        admissions.decide(session, s.rup, application, "admitted", "Requisiti posseduti.", now=NOW)
         session.commit()
         tavolo_id, org_id = s.tavolo.id, application.organisation_id
     path = link_in_mail(last_mail(app, "delia@alfa.example.org"), app.config["BASE_URL"])

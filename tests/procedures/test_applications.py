@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from tests.procedures.support import DEADLINE, T0, advance, application_data, apply, fill
 from workspace.problems import Problem
-from workspace.procedures import service
+from workspace.procedures import applications, lifecycle, texts
 from workspace.procedures.models import Application, ApplicationRevision
 
 # Well-formed 11-digit codes (check digit correct): public bodies and companies, as typed by people.
@@ -45,7 +45,7 @@ def test_valid_codice_fiscale(session, open_call, typed, stored):
 
 @pytest.mark.parametrize(("typed", "fragment"), INVALID_CF)
 def test_invalid_codice_fiscale(session, open_call, typed, fragment):
-    with pytest.raises(service.InvalidData) as caught:
+    with pytest.raises(Problem) as caught:
         apply(session, open_call, codice_fiscale=typed)
     assert fragment in caught.value.errors["codice_fiscale"]
     session.rollback()
@@ -111,11 +111,11 @@ def test_every_problem_at_once(session, open_call):
     data = application_data(s, organisation_name="", runts_section="", runts_repertorio="12a",
                             organisation_email="non-una-mail", legal_rep_name="", delegate_email="",
                             declarations={"veridicita": True}, coi="", tavoli=[])
-    with pytest.raises(service.InvalidData) as caught:
-        service.submit_application(session, s.procedure, data, now=T0 + timedelta(days=1))
+    with pytest.raises(Problem) as caught:
+        applications.submit_application(session, s.procedure, data, now=T0 + timedelta(days=1))
     errors = caught.value.errors
     expected = {"organisation_name", "runts_section", "runts_repertorio", "organisation_email", "legal_rep_name",
-                "delegate_email", "coi", "tavoli"} | {f"decl_{k}" for k, _t in service.DECLARATIONS if k != "veridicita"}
+                "delegate_email", "coi", "tavoli"} | {f"decl_{k}" for k, _t in texts.DECLARATIONS if k != "veridicita"}
     assert set(errors) == expected
     assert errors["coi"].startswith("La dichiarazione sul conflitto di interessi è obbligatoria")
     assert errors["decl_privacy"] == "Per candidarsi occorre rendere questa dichiarazione."
@@ -124,7 +124,7 @@ def test_every_problem_at_once(session, open_call):
 
 def test_declarations_are_stored_with_their_text(session, open_call):
     application = apply(session, open_call, coi="declared", coi_details="La presidente siede nel CdA dell'ASP.")
-    assert [d["key"] for d in application.declarations] == [k for k, _t in service.DECLARATIONS]
+    assert [d["key"] for d in application.declarations] == [k for k, _t in texts.DECLARATIONS]
     assert all(d["accepted"] for d in application.declarations)
     assert application.declarations[0]["text"].startswith("Consapevole delle sanzioni penali")
     assert application.coi_none is False
@@ -133,13 +133,13 @@ def test_declarations_are_stored_with_their_text(session, open_call):
 
 
 def test_conflict_declared_needs_details(session, open_call):
-    with pytest.raises(service.InvalidData) as caught:
+    with pytest.raises(Problem) as caught:
         apply(session, open_call, coi="declared", coi_details=" ")
     assert caught.value.errors == {"coi_details": "Descrivere le situazioni di conflitto di interessi dichiarate."}
 
 
 def test_proxy_needs_its_document(session, open_call):
-    with pytest.raises(service.InvalidData) as caught:
+    with pytest.raises(Problem) as caught:
         apply(session, open_call, signed_by_proxy=True, proxy_name="Paolo Procuratore")
     assert caught.value.errors == {
         "proxy_file": "Chi firma su procura deve allegare la procura (PDF o PDF firmato .p7m)."}
@@ -150,25 +150,24 @@ def test_transitional_status_instead_of_repertorio(session, open_call):
                         runts_repertorio="", transitional_details="Domanda presentata il 10/01/2025")
     assert application.transitional_status == "iscrizione_in_corso"
     assert application.runts_repertorio is None and application.runts_section == "aps"
-    with pytest.raises(service.InvalidData) as caught:
+    with pytest.raises(Problem) as caught:
         apply(session, open_call, codice_fiscale="80003170661", registration="onlus", transitional_details="")
     assert set(caught.value.errors) == {"transitional_details"}
 
 
 def test_only_ets_unless_the_avviso_says_otherwise(session, open_call):
-    with pytest.raises(service.InvalidData) as caught:
+    with pytest.raises(Problem) as caught:
         apply(session, open_call, organisation_kind="comune")
     assert caught.value.errors["organisation_kind"] == "Questo avviso ammette solo gli enti del Terzo settore."
 
 
 def test_tavoli_must_be_those_of_the_avviso(session, open_call):
     from workspace.tavoli import membership
-    from workspace.tavoli import service as tavoli_service
 
-    other = tavoli_service.create_procedure(session, open_call.procedure.ambito_code, "Altra")
+    other = lifecycle.create_procedure(session, open_call.admin, open_call.procedure.ambito_code, "Altra")
     foreign = membership.create_tavolo(session, open_call.admin, other, "Tavolo altrui", ["E"])
     session.commit()
-    with pytest.raises(service.InvalidData) as caught:
+    with pytest.raises(Problem) as caught:
         apply(session, open_call, tavoli=[open_call.tavolo.id, foreign.id])
     assert caught.value.errors == {"tavoli": "Tavolo non valido: scegliere fra i tavoli indicati nell'avviso."}
 
@@ -178,7 +177,7 @@ def test_personal_code_accepted_for_other_bodies_when_the_avviso_admits_them(ses
 
     s = setup
     fill(session, s)
-    service.update_avviso(session, s.admin, s.procedure,
+    lifecycle.update_avviso(session, s.admin, s.procedure,
                           sections={k: getattr(s.procedure, k) for k in AVVISO_SECTIONS},
                           published_at=T0, deadline=DEADLINE, allowed_kinds=["ets", "altro"])
     session.commit()

@@ -9,14 +9,14 @@ from sqlalchemy import func, select
 
 from tests.procedures.support import DEADLINE, SECTIONS, T0, advance, apply, fill
 from workspace.problems import Problem
-from workspace.procedures import service
+from workspace.procedures import admissions, lifecycle
 from workspace.procedures.models import ProcedureTransition, PublicationItem
 
 
 def _refused(session, s, target, now, status, *fragments):
     before = s.procedure.status
     with pytest.raises(Problem) as caught:
-        service.transition(session, s.rup if s.procedure.rup_id else s.admin, s.procedure, target, now=now)
+        lifecycle.transition(session, s.rup if s.procedure.rup_id else s.admin, s.procedure, target, now=now)
     problem = caught.value
     assert problem.status == status, problem.message
     for fragment in fragments:
@@ -69,7 +69,7 @@ def test_publication_refuses_each_single_missing_piece(session, setup):
     message = _refused(session, s, "avviso_pubblicato", T0, 422)
     assert message == "Non si può passare a «Avviso pubblicato»: manca il responsabile del procedimento (RUP)."
     fill(session, s)
-    service.update_avviso(session, s.admin, s.procedure, sections={**SECTIONS, "avviso_closure": "  "},
+    lifecycle.update_avviso(session, s.admin, s.procedure, sections={**SECTIONS, "avviso_closure": "  "},
                           published_at=T0, deadline=None)
     message = _refused(session, s, "avviso_pubblicato", T0, 422)
     assert "la sezione «Come si conclude il procedimento» dell'avviso" in message
@@ -78,10 +78,8 @@ def test_publication_refuses_each_single_missing_piece(session, setup):
 
 
 def test_publication_needs_a_tavolo(session, setup):
-    from workspace.tavoli import service as tavoli_service
-
     s = setup
-    empty = tavoli_service.create_procedure(session, s.procedure.ambito_code, "Senza tavoli", rup=s.rup)
+    empty = lifecycle.create_procedure(session, s.admin, s.procedure.ambito_code, "Senza tavoli", rup=s.rup)
     s.procedure = empty
     fill(session, s)
     assert "almeno un tavolo tematico" in _refused(session, s, "avviso_pubblicato", T0, 422)
@@ -103,7 +101,7 @@ def test_applications_open_only_once_the_avviso_is_out(session, setup):
     fill(session, s, published_at=T0 + timedelta(days=2), deadline=DEADLINE)
     advance(session, s, "avviso_pubblicato", now=T0)
     _refused(session, s, "candidature", T0 + timedelta(days=1), 422, "non è ancora arrivata")
-    service.transition(session, s.rup, s.procedure, "candidature", now=T0 + timedelta(days=2))
+    lifecycle.transition(session, s.rup, s.procedure, "candidature", now=T0 + timedelta(days=2))
     assert s.procedure.status == "candidature"
 
 
@@ -113,7 +111,7 @@ def test_examination_starts_only_after_the_deadline(session, setup):
     advance(session, s, "candidature")
     message = _refused(session, s, "ammissioni", DEADLINE - timedelta(seconds=1), 422)
     assert "la scadenza delle candidature" in message and "non è ancora passata" in message
-    service.transition(session, s.rup, s.procedure, "ammissioni", now=DEADLINE)
+    lifecycle.transition(session, s.rup, s.procedure, "ammissioni", now=DEADLINE)
     assert s.procedure.status == "ammissioni"
 
 
@@ -125,9 +123,9 @@ def test_tavoli_start_only_when_every_application_is_decided(session, setup):
     advance(session, s, "ammissioni")
     message = _refused(session, s, "tavoli_in_corso", DEADLINE + timedelta(days=1), 422)
     assert "1 candidature ancora da esaminare (Associazione Alfa ODV)" in message
-    service.decide(session, s.rup, application, "excluded", "Non opera nell'Ambito.", now=DEADLINE)
+    admissions.decide(session, s.rup, application, "excluded", "Non opera nell'Ambito.", now=DEADLINE)
     session.commit()
-    service.transition(session, s.rup, s.procedure, "tavoli_in_corso", now=DEADLINE + timedelta(days=1))
+    lifecycle.transition(session, s.rup, s.procedure, "tavoli_in_corso", now=DEADLINE + timedelta(days=1))
     assert s.procedure.status == "tavoli_in_corso"
 
 
@@ -135,10 +133,10 @@ def test_only_the_rup_or_an_admin_moves_the_procedure(session, setup):
     s = setup
     fill(session, s)
     with pytest.raises(Problem) as caught:
-        service.transition(session, s.outsider, s.procedure, "avviso_pubblicato", now=T0)
+        lifecycle.transition(session, s.outsider, s.procedure, "avviso_pubblicato", now=T0)
     assert caught.value.status == 403
     assert "responsabile del procedimento (RUP)" in caught.value.message
-    service.transition(session, s.admin, s.procedure, "avviso_pubblicato", now=T0)
+    lifecycle.transition(session, s.admin, s.procedure, "avviso_pubblicato", now=T0)
     assert s.procedure.transitions[-1].actor_id == s.admin.id
 
 
@@ -158,22 +156,22 @@ def test_avviso_and_act_are_frozen_after_publication(session, setup):
     fill(session, s)
     advance(session, s, "avviso_pubblicato")
     with pytest.raises(Problem) as caught:
-        service.update_avviso(session, s.rup, s.procedure, sections=SECTIONS, published_at=T0, deadline=DEADLINE)
+        lifecycle.update_avviso(session, s.rup, s.procedure, sections=SECTIONS, published_at=T0, deadline=DEADLINE)
     assert caught.value.status == 409 and "L'avviso non si può più modificare" in caught.value.message
     with pytest.raises(Problem) as caught:
-        service.update_act(session, s.rup, s.procedure, number="1", act_date=T0.date(), now=T0)
+        lifecycle.update_act(session, s.rup, s.procedure, number="1", act_date=T0.date(), now=T0)
     assert caught.value.status == 409 and "L'atto di avvio non si può più modificare" in caught.value.message
 
 
 def test_draft_validation(session, setup):
     s = setup
-    with pytest.raises(service.InvalidData) as caught:
-        service.update_act(session, s.admin, s.procedure, number=" ", act_date=T0.date() + timedelta(days=10), now=T0)
+    with pytest.raises(Problem) as caught:
+        lifecycle.update_act(session, s.admin, s.procedure, number=" ", act_date=T0.date() + timedelta(days=10), now=T0)
     assert caught.value.errors == {
         "act_number": "Il numero dell'atto di avvio è obbligatorio.",
         "act_date": "La data dell'atto di avvio non può essere nel futuro.",
     }
-    with pytest.raises(service.InvalidData) as caught:
-        service.update_avviso(session, s.admin, s.procedure, sections=SECTIONS, published_at=T0, deadline=T0,
+    with pytest.raises(Problem) as caught:
+        lifecycle.update_avviso(session, s.admin, s.procedure, sections=SECTIONS, published_at=T0, deadline=T0,
                               allowed_kinds=[])
     assert set(caught.value.errors) == {"application_deadline", "allowed_kinds"}

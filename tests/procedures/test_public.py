@@ -15,8 +15,8 @@ from tests.world import bisogno_data
 from workspace.accounts.models import User
 from workspace.db import db, utcnow
 from workspace.needs import service as needs_service
-from workspace.procedures import service
-from workspace.procedures.models import Application, PublicationItem
+from workspace.procedures import admissions, labels, lifecycle, opendata
+from workspace.procedures.models import PROCEDURE_STATUSES, Application, Procedure, PublicationItem
 from workspace.tavoli import membership
 from workspace.tavoli import service as tavoli_service
 
@@ -29,20 +29,20 @@ def _live(app, stage: str = "candidature", admitted: bool = False):
         s = build(session)
         now = utcnow()
         fill(session, s, published_at=now - timedelta(hours=1), deadline=now + timedelta(days=1), now=now)
-        advance(session, s, min(stage, "candidature", key=service.PROCEDURE_STATUSES.index), now=now)
+        advance(session, s, min(stage, "candidature", key=PROCEDURE_STATUSES.index), now=now)
         ids = {"procedure": s.procedure.id, "tavolo": s.tavolo.id, "tavolo2": s.tavolo2.id}
-        if service.PROCEDURE_STATUSES.index(stage) > service.PROCEDURE_STATUSES.index("candidature"):
+        if PROCEDURE_STATUSES.index(stage) > PROCEDURE_STATUSES.index("candidature"):
             alfa = apply(session, s, now=now)
             beta = apply(session, s, now=now, organisation_name="=Cooperativa Beta", codice_fiscale="80003170661",
                          organisation_email="beta@pec.example.org", tavoli=[s.tavolo2.id])
             later = s.procedure.application_deadline + timedelta(minutes=1)
-            service.transition(session, s.rup, s.procedure, "ammissioni", now=later)
+            lifecycle.transition(session, s.rup, s.procedure, "ammissioni", now=later)
             if admitted:
-                service.decide(session, s.rup, alfa, "admitted", "Requisiti posseduti.", now=later)
-                service.decide(session, s.rup, beta, "excluded", "Fuori Ambito.", now=later)
+                admissions.decide(session, s.rup, alfa, "admitted", "Requisiti posseduti.", now=later)
+                admissions.decide(session, s.rup, beta, "excluded", "Fuori Ambito.", now=later)
                 session.commit()
                 if stage == "tavoli_in_corso":
-                    service.transition(session, s.rup, s.procedure, "tavoli_in_corso", now=utcnow())
+                    lifecycle.transition(session, s.rup, s.procedure, "tavoli_in_corso", now=utcnow())
             session.commit()
             ids.update(alfa=alfa.id, beta=beta.id)
     return ids
@@ -99,9 +99,9 @@ def test_admitted_appear_only_once_published_and_excluded_never(app, client):
     html = client.get(f"/procedure/{ids['procedure']}").get_data(as_text=True)
     assert "Organizzazioni ammesse" not in html
     with app.app_context():
-        procedure = db.session.get(service.Procedure, ids["procedure"])
+        procedure = db.session.get(Procedure, ids["procedure"])
         rup = procedure.rup
-        service.transition(db.session, rup, procedure, "tavoli_in_corso")
+        lifecycle.transition(db.session, rup, procedure, "tavoli_in_corso")
         db.session.commit()
     html = client.get(f"/procedure/{ids['procedure']}").get_data(as_text=True)
     assert "Organizzazioni ammesse" in html and "Associazione Alfa ODV" in html
@@ -165,10 +165,10 @@ def test_late_public_form_shows_the_deadline(app, client):
     path = f"/procedure/{ids['procedure']}/candidatura"
     token = csrf_token_from(client.get(path).get_data(as_text=True))
     with app.app_context():
-        procedure = db.session.get(service.Procedure, ids["procedure"])
+        procedure = db.session.get(Procedure, ids["procedure"])
         procedure.application_deadline = utcnow() - timedelta(minutes=1)
         db.session.commit()
-        expected = service.when(procedure.application_deadline)
+        expected = labels.when(procedure.application_deadline)
     response = client.post(path, data={"csrf_token": token, "organisation_name": "Tardiva"})
     assert response.status_code == 409
     html = response.get_data(as_text=True)
@@ -197,7 +197,7 @@ def test_open_data_csv(app, client):
         "<https://creativecommons.org/licenses/by/4.0/>")
     assert response.data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
-    assert list(rows[0]) == list(service.CSV_COLUMNS)
+    assert list(rows[0]) == list(opendata.CSV_COLUMNS)
     assert {r["licenza"] for r in rows} == {"CC BY 4.0 https://creativecommons.org/licenses/by/4.0/"}
     values = {(r["indicatore"], r["codice"]): int(r["valore"]) for r in rows}
     assert values[("bisogni_per_macroarea", "E")] == 2
@@ -210,13 +210,13 @@ def test_open_data_csv(app, client):
 
 
 def test_csv_neutralises_formulas(sqlite_app, monkeypatch):
-    monkeypatch.setattr(service, "open_data_rows", lambda *_a, **_k: [
+    monkeypatch.setattr(opendata, "open_data_rows", lambda *_a, **_k: [
         {"indicatore": "x", "codice": "+1", "descrizione": "=HYPERLINK(\"http://evil\")", "valore": 3},
         {"indicatore": "@SUM(A1)", "codice": "-2", "descrizione": "normale", "valore": -1},
     ])
     with sqlite_app.app_context():
         procedure = build(db.session).procedure
-        body = service.open_data_csv(db.session, procedure)
+        body = opendata.open_data_csv(db.session, procedure)
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
     assert rows[1][3:6] == ["'+1", "'=HYPERLINK(\"http://evil\")", "3"]
     assert rows[2][2:6] == ["'@SUM(A1)", "'-2", "normale", "-1"]
@@ -229,11 +229,11 @@ def test_admin_pages_are_for_the_rup_and_admins(app, who):
 
     ids = _live(app)
     with app.app_context():
-        procedure = db.session.get(service.Procedure, ids["procedure"])
+        procedure = db.session.get(Procedure, ids["procedure"])
         users = {"rup": procedure.rup}
-        users["admin"] = next(u for u in db.session.scalars(select(service.User)) if u.is_admin)
-        users["outsider"] = next(u for u in db.session.scalars(select(service.User).where(
-            service.User.email.like("out-%"))))
+        users["admin"] = next(u for u in db.session.scalars(select(User)) if u.is_admin)
+        users["outsider"] = next(u for u in db.session.scalars(select(User).where(
+            User.email.like("out-%"))))
         client = login_client(app, users[who])[0] if who != "anonymous" else app.test_client()
     base = f"/amministrazione/procedure/{ids['procedure']}"
     for path in ("", "/atto", "/avviso", "/candidature", "/pubblicazioni", "/atto/file"):

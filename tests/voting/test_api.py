@@ -10,10 +10,10 @@ import pytest
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
-from tests.voting.test_service import cast, make_round, pts, voting_world
+from tests.voting.test_service import cast, footprint, make_round, pts, voting_world
 from tests.world import login_client
 from workspace.db import db, utcnow
-from workspace.voting import service
+from workspace.voting import rounds
 from workspace.voting.cli import votes
 from workspace.voting.models import VoteRound
 
@@ -36,7 +36,7 @@ def closed_round(app, vw, **kw) -> int:
         people = [session.get(User, u.id) for u in (vw.delegate, vw.colleague, vw.delegate2)]
         for person, ballot in zip(people, (pts(vw, 6, 4), pts(vw, 0, 10), pts(vw, 3, 3, 4)), strict=True):
             cast(session, person, vote, ballot)
-        service.close_round(session, session.get(User, vw.facilitator.id), vote)
+        rounds.close_round(session, session.get(User, vw.facilitator.id), vote)
         session.commit()
         return vote.id
 
@@ -78,7 +78,9 @@ def test_who_may_read(app, vw):
     assert anonymous.get(BALLOTS.format(round_id)).status_code == 200
 
 
-def test_open_rounds_have_no_results_yet_and_overdue_ones_close_on_reading(app, vw):
+def test_open_rounds_have_no_results_yet_and_overdue_ones_wait_for_the_sweep(app, vw):
+    from workspace.voting.live import close_due_once
+
     with app.app_context():
         vote = make_round(db.session, vw)
         round_id = vote.id
@@ -89,6 +91,16 @@ def test_open_rounds_have_no_results_yet_and_overdue_ones_close_on_reading(app, 
     with app.app_context():
         db.session.get(VoteRound, round_id).closes_at = utcnow() - timedelta(minutes=1)
         db.session.commit()
+        before = footprint(db.session, vw.tavolo.id)
+    # Reading writes nothing: the round stays open, no vote.closed is recorded, until the sweep.
+    for path in (RESULTS, BALLOTS):
+        response = client.get(path.format(round_id))
+        assert response.status_code == 409
+        assert "lo scrutinio è in corso, i risultati saranno disponibili a breve" in response.get_json()["message"]
+    with app.app_context():
+        assert footprint(db.session, vw.tavolo.id) == before
+        assert db.session.get(VoteRound, round_id).status == "open"
+    assert close_due_once(app) == 1
     response = client.get(RESULTS.format(round_id))
     assert response.status_code == 200 and response.get_json()["final"] is True
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from tests.voting.test_service import make_round, voting_world
 from workspace.db import db
 from workspace.problems import Problem
-from workspace.voting import service
+from workspace.voting import ballots, results, rounds
 from workspace.voting.models import OpenBallot, Participation, SecretBallot, VoteOperation, VoteRound
 
 THREADS = 20
@@ -61,7 +61,7 @@ def _submit(user_id, round_id, content, op_id=None):
     from workspace.accounts.models import User
 
     def job(session):
-        return service.cast_ballot(session, session.get(User, user_id), session.get(VoteRound, round_id), content,
+        return ballots.cast_ballot(session, session.get(User, user_id), session.get(VoteRound, round_id), content,
                                    op_id=op_id)
 
     return job
@@ -148,7 +148,7 @@ def test_many_voters_at_once_and_a_close_in_the_middle_keep_ballots_and_particip
     jobs = [_submit(v, round_id, _ballot(ids, n)) for n, v in enumerate(voters)]
 
     def close(session):
-        return service.close_round(session, session.get(User, facilitator), session.get(VoteRound, round_id)).seq
+        return rounds.close_round(session, session.get(User, facilitator), session.get(VoteRound, round_id)).seq
 
     jobs.insert(THREADS // 2, close)
     outcomes = run_together(app, jobs)
@@ -162,4 +162,4 @@ def test_many_voters_at_once_and_a_close_in_the_middle_keep_ballots_and_particip
         session = db.session
         vote = session.get(VoteRound, round_id)
         assert vote.status == "closed" and vote.result["ballots"] == accepted
-        assert service.recount(session, vote)["match"] is True
+        assert results.recount(session, vote)["match"] is True

@@ -1,5 +1,9 @@
 """Votes over Socket.IO (/live): the vote.* operations with their events and Italian error acks,
-vote.cast without a numbered event per ballot, and the coalesced ``vote.live`` turnout pushes."""
+vote.cast without a numbered event per ballot, and the coalesced ``vote.live`` turnout pushes.
+
+No test sleeps for a push: a test waits for the message it expects (with a deadline), or sends what
+is pending at once with ``realtime.flush_pushes`` to check what was (not) pushed. No push outlives its
+test, nor reaches it from an earlier one: every test starts and ends with the app's pushes flushed."""
 from __future__ import annotations
 
 import time
@@ -9,13 +13,24 @@ import pytest
 
 from tests.voting.test_service import add_delegates, cast, make_round, pts, voting_world
 from tests.world import login_client
+from workspace import realtime
 from workspace.db import db
 from workspace.extensions import socketio
 from workspace.realtime import NAMESPACE
-from workspace.voting import live, service
+from workspace.voting import ballots, live
 from workspace.voting.models import OpenBallot, SecretBallot, VoteRound
 
-WAIT = live.PUSH_INTERVAL + 0.5
+#: How long a test waits for a push it expects before failing (pushes take PUSH_INTERVAL).
+DEADLINE = 10.0
+
+
+@pytest.fixture(autouse=True)
+def no_push_crosses_tests(app):
+    """Send what an earlier test left pending before this one connects anyone, and what this one
+    leaves before the next."""
+    realtime.flush_pushes(app)
+    yield
+    realtime.flush_pushes(app)
 
 
 @pytest.fixture
@@ -61,6 +76,27 @@ def received(client, name: str) -> list:
     return [m["args"][0] for m in client.get_received(NAMESPACE) if m["name"] == name]
 
 
+def gather(client, until) -> list:
+    """The messages (``{"name", "args"}``) the client receives, gathered until ``until(messages)``
+    holds; fails after DEADLINE seconds."""
+    got: list = []
+    deadline = time.monotonic() + DEADLINE
+    while not until(got):
+        assert time.monotonic() < deadline, f"not received as expected within {DEADLINE} s: {got}"
+        socketio.sleep(0.01)
+        got += client.get_received(NAMESPACE)
+    return got
+
+
+def wait_for(client, name: str, until=bool) -> list:
+    """The ``name`` messages' payloads, gathered until ``until(payloads)`` holds (by default: one
+    arrived); the client's other messages are dropped."""
+    def payloads(got: list) -> list:
+        return [m["args"][0] for m in got if m["name"] == name]
+
+    return payloads(gather(client, lambda got: until(payloads(got))))
+
+
 def new_round(app, vw, **kw) -> int:
     with app.app_context():
         return make_round(db.session, vw, **kw).id
@@ -85,8 +121,9 @@ def test_open_cast_close_over_the_socket(app, vw, connect):
     assert ack == {"ok": True, "result": {"round_id": round_id, "voter": "person", "secret": False, "replaced": False,
                                           "duplicate": False,
                                           "turnout": {"voted": 1, "eligible": 3, "percent": 33.3}}}
-    time.sleep(WAIT)
-    got = facilitator.get_received(NAMESPACE)
+    got = gather(facilitator, lambda got: any(m["name"] == live.LIVE_MESSAGE for m in got))
+    assert realtime.flush_pushes(app) == 0  # nothing else was waiting
+    got += facilitator.get_received(NAMESPACE)
     assert not [m for m in got if m["name"] == "event"], "a ballot must not produce a numbered event"
     pushes = [m["args"][0] for m in got if m["name"] == live.LIVE_MESSAGE]
     assert pushes == [{"tavolo_id": vw.tavolo.id, "round_id": round_id, "revision": 1, "status": "open",
@@ -133,10 +170,8 @@ def test_bad_vote_messages_get_italian_acks_and_write_nothing(app, vw, connect):
     round_id = new_round(app, vw, secret=True)
     voter, _ = joined(connect, vw.delegate, vw.tavolo.id)
     observer, _ = joined(connect, vw.observer, vw.tavolo.id)
-    # The push for the round's opening may still be on its way (coalescing delay): drain it, so
-    # only what the bad messages might cause is checked below.
-    time.sleep(WAIT)
-    received(observer, live.LIVE_MESSAGE)
+    realtime.flush_pushes(app)
+    received(observer, live.LIVE_MESSAGE)  # only what the bad messages might cause is checked below
     base = {"tavolo_id": vw.tavolo.id, "round_id": round_id}
     cases = [
         (voter, {**base, "op_id": op_id()}, "invalid", "Manca un campo obbligatorio: ballot."),
@@ -164,7 +199,7 @@ def test_bad_vote_messages_get_italian_acks_and_write_nothing(app, vw, connect):
     with app.app_context():
         assert db.session.query(SecretBallot).count() == 0
         assert db.session.get(VoteRound, round_id).revision == 0
-    time.sleep(WAIT)
+    assert realtime.flush_pushes(app) == 0
     assert received(observer, live.LIVE_MESSAGE) == []
 
 
@@ -201,9 +236,7 @@ def test_turnout_pushes_are_coalesced(app, vw, connect):
         for n, user_id in enumerate(voter_ids):
             cast(session, session.get(User, user_id), session.get(VoteRound, round_id), pts(vw, n % 10 + 1))
     elapsed = time.monotonic() - started
-    time.sleep(WAIT)
-    pushes = received(watcher, live.LIVE_MESSAGE)
-    assert pushes, "no turnout push"
+    pushes = wait_for(watcher, live.LIVE_MESSAGE, lambda got: any(p["revision"] == 30 for p in got))
     assert pushes[-1]["turnout"] == {"voted": 30, "eligible": 30, "percent": 100.0}
     assert pushes[-1]["revision"] == 30
     # At most one push per interval (plus the trailing one), never one per ballot.
@@ -221,8 +254,8 @@ def test_partial_tallies_are_pushed_only_when_the_round_shows_them(app, vw, conn
     for round_id in (shown, secret):
         assert call(voter, "vote.cast", op_id=op_id(), tavolo_id=vw.tavolo.id, round_id=round_id,
                     ballot=pts(vw, 4, 6))["ok"]
-    time.sleep(WAIT)
-    pushes = {p["round_id"]: p for p in received(watcher, live.LIVE_MESSAGE)}
+    got = wait_for(watcher, live.LIVE_MESSAGE, lambda got: {p["round_id"] for p in got} == {shown, secret})
+    pushes = {p["round_id"]: p for p in got}
     assert pushes[shown]["tally"]["scores"][str(vw.bisogni[1])] == 6
     assert pushes[shown]["tally"]["ranking"][0] == [str(vw.bisogni[1])]
     assert "tally" not in pushes[secret] and pushes[secret]["turnout"]["voted"] == 1
@@ -241,7 +274,6 @@ def test_joining_gets_the_open_rounds_in_the_snapshot(app, vw, connect):
     (entry,) = reply["snapshot"]["votazioni"]
     assert entry["id"] == round_id and entry["status"] == "open" and entry["turnout"]["voted"] == 1
     assert "tally" not in entry
-    time.sleep(WAIT)  # let the push of the ballot above go out before the app is torn down
 
 
 def test_a_cast_through_http_services_is_pushed_too(app, vw, connect):
@@ -253,10 +285,49 @@ def test_a_cast_through_http_services_is_pushed_too(app, vw, connect):
         from workspace.accounts.models import User
 
         vote = session.get(VoteRound, round_id)
-        service.cast_ballot(session, session.get(User, vw.delegate.id), vote, pts(vw, 10))
+        ballots.cast_ballot(session, session.get(User, vw.delegate.id), vote, pts(vw, 10))
         session.rollback()  # not committed: nothing is pushed
         cast(session, session.get(User, vw.delegate2.id), vote, pts(vw, 10))
         assert session.query(OpenBallot).count() == 1
-    time.sleep(WAIT)
-    pushes = received(watcher, live.LIVE_MESSAGE)
+    pushes = wait_for(watcher, live.LIVE_MESSAGE)
+    assert realtime.flush_pushes(app) == 0
+    pushes += received(watcher, live.LIVE_MESSAGE)
     assert [p["turnout"]["voted"] for p in pushes] == [1]
+
+
+def test_a_push_goes_out_through_its_own_apps_server(app, vw, connect):
+    """The shared ``socketio`` object gets a new server with every app created: a push still waiting
+    when its app goes away (an earlier test's) must not land in the rooms of the next app."""
+    import socketio as python_socketio
+
+    round_id = new_round(app, vw)
+    watcher, _ = joined(connect, vw.facilitator, vw.tavolo.id)
+    own = socketio.server
+    socketio.server = python_socketio.Server(async_mode="threading")  # as creating another app does
+    try:
+        with app.app_context():
+            session = db.session
+            from workspace.accounts.models import User
+
+            cast(session, session.get(User, vw.delegate.id), session.get(VoteRound, round_id), pts(vw, 10))
+        pushes = wait_for(watcher, live.LIVE_MESSAGE)
+    finally:
+        socketio.server = own
+    assert [(p["round_id"], p["revision"]) for p in pushes] == [(round_id, 1)]
+
+
+def test_flushing_sends_the_pending_push_at_once_and_later_ones_still_go_out(app, vw, connect):
+    round_id = new_round(app, vw)
+    watcher, _ = joined(connect, vw.facilitator, vw.tavolo.id)
+    from workspace.accounts.models import User
+
+    with app.app_context():
+        session = db.session
+        cast(session, session.get(User, vw.delegate.id), session.get(VoteRound, round_id), pts(vw, 10))
+    assert realtime.flush_pushes(app) == 1
+    assert [p["revision"] for p in received(watcher, live.LIVE_MESSAGE)] == [1]
+    assert realtime.flush_pushes(app) == 0
+    with app.app_context():
+        session = db.session
+        cast(session, session.get(User, vw.colleague.id), session.get(VoteRound, round_id), pts(vw, 5))
+    assert [p["revision"] for p in wait_for(watcher, live.LIVE_MESSAGE)] == [2]

@@ -14,7 +14,7 @@ from sqlalchemy import delete, select, update
 
 from tests.voting.test_service import cast, make_round, pts, voting_world
 from workspace.db import db
-from workspace.voting import service
+from workspace.voting import rounds
 from workspace.voting.cli import votes
 from workspace.voting.models import OpenBallot, SecretBallot, VoteRound
 
@@ -36,7 +36,7 @@ def closed_round(app, vw, method="dot", settings=None, ballots=None, **kw) -> in
         people = [session.get(User, u.id) for u in (vw.delegate, vw.colleague, vw.delegate2)]
         for person, ballot in zip(people, ballots or (pts(vw, 6, 4), pts(vw, 0, 10), pts(vw, 3, 3, 4)), strict=True):
             cast(session, person, vote, ballot)
-        service.close_round(session, session.get(User, vw.facilitator.id), vote)
+        rounds.close_round(session, session.get(User, vw.facilitator.id), vote)
         session.commit()
         return vote.id
 
@@ -104,7 +104,7 @@ def test_tie_breaks_are_recounted_too(app, vw):
                                                                  {"approve": b[2:]}))
     with app.app_context():
         session = db.session
-        service.tie_break(session, session.get(User, vw.facilitator.id), session.get(VoteRound, round_id), "seme")
+        rounds.tie_break(session, session.get(User, vw.facilitator.id), session.get(VoteRound, round_id), "seme")
         session.commit()
     assert recount(app, round_id).exit_code == 0
     with app.app_context():

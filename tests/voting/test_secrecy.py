@@ -16,7 +16,7 @@ from sqlalchemy import DateTime, Integer, inspect, select, text
 
 from tests.voting.test_service import add_delegates, cast, make_round, pts, refused, voting_world
 from workspace.db import Base, db
-from workspace.voting import service
+from workspace.voting import payloads, rounds
 from workspace.voting.models import Participation, SecretBallot
 
 SECRET_COLUMNS = {"id", "round_id", "org_group", "content"}
@@ -137,14 +137,14 @@ def test_participation_times_are_coarse_and_ballots_have_none(session, vw):
 
 
 def test_secret_rounds_never_show_partial_tallies(session, vw):
-    refused(session, vw, lambda: service.create_round(session, vw.facilitator, vw.tavolo, "X", "dot", vw.bisogni,
+    refused(session, vw, lambda: rounds.create_round(session, vw.facilitator, vw.tavolo, "X", "dot", vw.bisogni,
                                                        secret=True, partial_results=True,
                                                        closes_at=vw.seduta.starts_at),
             "invalid", 422, "solo l'affluenza")
     vote = make_round(session, vw, secret=True)
     cast(session, vw.delegate, vote, pts(vw, 10))
-    assert "tally" not in service.live_payload(session, vote)
-    assert service.results(session, vote, vw.delegate)["tally"] is None
+    assert "tally" not in payloads.live_payload(session, vote)
+    assert payloads.results(session, vote, vw.delegate)["tally"] is None
 
 
 def test_small_groups_are_suppressed_with_their_complement(session, vw):
@@ -154,7 +154,7 @@ def test_small_groups_are_suppressed_with_their_complement(session, vw):
     vote = make_round(session, vw, secret=True, breakdown=True)
     for person in ets + public + union:
         cast(session, person, vote, pts(vw, 10))
-    service.close_round(session, vw.facilitator, vote)
+    rounds.close_round(session, vw.facilitator, vote)
     session.commit()
     groups = vote.result["breakdown"]
     assert {g: (v["ballots"], v["suppressed"]) for g, v in groups.items()} == {
@@ -168,7 +168,7 @@ def test_open_rounds_show_every_group_however_small(session, vw):
     union = add_delegates(session, vw, "sindacato", 1, "Sindacato extra")
     vote = make_round(session, vw)
     cast(session, union[0], vote, pts(vw, 10))
-    service.close_round(session, vw.facilitator, vote)
+    rounds.close_round(session, vw.facilitator, vote)
     session.commit()
     assert vote.result["breakdown"]["altri"]["suppressed"] is False
     assert vote.result["breakdown"]["altri"]["scores"][str(vw.bisogni[0])] == 10
@@ -179,15 +179,15 @@ def test_published_ballots_are_bare_and_sorted(session, vw):
     cast(session, vw.delegate2, vote, pts(vw, 0, 0, 10))
     cast(session, vw.delegate, vote, pts(vw, 10))
     cast(session, vw.colleague, vote, pts(vw, 0, 10))
-    refused(session, vw, lambda: service.anonymised_ballots(session, vote), "not_closed", 409)
-    service.close_round(session, vw.facilitator, vote)
+    refused(session, vw, lambda: payloads.anonymised_ballots(session, vote), "not_closed", 409)
+    rounds.close_round(session, vw.facilitator, vote)
     session.commit()
-    out = service.anonymised_ballots(session, vote)
+    out = payloads.anonymised_ballots(session, vote)
     assert out["candidates"] == [str(b) for b in vw.bisogni]
     import json
 
     assert out["ballots"] == sorted(out["ballots"], key=lambda b: json.dumps(b, sort_keys=True))
     assert all(set(b) == {"points"} for b in out["ballots"])
     # Nothing in the closing event or the results says who cast which ballot.
-    results = service.results(session, vote, vw.delegate)
+    results = payloads.results(session, vote, vw.delegate)
     assert results["ballots"] is None

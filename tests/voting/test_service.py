@@ -20,7 +20,7 @@ from workspace.needs import service as needs
 from workspace.problems import Problem
 from workspace.tavoli import membership
 from workspace.tavoli import service as tavoli
-from workspace.voting import methods, service
+from workspace.voting import ballots, electorate, methods, payloads, rounds
 from workspace.voting.models import (
     ConflictDeclaration,
     OpenBallot,
@@ -76,16 +76,16 @@ def make_round(session, vw: VotingWorld, open_it: bool = True, **kw) -> VoteRoun
     kw.setdefault("bisogni", list(vw.bisogni))
     if "seduta" not in kw:
         kw.setdefault("closes_at", utcnow() + timedelta(days=1))
-    vote, _ = service.create_round(session, vw.w.facilitator, vw.w.tavolo, **kw)
+    vote, _ = rounds.create_round(session, vw.w.facilitator, vw.w.tavolo, **kw)
     session.commit()
     if open_it:
-        service.open_round(session, vw.w.facilitator, vote)
+        rounds.open_round(session, vw.w.facilitator, vote)
         session.commit()
     return vote
 
 
 def cast(session, user, vote, content, **kw) -> dict:
-    receipt = service.cast_ballot(session, user, vote, content, **kw)
+    receipt = ballots.cast_ballot(session, user, vote, content, **kw)
     session.commit()
     return receipt
 
@@ -136,7 +136,7 @@ def vw(session) -> VotingWorld:
 
 def test_create_draft_records_an_event_and_keeps_the_items_in_order(session, vw):
     before = record.last_seq(session, vw.tavolo.id)
-    vote, ev = service.create_round(session, vw.facilitator, vw.tavolo, "Priorità", "approval",
+    vote, ev = rounds.create_round(session, vw.facilitator, vw.tavolo, "Priorità", "approval",
                                     list(reversed(vw.bisogni)), settings={"k": 2},
                                     closes_at=utcnow() + timedelta(days=2))
     session.commit()
@@ -145,7 +145,7 @@ def test_create_draft_records_an_event_and_keeps_the_items_in_order(session, vw)
     assert [i.bisogno_id for i in vote.items] == list(reversed(vw.bisogni))
     assert ev.payload["method_version"] == "approval/1" and ev.payload["replaceable"] is True
     assert vote.breakdown is True  # open ballots: breakdown on by default
-    secret, _ = service.create_round(session, vw.facilitator, vw.tavolo, "Segreta", "borda", vw.bisogni,
+    secret, _ = rounds.create_round(session, vw.facilitator, vw.tavolo, "Segreta", "borda", vw.bisogni,
                                      secret=True, closes_at=utcnow() + timedelta(days=2))
     assert secret.breakdown is False  # secret ballots: off unless asked
 
@@ -167,7 +167,7 @@ def test_create_draft_records_an_event_and_keeps_the_items_in_order(session, vw)
 def test_invalid_drafts_are_refused_and_write_nothing(session, vw, changes, fragment):
     kw = {"closes_at": utcnow() + timedelta(days=1), **changes}
     title, method, bisogni = kw.pop("title", "Priorità"), kw.pop("method", "dot"), kw.pop("bisogni", vw.bisogni)
-    refused(session, vw, lambda: service.create_round(session, vw.facilitator, vw.tavolo, title, method,
+    refused(session, vw, lambda: rounds.create_round(session, vw.facilitator, vw.tavolo, title, method,
                                                        bisogni, **kw), "invalid", 422, fragment)
 
 
@@ -180,29 +180,29 @@ def test_merged_or_withdrawn_bisogni_cannot_be_put_to_the_vote(session, vw):
 
 def test_only_facilitators_prepare_open_and_close(session, vw):
     for who in (vw.delegate, vw.observer, vw.outsider):
-        refused(session, vw, lambda who=who: service.create_round(session, who, vw.tavolo, "X", "dot", vw.bisogni,
+        refused(session, vw, lambda who=who: rounds.create_round(session, who, vw.tavolo, "X", "dot", vw.bisogni,
                                                                    closes_at=utcnow() + timedelta(days=1)),
                 "forbidden", 403)
     vote = make_round(session, vw, open_it=False)
-    refused(session, vw, lambda: service.open_round(session, vw.delegate, vote), "forbidden", 403,
+    refused(session, vw, lambda: rounds.open_round(session, vw.delegate, vote), "forbidden", 403,
             "Solo i facilitatori")
-    service.open_round(session, vw.admin, vote)  # administrators act as facilitators
+    rounds.open_round(session, vw.admin, vote)  # administrators act as facilitators
     session.commit()
-    refused(session, vw, lambda: service.close_round(session, vw.delegate2, vote), "forbidden", 403)
+    refused(session, vw, lambda: rounds.close_round(session, vw.delegate2, vote), "forbidden", 403)
 
 
 def test_update_changes_a_draft_but_not_an_open_round(session, vw):
     vote = make_round(session, vw, open_it=False)
-    ev = service.update_round(session, vw.facilitator, vote, {"method": "borda", "settings": {},
+    ev = rounds.update_round(session, vw.facilitator, vote, {"method": "borda", "settings": {},
                                                               "bisogni": vw.bisogni[:3]})
     session.commit()
     assert ev.kind == "vote.updated" and vote.method == "borda"
     assert [i.bisogno_id for i in session.get(VoteRound, vote.id).items] == vw.bisogni[:3]
-    refused(session, vw, lambda: service.update_round(session, vw.facilitator, vote, {"colour": "red"}),
+    refused(session, vw, lambda: rounds.update_round(session, vw.facilitator, vote, {"colour": "red"}),
             "invalid", 422, "Campo non previsto")
-    service.open_round(session, vw.facilitator, vote)
+    rounds.open_round(session, vw.facilitator, vote)
     session.commit()
-    refused(session, vw, lambda: service.update_round(session, vw.facilitator, vote, {"title": "Altro"}),
+    refused(session, vw, lambda: rounds.update_round(session, vw.facilitator, vote, {"title": "Altro"}),
             "conflict", 409, "non si modificano più")
 
 
@@ -211,7 +211,7 @@ def test_update_changes_a_draft_but_not_an_open_round(session, vw):
 
 def test_opening_freezes_rules_titles_and_electorate(session, vw):
     vote = make_round(session, vw, open_it=False)
-    ev = service.open_round(session, vw.facilitator, vote)
+    ev = rounds.open_round(session, vw.facilitator, vote)
     session.commit()
     assert ev.kind == "vote.opened" and vote.status == "open" and vote.opened_at is not None
     assert vote.electorate == {"voters": {f"u:{vw.delegate.id}": "ets", f"u:{vw.colleague.id}": "ets",
@@ -225,9 +225,9 @@ def test_opening_freezes_rules_titles_and_electorate(session, vw):
     late = make_person(session, "Ultima Arrivata", "late@prova.example.org", vw.ets2)
     membership.set_role(session, vw.admin, vw.tavolo, late, "delegate", vw.ets2)
     session.commit()
-    refused(session, vw, lambda: service.cast_ballot(session, late, vote, pts(vw, 1)), "forbidden", 403,
+    refused(session, vw, lambda: ballots.cast_ballot(session, late, vote, pts(vw, 1)), "forbidden", 403,
             "aventi diritto")
-    refused(session, vw, lambda: service.open_round(session, vw.facilitator, vote), "conflict", 409, "già aperta")
+    refused(session, vw, lambda: rounds.open_round(session, vw.facilitator, vote), "conflict", 409, "già aperta")
 
 
 def test_eligibility_rules(session, vw):
@@ -239,17 +239,17 @@ def test_eligibility_rules(session, vw):
     by_org = make_round(session, vw, ballot_unit="organisation")
     assert by_org.electorate["voters"] == {f"o:{vw.ets.id}": "ets", f"o:{vw.ets2.id}": "ets"}
     nobody = make_round(session, vw, open_it=False, eligibility={"excluded_kinds": ["ets"]})
-    refused(session, vw, lambda: service.open_round(session, vw.facilitator, nobody), "conflict", 409,
+    refused(session, vw, lambda: rounds.open_round(session, vw.facilitator, nobody), "conflict", 409,
             "nessuno ha diritto di voto")
 
 
 def test_a_live_round_opens_only_during_its_seduta(session, vw):
     vote = make_round(session, vw, open_it=False, seduta=vw.seduta)
-    refused(session, vw, lambda: service.open_round(session, vw.facilitator, vote), "conflict", 409,
+    refused(session, vw, lambda: rounds.open_round(session, vw.facilitator, vote), "conflict", 409,
             "non è in corso")
     tavoli.start_seduta(session, vw.facilitator, vw.seduta)
     session.commit()
-    service.open_round(session, vw.facilitator, vote)
+    rounds.open_round(session, vw.facilitator, vote)
     session.commit()
     assert vote.status == "open" and vote.closes_at is None
 
@@ -286,23 +286,23 @@ def test_a_valid_ballot_is_stored_normalised_and_counted(session, vw):
 def test_invalid_ballots_are_refused_and_never_partly_stored(session, vw, method, settings, ballot, fragment):
     vote = make_round(session, vw, method=method, settings=settings)
     names = [str(b) for b in vw.bisogni]
-    refused(session, vw, lambda: service.cast_ballot(session, vw.delegate, vote, ballot(names), op_id="op-invalid-1"),
+    refused(session, vw, lambda: ballots.cast_ballot(session, vw.delegate, vote, ballot(names), op_id="op-invalid-1"),
             "invalid_ballot", 422, "Scheda non valida", fragment)
     assert session.get(VoteRound, vote.id).revision == 0
 
 
 def test_a_ballot_that_is_not_an_object_is_refused(session, vw):
     vote = make_round(session, vw)
-    refused(session, vw, lambda: service.cast_ballot(session, vw.delegate, vote, [1, 2]), "invalid_ballot", 422,
+    refused(session, vw, lambda: ballots.cast_ballot(session, vw.delegate, vote, [1, 2]), "invalid_ballot", 422,
             "deve essere un oggetto con il campo «points»")
 
 
 def test_non_voters_are_refused(session, vw):
     vote = make_round(session, vw)
-    refused(session, vw, lambda: service.cast_ballot(session, vw.outsider, vote, pts(vw, 1)), "forbidden", 403,
+    refused(session, vw, lambda: ballots.cast_ballot(session, vw.outsider, vote, pts(vw, 1)), "forbidden", 403,
             "Non fai parte di questo tavolo")
     for who in (vw.observer, vw.facilitator, vw.admin):
-        refused(session, vw, lambda who=who: service.cast_ballot(session, who, vote, pts(vw, 1)), "forbidden", 403,
+        refused(session, vw, lambda who=who: ballots.cast_ballot(session, who, vote, pts(vw, 1)), "forbidden", 403,
                 "Non sei fra gli aventi diritto")
 
 
@@ -322,17 +322,17 @@ def test_an_organisations_ballot_is_replaced_by_any_of_its_delegates(session, vw
     ballot = session.scalar(select(OpenBallot))
     assert count(session, OpenBallot) == 1
     assert (ballot.voter_key, ballot.user_id, ballot.content) == (f"o:{vw.ets.id}", vw.colleague.id, pts(vw, 0, 10))
-    assert service.turnout(session, vote) == {"voted": 1, "eligible": 2, "percent": 50.0}
+    assert electorate.turnout(session, vote) == {"voted": 1, "eligible": 2, "percent": 50.0}
 
 
 def test_a_secret_ballot_is_never_replaced(session, vw):
     vote = make_round(session, vw, secret=True)
     assert cast(session, vw.delegate, vote, pts(vw, 10))["secret"] is True
-    refused(session, vw, lambda: service.cast_ballot(session, vw.delegate, vote, pts(vw, 0, 10)), "already_voted",
+    refused(session, vw, lambda: ballots.cast_ballot(session, vw.delegate, vote, pts(vw, 0, 10)), "already_voted",
             409, "Hai già votato", "non si può sostituire")
     by_org = make_round(session, vw, secret=True, ballot_unit="organisation")
     cast(session, vw.delegate, by_org, pts(vw, 10))
-    refused(session, vw, lambda: service.cast_ballot(session, vw.colleague, by_org, pts(vw, 0, 10)),
+    refused(session, vw, lambda: ballots.cast_ballot(session, vw.colleague, by_org, pts(vw, 0, 10)),
             "already_voted", 409, "La tua organizzazione ha già votato")
     assert count(session, SecretBallot) == 2 and count(session, OpenBallot) == 0
 
@@ -344,7 +344,7 @@ def test_a_retried_operation_is_applied_once(session, vw):
     late = cast(session, vw.delegate, vote, pts(vw, 10), op_id="op-first-ballot")  # a late retry of the first
     assert late["duplicate"] is True
     assert session.scalar(select(OpenBallot.content)) == pts(vw, 0, 10)
-    refused(session, vw, lambda: service.cast_ballot(session, vw.delegate2, vote, pts(vw, 1), op_id="op-first-ballot"),
+    refused(session, vw, lambda: ballots.cast_ballot(session, vw.delegate2, vote, pts(vw, 1), op_id="op-first-ballot"),
             "conflict", 409, "già usato")
     secret = make_round(session, vw, secret=True)
     cast(session, vw.delegate, secret, pts(vw, 10), op_id="op-secret-ballot")
@@ -354,26 +354,26 @@ def test_a_retried_operation_is_applied_once(session, vw):
 
 def test_ballots_outside_the_window_are_refused_with_a_clear_message(session, vw):
     later = make_round(session, vw, opens_at=utcnow() + timedelta(hours=2), closes_at=utcnow() + timedelta(days=1))
-    refused(session, vw, lambda: service.cast_ballot(session, vw.delegate, later, pts(vw, 1)), "vote_not_open", 409,
+    refused(session, vw, lambda: ballots.cast_ballot(session, vw.delegate, later, pts(vw, 1)), "vote_not_open", 409,
             "La votazione apre il")
     vote = make_round(session, vw)
-    refused(session, vw, lambda: service.cast_ballot(session, vw.delegate, vote, pts(vw, 1),
+    refused(session, vw, lambda: ballots.cast_ballot(session, vw.delegate, vote, pts(vw, 1),
                                                      now=utcnow() + timedelta(days=2)),
             "vote_closed", 409, "La votazione è chiusa dal", "la scheda non è stata registrata")
-    service.close_round(session, vw.facilitator, vote)
+    rounds.close_round(session, vw.facilitator, vote)
     session.commit()
-    refused(session, vw, lambda: service.cast_ballot(session, vw.delegate, vote, pts(vw, 1)), "vote_closed", 409,
+    refused(session, vw, lambda: ballots.cast_ballot(session, vw.delegate, vote, pts(vw, 1)), "vote_closed", 409,
             "La votazione è chiusa dal")
     draft = make_round(session, vw, open_it=False)
-    refused(session, vw, lambda: service.cast_ballot(session, vw.delegate, draft, pts(vw, 1)), "conflict", 409,
+    refused(session, vw, lambda: ballots.cast_ballot(session, vw.delegate, draft, pts(vw, 1)), "conflict", 409,
             "non è ancora aperta")
 
 
 def test_rounds_past_their_closing_time_are_closed_by_the_periodic_sweep(session, vw):
     vote = make_round(session, vw)
     cast(session, vw.delegate, vote, pts(vw, 10))
-    assert service.close_due_rounds(session) == []
-    events = service.close_due_rounds(session, now=utcnow() + timedelta(days=2))
+    assert rounds.close_due_rounds(session) == []
+    events = rounds.close_due_rounds(session, now=utcnow() + timedelta(days=2))
     session.commit()
     assert [e.kind for e in events] == ["vote.closed"] and events[0].actor_id is None
     assert vote.status == "closed" and vote.result["ballots"] == 1
@@ -384,20 +384,20 @@ def test_rounds_past_their_closing_time_are_closed_by_the_periodic_sweep(session
 
 def test_a_declared_interest_excludes_the_voter_from_that_item(session, vw):
     vote = make_round(session, vw)
-    declaration, ev = service.declare_interest(session, vw.delegate, vote, vw.bisogni[1], "Gestiamo il servizio")
+    declaration, ev = rounds.declare_interest(session, vw.delegate, vote, vw.bisogni[1], "Gestiamo il servizio")
     session.commit()
     assert ev.kind == "vote.interest_declared" and ev.payload["organisation"] == vw.ets.name
-    refused(session, vw, lambda: service.cast_ballot(session, vw.delegate, vote, pts(vw, 2, 3)),
+    refused(session, vw, lambda: ballots.cast_ballot(session, vw.delegate, vote, pts(vw, 2, 3)),
             "conflict_of_interest", 422, "Trasporto sociale")
     cast(session, vw.delegate, vote, pts(vw, 5, 0, 5))
     cast(session, vw.delegate2, vote, pts(vw, 0, 10))
-    refused(session, vw, lambda: service.declare_interest(session, vw.delegate, vote, vw.bisogni[2]), "conflict", 409,
+    refused(session, vw, lambda: rounds.declare_interest(session, vw.delegate, vote, vw.bisogni[2]), "conflict", 409,
             "prima del voto")
-    refused(session, vw, lambda: service.declare_interest(session, vw.colleague, vote, 999_999), "invalid", 422,
+    refused(session, vw, lambda: rounds.declare_interest(session, vw.colleague, vote, 999_999), "invalid", 422,
             "non è fra quelle in votazione")
-    service.close_round(session, vw.facilitator, vote)
+    rounds.close_round(session, vw.facilitator, vote)
     session.commit()
-    conflicts = service.results(session, vote, vw.delegate2)["conflicts"]
+    conflicts = payloads.results(session, vote, vw.delegate2)["conflicts"]
     assert conflicts == [{"bisogno_id": vw.bisogni[1], "person": vw.delegate.name, "organisation": vw.ets.name,
                           "note": "Gestiamo il servizio", "declared_at": declaration.declared_at.isoformat(),
                           "excludes": True}]
@@ -405,17 +405,17 @@ def test_a_declared_interest_excludes_the_voter_from_that_item(session, vw):
 
 def test_an_organisations_declaration_binds_all_its_delegates(session, vw):
     vote = make_round(session, vw, ballot_unit="organisation")
-    service.declare_interest(session, vw.delegate, vote, vw.bisogni[0])
+    rounds.declare_interest(session, vw.delegate, vote, vw.bisogni[0])
     session.commit()
-    refused(session, vw, lambda: service.cast_ballot(session, vw.colleague, vote, pts(vw, 1)),
+    refused(session, vw, lambda: ballots.cast_ballot(session, vw.colleague, vote, pts(vw, 1)),
             "conflict_of_interest", 422)
-    refused(session, vw, lambda: service.declare_interest(session, vw.delegate, vote, vw.bisogni[0]), "conflict", 409,
+    refused(session, vw, lambda: rounds.declare_interest(session, vw.delegate, vote, vw.bisogni[0]), "conflict", 409,
             "Hai già dichiarato")
 
 
 def test_a_declaration_without_exclusion_is_only_recorded(session, vw):
     vote = make_round(session, vw, conflict_excludes=False, method="borda", settings={})
-    service.declare_interest(session, vw.delegate, vote, vw.bisogni[0])
+    rounds.declare_interest(session, vw.delegate, vote, vw.bisogni[0])
     session.commit()
     cast(session, vw.delegate, vote, {"ranking": [str(vw.bisogni[0])]})
     assert count(session, OpenBallot) == 1
@@ -431,7 +431,7 @@ def test_closing_stores_the_result_with_method_version_turnout_and_breakdown(ses
     cast(session, vw.delegate, vote, pts(vw, 6, 4))
     cast(session, vw.delegate2, vote, pts(vw, 0, 5, 5))
     cast(session, comune_person, vote, pts(vw, 0, 0, 0, 10))
-    ev = service.close_round(session, vw.facilitator, vote)
+    ev = rounds.close_round(session, vw.facilitator, vote)
     session.commit()
     b = [str(x) for x in vw.bisogni]
     assert vote.result["method"] == "dot" and vote.result["version"] == methods.VERSIONS["dot"]
@@ -446,11 +446,11 @@ def test_closing_stores_the_result_with_method_version_turnout_and_breakdown(ses
     # Attributed ballots for the minutes, by organisation: Associazione Alfa, Comune prova 0, Cooperativa Beta.
     assert [p["person"] for p in ev.payload["ballots"]] == [vw.delegate.name, comune_person.name, vw.delegate2.name]
 
-    out = service.results(session, vote, vw.delegate)
+    out = payloads.results(session, vote, vw.delegate)
     assert out["final"] is True and out["ballots_counted"] == 3
     assert [r["bisogno_id"] for r in out["ranking"]] == [vw.bisogni[i] for i in (3, 1, 0, 2)]
     assert {b["person"] for b in out["ballots"]} == {vw.delegate.name, vw.delegate2.name, comune_person.name}
-    refused(session, vw, lambda: service.close_round(session, vw.facilitator, vote), "conflict", 409, "già chiusa")
+    refused(session, vw, lambda: rounds.close_round(session, vw.facilitator, vote), "conflict", 409, "già chiusa")
 
 
 def test_ties_share_a_place_until_the_facilitator_asks_for_a_tie_break(session, vw):
@@ -458,30 +458,30 @@ def test_ties_share_a_place_until_the_facilitator_asks_for_a_tie_break(session, 
     b = [str(x) for x in vw.bisogni]
     cast(session, vw.delegate, vote, {"approve": [b[0], b[1]]})
     cast(session, vw.delegate2, vote, {"approve": [b[0], b[1], b[2]]})
-    refused(session, vw, lambda: service.tie_break(session, vw.facilitator, vote, "x"), "conflict", 409,
+    refused(session, vw, lambda: rounds.tie_break(session, vw.facilitator, vote, "x"), "conflict", 409,
             "dopo la chiusura")
-    service.close_round(session, vw.facilitator, vote)
+    rounds.close_round(session, vw.facilitator, vote)
     session.commit()
-    places = [(r["place"], r["tie"]) for r in service.results(session, vote, vw.delegate)["ranking"]]
+    places = [(r["place"], r["tie"]) for r in payloads.results(session, vote, vw.delegate)["ranking"]]
     assert places == [(1, True), (1, True), (3, False), (4, False)]
-    refused(session, vw, lambda: service.tie_break(session, vw.delegate, vote, "x"), "forbidden", 403)
-    ev = service.tie_break(session, vw.facilitator, vote, "estrazione-42")
+    refused(session, vw, lambda: rounds.tie_break(session, vw.delegate, vote, "x"), "forbidden", 403)
+    ev = rounds.tie_break(session, vw.facilitator, vote, "estrazione-42")
     session.commit()
     expected = methods.break_ties(methods.Result("approval", "approval/1", vote.result["tally"]["ranking"],
                                                  vote.result["tally"]["scores"]), "estrazione-42")
     assert ev.kind == "vote.tie_break" and vote.tie_break["ranking"] == expected.ranking
     assert vote.tie_break["seed"] == "estrazione-42" and vote.tie_break["groups"] == [sorted(b[:2])]
-    assert [r["place"] for r in service.results(session, vote, vw.delegate)["ranking"]] == [1, 2, 3, 4]
-    refused(session, vw, lambda: service.tie_break(session, vw.facilitator, vote, "ancora"), "conflict", 409,
+    assert [r["place"] for r in payloads.results(session, vote, vw.delegate)["ranking"]] == [1, 2, 3, 4]
+    refused(session, vw, lambda: rounds.tie_break(session, vw.facilitator, vote, "ancora"), "conflict", 409,
             "già stato fatto")
 
 
 def test_a_tie_break_needs_ties(session, vw):
     vote = make_round(session, vw)
     cast(session, vw.delegate, vote, pts(vw, 4, 3, 2, 1))
-    service.close_round(session, vw.facilitator, vote)
+    rounds.close_round(session, vw.facilitator, vote)
     session.commit()
-    refused(session, vw, lambda: service.tie_break(session, vw.facilitator, vote), "conflict", 409,
+    refused(session, vw, lambda: rounds.tie_break(session, vw.facilitator, vote), "conflict", 409,
             "Non ci sono pari merito")
 
 
@@ -490,28 +490,28 @@ def test_while_open_only_turnout_unless_partial_results_are_enabled(session, vw)
     shown = make_round(session, vw, partial_results=True)
     for vote in (hidden, shown):
         cast(session, vw.delegate, vote, pts(vw, 10))
-    hidden_view = service.results(session, hidden, vw.delegate2)
+    hidden_view = payloads.results(session, hidden, vw.delegate2)
     assert hidden_view["tally"] is None and hidden_view["ranking"] == [] and hidden_view["final"] is False
     assert hidden_view["turnout"]["voted"] == 1 and hidden_view["ballots"] is None
-    shown_view = service.results(session, shown, vw.delegate2)
+    shown_view = payloads.results(session, shown, vw.delegate2)
     assert shown_view["tally"]["scores"][str(vw.bisogni[0])] == 10 and shown_view["final"] is False
-    assert service.live_payload(session, hidden).keys() == {"tavolo_id", "round_id", "revision", "status", "turnout"}
-    assert "tally" in service.live_payload(session, shown)
+    assert payloads.live_payload(session, hidden).keys() == {"tavolo_id", "round_id", "revision", "status", "turnout"}
+    assert "tally" in payloads.live_payload(session, shown)
 
 
 def test_who_may_read_results(session, vw):
     vote = make_round(session, vw)
     cast(session, vw.delegate, vote, pts(vw, 10))
-    service.declare_interest(session, vw.delegate2, vote, vw.bisogni[0])
+    rounds.declare_interest(session, vw.delegate2, vote, vw.bisogni[0])
     session.commit()
-    refused(session, vw, lambda: service.results(session, vote, None), "forbidden", 403)
-    service.close_round(session, vw.facilitator, vote)
+    refused(session, vw, lambda: payloads.results(session, vote, None), "forbidden", 403)
+    rounds.close_round(session, vw.facilitator, vote)
     session.commit()
-    refused(session, vw, lambda: service.results(session, vote, vw.outsider), "forbidden", 403)
-    assert service.results(session, vote, vw.observer)["ballots"][0]["person"] == vw.delegate.name
+    refused(session, vw, lambda: payloads.results(session, vote, vw.outsider), "forbidden", 403)
+    assert payloads.results(session, vote, vw.observer)["ballots"][0]["person"] == vw.delegate.name
     vw.tavolo.procedure.published = True
     session.commit()
-    public = service.results(session, vote, None)
+    public = payloads.results(session, vote, None)
     assert public["ballots"][0] | {"content": None} == {**public["ballots"][0], "person": None, "content": None}
     assert public["ballots"][0]["organisation"] == vw.ets.name
     assert public["conflicts"][0]["person"] is None and public["conflicts"][0]["organisation"] == vw.ets2.name
@@ -521,7 +521,7 @@ def test_the_snapshot_lists_open_rounds_with_turnout(session, vw):
     vote = make_round(session, vw, partial_results=True)
     cast(session, vw.delegate, vote, pts(vw, 10))
     draft = make_round(session, vw, open_it=False, title="Bozza")
-    snap = service.votes_snapshot(session, vw.tavolo)["votazioni"]
+    snap = payloads.votes_snapshot(session, vw.tavolo)["votazioni"]
     assert [(r["id"], r["status"]) for r in snap] == [(vote.id, "open"), (draft.id, "draft")]
     assert snap[0]["turnout"]["voted"] == 1 and snap[0]["tally"]["scores"][str(vw.bisogni[0])] == 10
     assert snap[1]["turnout"] == {"voted": 0, "eligible": 3, "percent": 0.0}
@@ -529,11 +529,11 @@ def test_the_snapshot_lists_open_rounds_with_turnout(session, vw):
 
 def test_my_status_never_shows_a_secret_ballot(session, vw):
     vote = make_round(session, vw, secret=True)
-    assert service.my_status(session, vote, vw.delegate)["voted"] is False
+    assert ballots.my_status(session, vote, vw.delegate)["voted"] is False
     cast(session, vw.delegate, vote, pts(vw, 10))
-    mine = service.my_status(session, vote, vw.delegate)
+    mine = ballots.my_status(session, vote, vw.delegate)
     assert mine["voted"] is True and mine["ballot"] is None and mine["eligible"] is True
-    assert service.my_status(session, vote, vw.observer)["eligible"] is False
+    assert ballots.my_status(session, vote, vw.observer)["eligible"] is False
     open_vote = make_round(session, vw)
     cast(session, vw.delegate, open_vote, pts(vw, 10))
-    assert service.my_status(session, open_vote, vw.delegate)["ballot"] == pts(vw, 10)
+    assert ballots.my_status(session, open_vote, vw.delegate)["ballot"] == pts(vw, 10)

@@ -16,7 +16,7 @@ from tests.voting.test_service import footprint, make_round, voting_world
 from tests.world import login_client
 from workspace.db import db, utcnow
 from workspace.tavoli import service as tavoli
-from workspace.voting import service
+from workspace.voting import ballots, rounds
 from workspace.voting.models import ConflictDeclaration, OpenBallot, Participation, SecretBallot, VoteRound
 
 # ------------------------------------------------------------------------------------------ helpers
@@ -345,7 +345,7 @@ def test_ballot_after_closing_is_refused(app, vw):
     round_id = new_round(app, vw, method="approval")
     with app.app_context():
         vote = db.session.get(VoteRound, round_id)
-        service.close_round(db.session, vw.w.facilitator, vote)
+        rounds.close_round(db.session, vw.w.facilitator, vote)
         db.session.commit()
     client, token = login_client(app, vw.w.delegate)
     before = counts(app, vw)
@@ -459,7 +459,7 @@ def test_public_results_of_a_published_procedure(app, vw):
     assert anonymous.get(f"{base(vw)}/{round_id}/risultati").status_code == 401
     with app.app_context():
         vote = db.session.get(VoteRound, round_id)
-        service.close_round(db.session, vw.w.facilitator, vote)
+        rounds.close_round(db.session, vw.w.facilitator, vote)
         tavolo = tavoli.get_tavolo(db.session, vw.w.tavolo.id)
         tavolo.procedure.published = True
         db.session.commit()
@@ -496,7 +496,7 @@ def test_closing_the_seduta_closes_its_live_rounds(app, vw):
         live = make_round(session, vw, method="approval", seduta=seduta)
         draft = make_round(session, vw, method="approval", seduta=seduta, open_it=False)
         other = make_round(session, vw, method="approval")
-        service.cast_ballot(session, vw.w.delegate, live, {"approve": [str(vw.bisogni[0])]})
+        ballots.cast_ballot(session, vw.w.delegate, live, {"approve": [str(vw.bisogni[0])]})
         session.commit()
         tavoli.close_seduta(session, vw.w.facilitator, tavoli.get_seduta(session, vw.w.seduta.id))
         session.commit()
@@ -529,3 +529,99 @@ def test_due_rounds_close_by_themselves(app, vw):
     assert result.exit_code == 0, result.output
     assert f"Votazioni chiuse: 1 ({second})." in result.output
     assert get_round(app, second).status == "closed"
+
+
+# ------------------------------------------------------------------------- past the closing time
+
+
+def overdue_round(app, vw, **kw) -> int:
+    """An open round with one ballot, whose closing time passed a minute ago; not closed yet."""
+    round_id = new_round(app, vw, method="approval", **kw)
+    client, tok = login_client(app, vw.w.delegate)
+    assert client.post(f"{base(vw)}/{round_id}/scheda",
+                       data={"csrf_token": tok, "approva": [str(vw.bisogni[0])]}).status_code == 302
+    with app.app_context():
+        db.session.get(VoteRound, round_id).closes_at = utcnow() - timedelta(minutes=1)
+        db.session.commit()
+    return round_id
+
+
+def stored_state(app, vw, round_id) -> dict:
+    """What the database holds of the tavolo's votes: row counts, the tavolo's last seq, the round."""
+    with app.app_context():
+        vote = db.session.get(VoteRound, round_id)
+        return footprint(db.session, vw.w.tavolo.id) | {
+            "status": vote.status, "closed_at": vote.closed_at, "result": vote.result, "revision": vote.revision}
+
+
+def test_reading_a_round_past_its_closing_time_writes_nothing_and_shows_the_count_under_way(app, vw):
+    round_id = overdue_round(app, vw, partial_results=True)
+    before = stored_state(app, vw, round_id)
+    assert before["status"] == "open" and before["revision"] == 1
+    delegate, _tok = login_client(app, vw.w.delegate)
+    facilitator, _ftok = login_client(app, vw.w.facilitator)
+    for client in (delegate, facilitator):
+        index = client.get(base(vw))
+        assert index.status_code == 200 and "Chiusura in corso" in text_of(index)
+        assert f'href="{base(vw)}/{round_id}">Vota' not in index.get_data(as_text=True)
+        page = client.get(f"{base(vw)}/{round_id}")
+        assert page.status_code == 200
+        assert "Chiusura in corso" in text_of(page) and "lo scrutinio è in corso" in text_of(page)
+        assert 'id="scheda"' not in page.get_data(as_text=True)  # no ballot to fill in
+        results = client.get(f"{base(vw)}/{round_id}/risultati")
+        assert results.status_code == 200 and "I risultati saranno disponibili a breve." in text_of(results)
+        state = client.get(f"{base(vw)}/stato").get_json()
+        assert [r["status"] for r in state["votazioni"] if r["id"] == round_id] == ["open"]
+        for path in ("risultati", "schede"):
+            api = client.get(f"/api/v1/votazioni/{round_id}/{path}")
+            assert api.status_code == 409 and "lo scrutinio è in corso" in api.get_json()["message"]
+    assert stored_state(app, vw, round_id) == before
+
+
+def test_writes_after_the_closing_time_are_refused_and_store_nothing(app, vw):
+    round_id = overdue_round(app, vw)
+    before = stored_state(app, vw, round_id)
+    colleague, tok = login_client(app, vw.w.colleague)
+    late = colleague.post(f"{base(vw)}/{round_id}/scheda", data={"csrf_token": tok, "approva": [str(vw.bisogni[1])]})
+    assert late.status_code == 409
+    assert "La votazione è chiusa dal" in errors_of(late) and "la scheda non è stata registrata" in errors_of(late)
+    interest = colleague.post(f"{base(vw)}/{round_id}/interesse",
+                              data={"csrf_token": tok, "bisogno_id": str(vw.bisogni[2]), "note": ""})
+    assert interest.status_code == 409 and "La votazione è chiusa." in errors_of(interest)
+    assert stored_state(app, vw, round_id) == before
+
+
+def test_the_facilitators_close_closes_an_overdue_round_at_once(app, vw):
+    round_id = overdue_round(app, vw)
+    seq = stored_state(app, vw, round_id)["seq"]
+    facilitator, tok = login_client(app, vw.w.facilitator)
+    response = facilitator.post(f"{base(vw)}/{round_id}/chiudi", data={"csrf_token": tok})
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/{round_id}/risultati")
+    after = stored_state(app, vw, round_id)
+    assert after["status"] == "closed" and after["seq"] == seq + 1 and after["result"]["ballots"] == 1
+    with app.app_context():
+        from workspace import record
+
+        (event,) = record.replay(db.session, vw.w.tavolo.id, seq).events
+    assert event["kind"] == "vote.closed" and event["actor_id"] == vw.w.facilitator.id
+
+
+def test_the_sweep_closes_an_overdue_round_and_then_its_results_are_read(app, vw):
+    from workspace.voting.live import close_due_once
+
+    round_id = overdue_round(app, vw)
+    seq = stored_state(app, vw, round_id)["seq"]
+    delegate, _tok = login_client(app, vw.w.delegate)
+    assert delegate.get(f"/api/v1/votazioni/{round_id}/risultati").status_code == 409
+    assert close_due_once(app) == 1
+    after = stored_state(app, vw, round_id)
+    assert after["status"] == "closed" and after["seq"] == seq + 1
+    with app.app_context():
+        from workspace import record
+
+        (event,) = record.replay(db.session, vw.w.tavolo.id, seq).events
+    assert event["kind"] == "vote.closed" and event["actor_id"] is None
+    data = delegate.get(f"/api/v1/votazioni/{round_id}/risultati").get_json()
+    assert data["final"] is True and data["ballots_counted"] == 1
+    page = delegate.get(f"{base(vw)}/{round_id}/risultati")
+    assert "Chiusura in corso" not in text_of(page) and "Schede contate: 1." in text_of(page)

@@ -1,7 +1,8 @@
-"""Flask-Login wiring: the session cookie carries ``User.login_id``, not the primary key."""
+"""Flask-Login wiring: the session cookie carries ``User.login_id``, not the primary key; and where
+a person goes right after logging in."""
 from __future__ import annotations
 
-from flask import g
+from flask import current_app, g, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
@@ -12,6 +13,9 @@ from workspace.extensions import login_manager
 login_manager.login_view = "accounts.login"
 login_manager.login_message = _l("Per continuare occorre accedere.")
 login_manager.login_message_category = "info"
+
+#: The page of the information notice (privacy area). Named, not imported: accounts sits below privacy.
+NOTICE_ENDPOINT = "privacy.notice"
 
 
 @login_manager.user_loader
@@ -24,3 +28,18 @@ def forget_cached_user() -> None:
     hold one open around several client requests) the cache must not leak from one to the next.
     Registered by the accounts blueprint as a before-app-request hook."""
     g.pop("_login_user", None)
+
+
+def notice_pending(user: User, version: str) -> bool:
+    """True when ``user`` has not yet read this version of the information notice."""
+    return getattr(user, "privacy_version", None) != version
+
+
+def after_login(user: User, target: str) -> str:
+    """Where to go after a successful login (every login flow, in every area, asks here): the
+    information notice first when its current version is still unread, then on to ``target``."""
+    config = current_app.config
+    if (config.get("PRIVACY_NOTICE_AT_LOGIN", True) and NOTICE_ENDPOINT in current_app.view_functions
+            and notice_pending(user, config["PRIVACY_VERSION"])):
+        return url_for(NOTICE_ENDPOINT, next=target)
+    return target

@@ -17,20 +17,12 @@ from wtforms import (
     StringField,
     SubmitField,
 )
-from wtforms.validators import EqualTo, InputRequired, Length, Optional
+from wtforms.validators import EqualTo, Optional
 
 from workspace.accounts.labels import KIND_LABELS, RUNTS_LABELS
+from workspace.forms import max_length as _max
 from workspace.forms import options as choices
-
-REQUIRED = _l("Questo campo è obbligatorio.")
-
-
-def _required():
-    return InputRequired(message=REQUIRED)
-
-
-def _max(n: int):
-    return Length(max=n, message=_l("Al massimo %(max)d caratteri.", max=n))
+from workspace.forms import required as _required
 
 
 class LoginForm(FlaskForm):
@@ -55,7 +47,7 @@ class ConfirmForm(FlaskForm):
     submit = SubmitField(_l("Conferma"))
 
 
-def _password_pair(label, field_name: str) -> PasswordField:
+def _password_pair(label: str, field_name: str) -> PasswordField:
     return PasswordField(label, validators=[EqualTo(field_name, message=_l("Le due password non coincidono."))])
 
 

@@ -1,16 +1,19 @@
 """Accounts: organisations, people, memberships, passwords, single-use links.
 
 Plain functions over a SQLAlchemy session, called by the views and directly by tests. Each one
-validates everything first and raises :class:`AccountError` (Italian message, HTTP status, and the
-form field at fault when there is one). Writes happen inside a SAVEPOINT, so a function that fails
-leaves nothing of its own behind; the caller commits (views do it at the end of the request) and
-should roll back after an AccountError.
+validates everything first and refuses by raising :class:`~workspace.problems.Problem` (Italian
+message, HTTP status, and the form field at fault when there is one). Writes happen inside a
+SAVEPOINT, so a function that fails leaves nothing of its own behind; the caller commits (views
+through ``workspace.web.transaction``) and rolls back after a Problem.
 """
 from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import partial
+from typing import Any, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -19,6 +22,7 @@ from flask import current_app
 from flask_babel import force_locale, format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -36,6 +40,7 @@ from workspace.accounts.models import (
     new_login_id,
 )
 from workspace.db import utcnow
+from workspace.problems import Problem, invalid, invalid_fields, not_found, throttled
 from workspace.ratelimit import Limiter, Throttled, email_key, ip_key
 
 MIN_PASSWORD_LENGTH = 10
@@ -45,21 +50,6 @@ MAX_TOKEN_LENGTH = 128
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 _dummy_hash: str | None = None
-
-
-class AccountError(Exception):
-    """A refused operation: ``message`` (Italian, for people), ``status`` (HTTP), the ``field`` at
-    fault, and ``errors`` when several fields are."""
-
-    def __init__(self, message: str, status: int = 422, field: str | None = None,
-                 retry_after: int | None = None, errors: dict[str, str] | None = None):
-        super().__init__(message)
-        self.message = message
-        self.status = status
-        self.field = field
-        self.retry_after = retry_after
-        # Every field at fault when several are ({field: message}); ``field``/``message`` is the first.
-        self.errors = errors or ({field: message} if field else {})
 
 
 # --------------------------------------------------------------------------- small validators
@@ -88,33 +78,30 @@ def runts_errors(section: str | None, repertorio: str | None, *, require_reperto
 
 
 def normalise_email(value: str | None, field: str = "email") -> str:
-    """Syntax check (no DNS lookup) and lower-case; raises AccountError 422."""
+    """Syntax check (no DNS lookup) and lower-case; refuses with 422."""
     raw = (value or "").strip()
     if not raw:
-        raise AccountError(_("L'indirizzo e-mail è obbligatorio."), 422, field)
+        raise invalid(_("L'indirizzo e-mail è obbligatorio."), field)
     try:
         info = validate_email(raw, check_deliverability=False)
     except EmailNotValidError as exc:
-        raise AccountError(
-            _("L'indirizzo e-mail «%(email)s» non è valido: deve avere la forma nome@dominio.it.", email=raw),
-            422, field,
+        raise invalid(
+            _("L'indirizzo e-mail «%(email)s» non è valido: deve avere la forma nome@dominio.it.", email=raw), field,
         ) from exc
     email = info.normalized.lower()
     if len(email) > 254:
-        raise AccountError(_("L'indirizzo e-mail è troppo lungo (al massimo 254 caratteri)."), 422, field)
+        raise invalid(_("L'indirizzo e-mail è troppo lungo (al massimo 254 caratteri)."), field)
     return email
 
 
-def _clean_text(value: str | None, *, field: str, label: str, max_length: int, required: bool = True) -> str | None:
+def _clean_text(value: str | None, *, field: str, label: str, max_length: int) -> str:
     text = " ".join((value or "").split())
     if not text:
-        if required:
-            raise AccountError(_("Il campo «%(label)s» è obbligatorio.", label=label), 422, field)
-        return None
+        raise invalid(_("Il campo «%(label)s» è obbligatorio.", label=label), field)
     if len(text) > max_length:
-        raise AccountError(
+        raise invalid(
             _("Il campo «%(label)s» è troppo lungo (al massimo %(max)d caratteri).", label=label, max=max_length),
-            422, field,
+            field,
         )
     return text
 
@@ -123,15 +110,11 @@ def check_password(password: str | None, *, email: str | None = None, field: str
     """The password policy: at least 10 characters, not the e-mail address itself."""
     password = password or ""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(
-            _("La password deve avere almeno %(min)d caratteri.", min=MIN_PASSWORD_LENGTH), 422, field
-        )
+        raise invalid(_("La password deve avere almeno %(min)d caratteri.", min=MIN_PASSWORD_LENGTH), field)
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise AccountError(
-            _("La password è troppo lunga (al massimo %(max)d caratteri).", max=MAX_PASSWORD_LENGTH), 422, field
-        )
+        raise invalid(_("La password è troppo lunga (al massimo %(max)d caratteri).", max=MAX_PASSWORD_LENGTH), field)
     if email and password.strip().lower() == email.lower():
-        raise AccountError(_("La password non può essere uguale all'indirizzo e-mail."), 422, field)
+        raise invalid(_("La password non può essere uguale all'indirizzo e-mail."), field)
     return password
 
 
@@ -156,19 +139,19 @@ def check_organisation(
     runts_section: str | None = None,
     runts_repertorio: str | None = None,
     email: str | None = None,
-) -> tuple[dict, dict[str, str]]:
+) -> tuple[dict[str, Any], dict[str, str]]:
     """Validate an organisation's fields without writing: (cleaned values, {field: message}).
 
     Every problem is reported at once, so a form shows all of them together."""
     from workspace.reference.models import Ambito
 
     errors: dict[str, str] = {}
-    clean: dict = {}
+    clean: dict[str, Any] = {}
 
-    def attempt(field: str, fn):
+    def attempt(field: str, fn: Callable[[], str | None]) -> str | None:
         try:
             return fn()
-        except AccountError as exc:
+        except Problem as exc:
             errors.setdefault(exc.field or field, exc.message)
         except cf_rules.CodiceFiscaleError as exc:
             errors.setdefault(field, exc.message)
@@ -192,7 +175,7 @@ def check_organisation(
         if cf is None:
             errors["codice_fiscale"] = _("Per un ente del Terzo settore il codice fiscale è obbligatorio.")
         else:
-            cf = attempt("codice_fiscale", lambda: cf_rules.validate_numeric(cf))
+            cf = attempt("codice_fiscale", partial(cf_rules.validate_numeric, cf))
         errors.update(runts_errors(section, repertorio))
     else:
         not_ets = _("Sezione e numero di repertorio del RUNTS si indicano solo per gli enti del Terzo "
@@ -202,15 +185,10 @@ def check_organisation(
         if repertorio is not None:
             errors["runts_repertorio"] = not_ets
         if cf is not None:
-            cf = attempt("codice_fiscale", lambda: cf_rules.validate(cf))
+            cf = attempt("codice_fiscale", partial(cf_rules.validate, cf))
     clean.update(codice_fiscale=cf, runts_section=section, runts_repertorio=repertorio)
     clean["email"] = attempt("email", lambda: normalise_email(email)) if (email or "").strip() else None
     return clean, errors
-
-
-def _first_error(errors: dict[str, str], status: int = 422) -> AccountError:
-    field, message = next(iter(errors.items()))
-    return AccountError(message, status, field, errors=errors)
 
 
 def create_organisation(
@@ -231,18 +209,18 @@ def create_organisation(
         runts_section=runts_section, runts_repertorio=runts_repertorio, email=email,
     )
     if errors:
-        raise _first_error(errors)
+        raise invalid_fields(errors)
     cf = clean["codice_fiscale"]
     duplicate = _("Un'organizzazione con il codice fiscale %(cf)s è già registrata.", cf=cf)
     if cf is not None and session.scalar(select(Organisation.id).where(Organisation.codice_fiscale == cf)):
-        raise AccountError(duplicate, 409, "codice_fiscale")
+        raise Problem("conflict", duplicate, 409, field="codice_fiscale")
     org = Organisation(**clean)
     try:
         with session.begin_nested():
             session.add(org)
             session.flush()
     except IntegrityError as exc:  # a concurrent insert of the same codice fiscale
-        raise AccountError(duplicate, 409, "codice_fiscale") from exc
+        raise Problem("conflict", duplicate, 409, field="codice_fiscale") from exc
     return org
 
 
@@ -253,7 +231,7 @@ def list_organisations(session: Session) -> list[Organisation]:
 def get_organisation(session: Session, organisation_id: int) -> Organisation:
     org = session.get(Organisation, organisation_id)
     if org is None:
-        raise AccountError(_("L'organizzazione richiesta non esiste."), 404)
+        raise not_found(_("L'organizzazione richiesta non esiste."))
     return org
 
 
@@ -288,7 +266,7 @@ def create_user(
         check_password(password, email=email)
     duplicate = _("Esiste già un account con l'indirizzo %(email)s.", email=email)
     if find_user(session, email) is not None:
-        raise AccountError(duplicate, 409, "email")
+        raise Problem("conflict", duplicate, 409, field="email")
     user = User(email=email, name=name, is_admin=bool(is_admin), active=True, login_id=new_login_id())
     if password is not None:
         user.password_hash = _hasher.hash(password)
@@ -297,7 +275,7 @@ def create_user(
             session.add(user)
             session.flush()
     except IntegrityError as exc:
-        raise AccountError(duplicate, 409, "email") from exc
+        raise Problem("conflict", duplicate, 409, field="email") from exc
     return user
 
 
@@ -327,22 +305,25 @@ def _verify(password_hash: str | None, password: str) -> bool:
         return False
 
 
+def _disabled() -> Problem:
+    return Problem("account_disabled",
+                   _("Questo account è stato disattivato. Per riattivarlo rivolgersi all'Ufficio di Piano."), 403)
+
+
 def authenticate(session: Session, email: str, password: str) -> User:
     """The user with this e-mail and password; one uniform 401 message for every mismatch."""
-    bad = AccountError(_("E-mail o password non corretti."), 401)
+    bad = Problem("bad_credentials", _("E-mail o password non corretti."), 401)
     try:
         email = normalise_email(email)
-    except AccountError:
+    except Problem:
         _verify(None, password or "")
         raise bad from None
     user = find_user(session, email)
     if user is None or not _verify(user.password_hash, password or ""):
         raise bad
     if not user.active:
-        raise AccountError(
-            _("Questo account è stato disattivato. Per riattivarlo rivolgersi all'Ufficio di Piano."), 403
-        )
-    if _hasher.check_needs_rehash(user.password_hash):
+        raise _disabled()
+    if user.password_hash and _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     user.last_login_at = utcnow()
     session.flush()
@@ -352,7 +333,7 @@ def authenticate(session: Session, email: str, password: str) -> User:
 def login_keys(email: str, ip: str | None) -> list[str]:
     try:
         email = normalise_email(email)  # variants of one address share one counter
-    except AccountError:
+    except Problem:
         pass
     return [email_key("login", email or ""), ip_key("login", ip)]
 
@@ -363,12 +344,12 @@ def login_with_password(session: Session, limiter: Limiter, email: str, password
     try:
         limiter.check(keys)
     except Throttled as exc:
-        raise AccountError(exc.message, 429, retry_after=exc.retry_after) from exc
+        raise throttled(exc.message, exc.retry_after) from exc
     try:
         user = authenticate(session, email, password)
-    except AccountError as exc:
-        if exc.status == 401:
-            limiter.hit(keys)
+    except Problem as exc:
+        if exc.code == "bad_credentials":
+            limiter.hit(keys)  # in the limiter's store, not the database: the rollback keeps it
         raise
     limiter.reset(keys[:1])  # the address is proven; the IP counter keeps running
     return user
@@ -383,11 +364,31 @@ def change_password(session: Session, limiter: Limiter, user: User, current: str
         try:
             limiter.check(keys)
         except Throttled as exc:
-            raise AccountError(exc.message, 429, "current_password", retry_after=exc.retry_after) from exc
+            raise throttled(exc.message, exc.retry_after, field="current_password") from exc
         if not _verify(user.password_hash, current or ""):
             limiter.hit(keys)
-            raise AccountError(_("La password attuale non è corretta."), 422, "current_password")
+            raise invalid(_("La password attuale non è corretta."), "current_password")
     set_password(session, user, new, field="new_password")
+
+
+# --------------------------------------------------------------------------- the placeholder person
+
+#: The shared, inactive account that records point to once the retention period has taken the
+#: person away from them (old presences: see ``tavoli privacy purge``).
+ARCHIVE_NAME = "Persona non più identificabile"
+ARCHIVE_EMAIL = "presenze-archiviate@tavoli.invalid"  # RFC 2606: never deliverable
+
+
+def archived_person(session: Session, *, now: datetime | None = None) -> User:
+    """The placeholder account (created on first use, never active)."""
+    person = session.scalar(select(User).where(User.email == ARCHIVE_EMAIL))
+    if person is None:
+        now = now or utcnow()
+        person = User(name=ARCHIVE_NAME, email=ARCHIVE_EMAIL, password_hash=None, active=False,
+                      is_admin=False, pseudonymised_at=now, created_at=now)
+        session.add(person)
+        session.flush()
+    return person
 
 
 # --------------------------------------------------------------------------- memberships
@@ -493,13 +494,11 @@ def peek_token(session: Session, raw: str, kind: str) -> AccessToken:
             select(AccessToken).where(AccessToken.token_hash == _hash_token(raw), AccessToken.kind == kind)
         )
     if token is None:
-        raise AccountError(
-            _("Il link non è valido. Controlla di averlo copiato per intero dall'e-mail ricevuta."), 404
-        )
+        raise not_found(_("Il link non è valido. Controlla di averlo copiato per intero dall'e-mail ricevuta."))
     if token.used_at is not None:
-        raise AccountError(_used_message(kind), 410)
+        raise Problem("link_used", _used_message(kind), 410)
     if token.expires_at <= utcnow():
-        raise AccountError(_expired_message(kind, token.expires_at), 410)
+        raise Problem("link_expired", _expired_message(kind, token.expires_at), 410)
     return token
 
 
@@ -508,14 +507,14 @@ def consume_token(session: Session, raw: str, kind: str) -> AccessToken:
     one of them sees ``used_at IS NULL``; the other gets 410."""
     token = peek_token(session, raw, kind)
     now = utcnow()
-    result = session.execute(
+    result = cast("CursorResult[Any]", session.execute(
         update(AccessToken)
         .where(AccessToken.id == token.id, AccessToken.used_at.is_(None), AccessToken.expires_at > now)
         .values(used_at=now)
         .execution_options(synchronize_session=False)
-    )
+    ))
     if result.rowcount != 1:
-        raise AccountError(_used_message(kind), 410)
+        raise Problem("link_used", _used_message(kind), 410)
     set_committed_value(token, "used_at", now)
     return token
 
@@ -542,17 +541,18 @@ def invite_delegate(
     name = _clean_text(name, field="name", label=_("Nome e cognome"), max_length=200)
     existing = find_user(session, email)
     if existing is not None and is_member(session, existing, organisation):
-        raise AccountError(
+        raise Problem(
+            "conflict",
             _("%(email)s è già delegato di «%(org)s». Per entrare può chiedere un link di accesso via e-mail.",
               email=email, org=organisation.name),
-            409, "email",
+            409, field="email",
         )
     with session.begin_nested():
         raw = issue_token(
             session, "invitation", email, name=name, user=existing, organisation=organisation,
             grants_admin=grants_admin, created_by=invited_by,
         )
-        token = session.scalar(select(AccessToken).where(AccessToken.token_hash == _hash_token(raw)))
+        token = session.scalars(select(AccessToken).where(AccessToken.token_hash == _hash_token(raw))).one()
         with force_locale("it"):
             subject = _("Invito ai tavoli di co-programmazione: %(org)s", org=organisation.name)
             body = mail.render_mail(
@@ -567,7 +567,7 @@ def invite_delegate(
         try:
             mail.send_mail(email, subject, body)
         except mail.MailError as exc:
-            raise AccountError(exc.message, 503) from exc
+            raise Problem("mail_unavailable", exc.message, 503) from exc
     return raw
 
 
@@ -578,7 +578,8 @@ def accept_invitation(session: Session, raw: str, *, password: str | None = None
     token = peek_token(session, raw, "invitation")
     user = find_user(session, token.email)
     if user is not None and not user.active:
-        raise AccountError(
+        raise Problem(
+            "account_disabled",
             _("L'account %(email)s è stato disattivato. Per riattivarlo rivolgersi all'Ufficio di Piano.",
               email=token.email), 403,
         )
@@ -625,7 +626,7 @@ def _throttle_requests(limiter: Limiter | None, scope: str, email: str, ip: str 
     try:
         limiter.check(keys)
     except Throttled as exc:
-        raise AccountError(exc.message, 429, retry_after=exc.retry_after) from exc
+        raise throttled(exc.message, exc.retry_after) from exc
     limiter.hit(keys)
 
 
@@ -668,11 +669,9 @@ def request_login_link(session: Session, email: str, *, limiter: Limiter | None 
 def _token_user(session: Session, token: AccessToken) -> User:
     user = session.get(User, token.user_id) if token.user_id else find_user(session, token.email)
     if user is None:
-        raise AccountError(_("L'account a cui si riferisce questo link non esiste più."), 404)
+        raise not_found(_("L'account a cui si riferisce questo link non esiste più."))
     if not user.active:
-        raise AccountError(
-            _("Questo account è stato disattivato. Per riattivarlo rivolgersi all'Ufficio di Piano."), 403
-        )
+        raise _disabled()
     return user
 
 

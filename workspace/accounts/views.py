@@ -1,15 +1,20 @@
 """Login, logout, invitations, links by e-mail, profile, and the administration of organisations.
 
-Views stay thin: they read the form, call ``service``, commit on success and roll back on
-``AccountError``, re-rendering the form with the message where it belongs and the error's status.
-Pages reached from an e-mail (invitation, reset, login link) only *show* on GET; the POST does the
-work, so mail scanners that open links cannot use single-use tokens up.
+Views stay thin: they read the form and call ``service`` inside ``@transaction`` (commit on
+success, roll back on a refusal). A ``Problem`` that belongs to the form re-renders it with the
+message where it belongs and the Problem's status; any other refusal (an unknown, used or expired
+link, a disabled account) reaches the application's error page. The login itself (the session
+cookie) is written only once the change is committed. Pages reached from an e-mail (invitation,
+reset, login link) only *show* on GET; the POST does the work, so mail scanners that open links
+cannot use single-use tokens up.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from flask import (
     Blueprint,
-    abort,
+    Response,
     current_app,
     flash,
     make_response,
@@ -19,12 +24,14 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from workspace.accounts import service
-from workspace.accounts.auth import forget_cached_user
+from workspace.accounts.auth import after_login, forget_cached_user
 from workspace.accounts.forms import (
     ChangePasswordForm,
     ConfirmForm,
@@ -37,12 +44,13 @@ from workspace.accounts.forms import (
     choices,
 )
 from workspace.accounts.labels import KIND_LABELS, RUNTS_LABELS
+from workspace.accounts.models import User
 from workspace.accounts.permissions import admin_required
-from workspace.accounts.service import AccountError
 from workspace.db import db
-from workspace.privacy.views import after_login
+from workspace.problems import Problem
 from workspace.ratelimit import get_limiter
-from workspace.web import safe_next
+from workspace.record import on_commit
+from workspace.web import safe_next, transaction
 
 bp = Blueprint("accounts", __name__)
 bp.before_app_request(forget_cached_user)
@@ -52,24 +60,19 @@ bp.before_app_request(forget_cached_user)
 
 
 def _next_url(target: str | None) -> str:
-    """``safe_next`` plus what browsers silently rewrite: ``/\\evil`` and control characters
-    (tabs, newlines) turn a "relative" path into ``//evil``."""
-    fallback = url_for("core.home")
-    if target and ("\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target)):
-        return fallback
-    return safe_next(target, fallback)
+    return safe_next(target, url_for("core.home"))
 
 
-def _render(template: str, status: int = 200, *, retry_after: int | None = None, **context):
+def _render(template: str, status: int = 200, *, retry_after: int | None = None, **context: Any) -> Response:
     response = make_response(render_template(template, **context), status)
     if retry_after:
         response.headers["Retry-After"] = str(retry_after)
     return response
 
 
-def _add_errors(form, errors: dict[str, str]) -> dict[str, str]:
+def _add_errors(form: FlaskForm, errors: dict[str, str]) -> dict[str, str]:
     """Attach messages to the form's fields; returns those that belong to no field."""
-    left = {}
+    left: dict[str, str] = {}
     for field, message in errors.items():
         if field in form:
             if message not in form[field].errors:
@@ -79,33 +82,45 @@ def _add_errors(form, errors: dict[str, str]) -> dict[str, str]:
     return left
 
 
-def _refuse(exc: AccountError, form=None) -> str | None:
-    """Roll back and attach the message(s) to their fields; returns the message when it belongs
-    to no field of ``form``."""
-    db.session.rollback()
-    if form is not None and exc.errors and not _add_errors(form, exc.errors):
+def _refuse(problem: Problem, form: FlaskForm) -> str | None:
+    """Attach the message(s) to their fields; returns the message when it belongs to no field of
+    ``form`` (the page shows it on top). ``@transaction`` rolls back: the page answers an error."""
+    if problem.errors and not _add_errors(form, problem.errors):
         return None
-    return exc.message
+    return problem.message
 
 
-def _log_in(user, remember: bool = False) -> None:
-    session.clear()  # nothing from before the login survives into the authenticated session
-    login_user(user, remember=remember)
+def _page_refusing(problem: Problem, form: FlaskForm, template: str, **context: Any) -> Response:
+    """The form again, with the refusal's message(s) and status (and Retry-After when throttled)."""
+    message = _refuse(problem, form)
+    return _render(template, problem.status, retry_after=problem.retry_after, form=form, message=message,
+                   **context)
 
 
-def _token_or_abort(raw: str, kind: str):
-    try:
-        return service.peek_token(db.session, raw, kind)
-    except AccountError as exc:
-        db.session.rollback()
-        abort(exc.status, exc.message)
+def _log_in(user: User, remember: bool = False, welcome: str | None = None) -> None:
+    """Log ``user`` in once the transaction commits: a login whose change failed to save leaves no
+    session cookie behind (nor a welcome message)."""
+
+    def done() -> None:
+        session.clear()  # nothing from before the login survives into the authenticated session
+        login_user(user, remember=remember)
+        if welcome:
+            flash(welcome, "success")
+
+    on_commit(db.session, done)
+
+
+def _announce(message: str) -> None:
+    """Flash ``message`` once the change is committed (a failed commit shows only its refusal)."""
+    on_commit(db.session, lambda: flash(message, "success"))
 
 
 # --------------------------------------------------------------------------- login / logout
 
 
 @bp.route("/accedi", methods=["GET", "POST"])
-def login():
+@transaction
+def login() -> ResponseReturnValue:
     form = LoginForm()
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
@@ -115,20 +130,20 @@ def login():
     if not form.validate():
         return _render("accounts/login.html", 422, form=form)
     try:
+        # A wrong password is counted by the limiter (memory or Redis), not in the database: the
+        # rollback of this refused request leaves the count in place.
         user = service.login_with_password(
             db.session, get_limiter(), form.email.data, form.password.data, request.remote_addr
         )
-    except AccountError as exc:
-        message = _refuse(exc, form)
-        return _render("accounts/login.html", exc.status, retry_after=exc.retry_after, form=form, message=message)
-    db.session.commit()
-    _log_in(user, remember=bool(form.remember.data))
-    flash(_("Benvenuta o benvenuto, %(name)s.", name=user.name), "success")
+    except Problem as problem:
+        return _page_refusing(problem, form, "accounts/login.html")
+    _log_in(user, remember=bool(form.remember.data),
+            welcome=_("Benvenuta o benvenuto, %(name)s.", name=user.name))
     return redirect(after_login(user, _next_url(form.next.data)))
 
 
 @bp.post("/esci")
-def logout():
+def logout() -> ResponseReturnValue:
     logout_user()  # also tells Flask-Login to delete the remember-me cookie: keep that flag
     for key in [k for k in session if not k.startswith("_")]:
         session.pop(key)
@@ -139,7 +154,7 @@ def logout():
 # --------------------------------------------------------------------------- links by e-mail
 
 
-def _email_request(kind: str):
+def _email_request(kind: str) -> ResponseReturnValue:
     form = EmailRequestForm()
     texts = {
         "reset": {
@@ -160,27 +175,36 @@ def _email_request(kind: str):
     request_fn = service.request_password_reset if kind == "reset" else service.request_login_link
     try:
         request_fn(db.session, form.email.data, limiter=get_limiter(), ip=request.remote_addr)
-    except AccountError as exc:
-        message = _refuse(exc, form)
-        return _render("accounts/email_request.html", exc.status, retry_after=exc.retry_after,
-                       form=form, message=message, **texts)
-    db.session.commit()
+    except Problem as problem:
+        return _page_refusing(problem, form, "accounts/email_request.html", **texts)
     return _render("accounts/email_sent.html", title=texts["title"])
 
 
 @bp.route("/password-dimenticata", methods=["GET", "POST"])
-def forgot_password():
+@transaction
+def forgot_password() -> ResponseReturnValue:
     return _email_request("reset")
 
 
 @bp.route("/accesso-con-link", methods=["GET", "POST"])
-def request_login_link():
+@transaction
+def request_login_link() -> ResponseReturnValue:
     return _email_request("link")
 
 
+def _form_refusal(problem: Problem, form: FlaskForm) -> str | None:
+    """On the pages of a link: a refusal about the link or the account (gone, used, disabled) is
+    the error page; one about the form's fields re-renders the form."""
+    message = _refuse(problem, form)
+    if message is not None and problem.status in (403, 404, 410):
+        raise problem
+    return message
+
+
 @bp.route("/password/<token>", methods=["GET", "POST"])
-def reset_password(token: str):
-    access = _token_or_abort(token, "password_reset")
+@transaction
+def reset_password(token: str) -> ResponseReturnValue:
+    access = service.peek_token(db.session, token, "password_reset")
     form = ResetPasswordForm()
     if request.method == "GET":
         return _render("accounts/reset_password.html", form=form, email=access.email)
@@ -188,33 +212,25 @@ def reset_password(token: str):
         return _render("accounts/reset_password.html", 422, form=form, email=access.email)
     try:
         user = service.reset_password(db.session, token, form.password.data)
-    except AccountError as exc:
-        message = _refuse(exc, form)
-        if message is not None and exc.status in (403, 404, 410):
-            abort(exc.status, message)
-        return _render("accounts/reset_password.html", exc.status, form=form, email=access.email, message=message)
-    db.session.commit()
-    _log_in(user)
-    flash(_("La password è stata cambiata. Hai già effettuato l'accesso."), "success")
+    except Problem as problem:
+        message = _form_refusal(problem, form)
+        return _render("accounts/reset_password.html", problem.status, form=form, email=access.email,
+                       message=message)
+    _log_in(user, welcome=_("La password è stata cambiata. Hai già effettuato l'accesso."))
     return redirect(after_login(user, url_for("accounts.profile")))
 
 
 @bp.route("/accesso/<token>", methods=["GET", "POST"])
-def login_link(token: str):
-    access = _token_or_abort(token, "login_link")
+@transaction
+def login_link(token: str) -> ResponseReturnValue:
+    access = service.peek_token(db.session, token, "login_link")
     form = ConfirmForm()
     if request.method == "GET":
         return _render("accounts/login_link.html", form=form, email=access.email)
     if not form.validate():
         return _render("accounts/login_link.html", 400, form=form, email=access.email)
-    try:
-        user = service.login_with_link(db.session, token)
-    except AccountError as exc:
-        db.session.rollback()
-        abort(exc.status, exc.message)
-    db.session.commit()
-    _log_in(user)
-    flash(_("Benvenuta o benvenuto, %(name)s.", name=user.name), "success")
+    user = service.login_with_link(db.session, token)
+    _log_in(user, welcome=_("Benvenuta o benvenuto, %(name)s.", name=user.name))
     return redirect(after_login(user, url_for("core.home")))
 
 
@@ -222,13 +238,14 @@ def login_link(token: str):
 
 
 @bp.route("/invito/<token>", methods=["GET", "POST"])
-def invitation(token: str):
-    access = _token_or_abort(token, "invitation")
+@transaction
+def invitation(token: str) -> ResponseReturnValue:
+    access = service.peek_token(db.session, token, "invitation")
     inviter = service.token_inviter(db.session, access)
     existing = service.find_user(db.session, access.email)
     form = InvitationForm()
-    context = {"invitation": access, "inviter": inviter, "existing": existing,
-               "organisation": access.organisation}
+    context: dict[str, Any] = {"invitation": access, "inviter": inviter, "existing": existing,
+                               "organisation": access.organisation}
     if request.method == "GET":
         form.name.data = existing.name if existing else (access.name or "")
         return _render("accounts/invitation.html", form=form, **context)
@@ -242,17 +259,14 @@ def invitation(token: str):
         user = service.accept_invitation(
             db.session, token, password=form.password.data if with_password else None, name=form.name.data
         )
-    except AccountError as exc:
-        message = _refuse(exc, form)
-        if message is not None and exc.status in (403, 404, 410):
-            abort(exc.status, message)
-        return _render("accounts/invitation.html", exc.status, form=form, message=message, **context)
-    db.session.commit()
-    _log_in(user)
+    except Problem as problem:
+        message = _form_refusal(problem, form)
+        return _render("accounts/invitation.html", problem.status, form=form, message=message, **context)
     if access.organisation is not None:
-        flash(_("Benvenuta o benvenuto! Ora partecipi per «%(org)s».", org=access.organisation.name), "success")
+        welcome = _("Benvenuta o benvenuto! Ora partecipi per «%(org)s».", org=access.organisation.name)
     else:
-        flash(_("Benvenuta o benvenuto in Tavoli!"), "success")
+        welcome = _("Benvenuta o benvenuto in Tavoli!")
+    _log_in(user, welcome=welcome)
     return redirect(after_login(user, url_for("accounts.profile")))
 
 
@@ -261,7 +275,8 @@ def invitation(token: str):
 
 @bp.route("/profilo", methods=["GET", "POST"])
 @login_required
-def profile():
+@transaction
+def profile() -> ResponseReturnValue:
     form = ChangePasswordForm()
     user = current_user._get_current_object()
     if request.method == "GET":
@@ -271,13 +286,14 @@ def profile():
     try:
         service.change_password(db.session, get_limiter(), user, form.current_password.data,
                                 form.new_password.data, ip=request.remote_addr)
-    except AccountError as exc:
-        message = _refuse(exc, form)
-        return _render("accounts/profile.html", exc.status, retry_after=exc.retry_after, form=form,
-                       user=user, message=message)
-    db.session.commit()
-    login_user(user)  # the login_id rotated: keep this session, end the others
-    flash(_("La password è stata cambiata. Le altre sessioni aperte sono state chiuse."), "success")
+    except Problem as problem:
+        return _page_refusing(problem, form, "accounts/profile.html", user=user)
+
+    def keep_this_session() -> None:
+        login_user(user)  # the login_id rotated: keep this session, end the others
+        flash(_("La password è stata cambiata. Le altre sessioni aperte sono state chiuse."), "success")
+
+    on_commit(db.session, keep_this_session)
     return redirect(url_for("accounts.profile"))
 
 
@@ -291,7 +307,7 @@ def _ambito_choices() -> list[tuple[str, str]]:
     return choices([("", _("— nessuno —")), *((code, f"{name} ({code})") for code, name in rows)])
 
 
-def _organisations_page(form: OrganisationForm, status: int = 200, message: str | None = None):
+def _organisations_page(form: OrganisationForm, status: int = 200, message: str | None = None) -> Response:
     return _render(
         "accounts/admin_organisations.html", status,
         form=form, message=message, organisations=service.list_organisations(db.session),
@@ -301,7 +317,8 @@ def _organisations_page(form: OrganisationForm, status: int = 200, message: str 
 
 @bp.route("/amministrazione/organizzazioni", methods=["GET", "POST"])
 @admin_required
-def organisations():
+@transaction
+def organisations() -> ResponseReturnValue:
     form = OrganisationForm()
     form.ambito_code.choices = _ambito_choices()
     if request.method == "GET":
@@ -327,24 +344,20 @@ def organisations():
             runts_repertorio=form.runts_repertorio.data,
             email=form.email.data,
         )
-    except AccountError as exc:
-        message = _refuse(exc, form)
-        return _organisations_page(form, exc.status, message)
-    db.session.commit()
-    flash(_("Organizzazione «%(name)s» creata.", name=org.name), "success")
+    except Problem as problem:
+        return _organisations_page(form, problem.status, _refuse(problem, form))
+    _announce(_("Organizzazione «%(name)s» creata.", name=org.name))
     return redirect(url_for("accounts.organisation", organisation_id=org.id))
 
 
 @bp.route("/amministrazione/organizzazioni/<int:organisation_id>", methods=["GET", "POST"])
 @admin_required
-def organisation(organisation_id: int):
-    try:
-        org = service.get_organisation(db.session, organisation_id)
-    except AccountError as exc:
-        abort(exc.status, exc.message)
+@transaction
+def organisation(organisation_id: int) -> ResponseReturnValue:
+    org = service.get_organisation(db.session, organisation_id)
     form = InviteForm()
 
-    def page(status: int = 200, message: str | None = None):
+    def page(status: int = 200, message: str | None = None) -> Response:
         return _render(
             "accounts/admin_organisation.html", status, organisation=org, form=form, message=message,
             members=service.members_of(db.session, org), kind_labels=KIND_LABELS, runts_labels=RUNTS_LABELS,
@@ -359,9 +372,7 @@ def organisation(organisation_id: int):
             db.session, org, name=form.name.data, email=form.email.data,
             grants_admin=bool(form.grants_admin.data), invited_by=current_user._get_current_object(),
         )
-    except AccountError as exc:
-        message = _refuse(exc, form)
-        return page(exc.status, message)
-    db.session.commit()
-    flash(_("Invito inviato a %(email)s.", email=form.email.data.strip()), "success")
+    except Problem as problem:
+        return page(problem.status, _refuse(problem, form))
+    _announce(_("Invito inviato a %(email)s.", email=form.email.data.strip()))
     return redirect(url_for("accounts.organisation", organisation_id=org.id))

@@ -2,7 +2,9 @@
 the current endpoint, and ``has_endpoint`` so the layout only links pages that exist."""
 from __future__ import annotations
 
-from flask import current_app, has_request_context, request
+from typing import Any
+
+from flask import Flask, current_app, has_request_context, request
 from flask_babel import get_locale
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -16,7 +18,7 @@ def ambito_name() -> str | None:
     header must pick the name up as soon as the data is there. A database error must never break
     the rendering of a page (the error page itself uses this layout), so it falls back to None.
     """
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # the proxy's target
     code = app.config.get("AMBITO_CODE")
     if not code:
         return None
@@ -44,9 +46,9 @@ def has_endpoint(endpoint: str) -> bool:
     return endpoint in current_app.view_functions
 
 
-def init_app(app) -> None:
+def init_app(app: Flask) -> None:
     @app.context_processor
-    def _globals():
+    def _globals() -> dict[str, Any]:
         return {
             "ambito_name": ambito_name(),
             "current_lang": str(get_locale()),

@@ -402,6 +402,7 @@ def _at_local(day_offset: int, hour: int, minute: int = 0) -> datetime:
 def _load_procedure(session: Session, people: dict[str, tuple[User, Organisation]]) -> None:
     # Imported here: the demo module is also imported by code that needs only the logins.
     from workspace.needs import service as needs
+    from workspace.procedures import lifecycle
     from workspace.tavoli import membership
     from workspace.tavoli import service as tavoli
 
@@ -410,10 +411,10 @@ def _load_procedure(session: Session, people: dict[str, tuple[User, Organisation
     macroaree = {m.code: m for m in session.scalars(select(Macroarea).where(Macroarea.code.in_(TAVOLI)))}
     key_points = {(k.macroarea_code, k.text): k.id for k in session.scalars(select(KeyPoint))}
     facilitator = user[FACILITATOR]
-    admin = user["rup"]  # the Ufficio di Piano's administrator institutes the tavoli
+    admin = user["rup"]  # the Ufficio di Piano's administrator, who institutes the tavoli
 
-    procedure = tavoli.create_procedure(session, AMBITO, PROCEDURE_TITLE, rup=user["rup"],
-                                        object_=PROCEDURE_OBJECT, published=False)
+    procedure = lifecycle.create_procedure(session, admin, AMBITO, PROCEDURE_TITLE, rup=admin,
+                                           object_=PROCEDURE_OBJECT, published=False)
     now = utcnow()
     tavolo = {}
     for code in TAVOLI:

@@ -4,7 +4,8 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, SubmitField
-from wtforms.validators import InputRequired, Length
+
+from workspace.forms import max_length, required
 
 
 class AcknowledgeForm(FlaskForm):
@@ -17,7 +18,6 @@ class AcknowledgeForm(FlaskForm):
 class DeleteAccountForm(FlaskForm):
     email = EmailField(
         _l("Per confermare, scrivi l'indirizzo e-mail del tuo account"),
-        validators=[InputRequired(message=_l("Questo campo è obbligatorio.")),
-                    Length(max=254, message=_l("Al massimo %(max)d caratteri.", max=254))],
+        validators=[required(), max_length(254)],
     )
     submit = SubmitField(_l("Elimina definitivamente il mio account"))

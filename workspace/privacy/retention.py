@@ -10,7 +10,9 @@
   their seduta, organisation, role, mode and times (the attendance of each organisation remains
   provable) but lose the person: they point to one shared, inactive placeholder account, "Persona
   non più identificabile", and the ``presence.*`` events of the same age lose the person's id and
-  name. Approved verbali are documents of the procedure and are not touched here.
+  name. Approved verbali are documents of the procedure and are not touched here. Applied by the
+  tavoli area, which owns presences, as a receiver of ``workspace.signals.retention_due``
+  (``workspace/tavoli/privacy.py``); so is any rule another area adds.
 
 Every rule takes ``now`` so that tests (and a dry run "as of" a date) can freeze time.
 """
@@ -19,18 +21,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
-from workspace.accounts.models import AccessToken, User
+from workspace import signals
+from workspace.accounts.models import AccessToken
 from workspace.db import utcnow
-from workspace.record import TavoloEvent
-from workspace.tavoli.models import Presence
-
-ARCHIVE_NAME = "Persona non più identificabile"
-ARCHIVE_EMAIL = "presenze-archiviate@tavoli.invalid"  # RFC 2606: never deliverable
 
 
 @dataclass
@@ -54,14 +53,6 @@ class PurgeReport:
         return "\n".join(lines)
 
 
-def years_before(moment: datetime, years: int) -> datetime:
-    """The same calendar day ``years`` earlier (29 February becomes 28 February)."""
-    try:
-        return moment.replace(year=moment.year - years)
-    except ValueError:
-        return moment.replace(year=moment.year - years, day=28)
-
-
 def purge_mail(mail_dir: str | Path, days: int, *, now: datetime, dry_run: bool = False) -> int:
     """Delete ``*.eml`` files last modified more than ``days`` days before ``now``."""
     directory = Path(mail_dir)
@@ -81,7 +72,7 @@ def purge_mail(mail_dir: str | Path, days: int, *, now: datetime, dry_run: bool 
     return count
 
 
-def _old_tokens(days: int, now: datetime):
+def _old_tokens(days: int, now: datetime) -> ColumnElement[bool]:
     cutoff = now - timedelta(days=days)
     return or_(AccessToken.used_at < cutoff, AccessToken.expires_at < cutoff)
 
@@ -92,89 +83,20 @@ def purge_tokens(session: Session, days: int, *, now: datetime, dry_run: bool = 
         return 0
     if dry_run:
         return session.scalar(select(func.count()).select_from(AccessToken).where(_old_tokens(days, now))) or 0
-    return session.execute(delete(AccessToken).where(_old_tokens(days, now))).rowcount or 0
+    deleted = cast("CursorResult[Any]", session.execute(delete(AccessToken).where(_old_tokens(days, now))))
+    return deleted.rowcount or 0
 
 
-def archive_person(session: Session, *, now: datetime) -> User:
-    """The shared placeholder that old presences point to (created on first use, never active)."""
-    person = session.scalar(select(User).where(User.email == ARCHIVE_EMAIL))
-    if person is None:
-        person = User(name=ARCHIVE_NAME, email=ARCHIVE_EMAIL, password_hash=None, active=False,
-                      is_admin=False, pseudonymised_at=now, created_at=now)
-        session.add(person)
-        session.flush()
-    return person
-
-
-def _unlink(value: Any, archive_id: int) -> Any:
-    """A copy of an event payload without the person: ``user_id`` -> None, ``name`` -> placeholder."""
-    if isinstance(value, list):
-        return [_unlink(v, archive_id) for v in value]
-    if isinstance(value, dict):
-        out = {k: _unlink(v, archive_id) for k, v in value.items()}
-        if out.get("user_id") is not None:
-            out["user_id"] = None
-            if "name" in out:
-                out["name"] = ARCHIVE_NAME
-        return out
-    return value
-
-
-def unlink_presences(session: Session, years: int, *, now: datetime,
-                     dry_run: bool = False) -> tuple[int, int]:
-    """Unlink the person from presences (and their ``presence.*`` events) older than ``years``.
-
-    Returns (presences, events) changed, or that would change with ``dry_run``."""
-    if years <= 0:
-        return 0, 0
-    cutoff = years_before(now, years)
-    archive_id = session.scalar(select(User.id).where(User.email == ARCHIVE_EMAIL))
-    old = [Presence.joined_at < cutoff]
-    if archive_id is not None:
-        old.append(Presence.user_id != archive_id)
-    if dry_run:
-        presences = session.scalar(select(func.count()).select_from(Presence).where(*old)) or 0
-    else:
-        rows = list(session.scalars(select(Presence).where(*old)))
-        if rows:
-            archive_id = archive_person(session, now=now).id
-        for p in rows:
-            p.user_id = archive_id
-            p.marked_by_id = None
-        presences = len(rows)
-
-    events = 0
-    last = 0
-    while True:
-        batch = list(session.scalars(
-            select(TavoloEvent)
-            .where(TavoloEvent.id > last, TavoloEvent.kind.like("presence.%"), TavoloEvent.at < cutoff)
-            .order_by(TavoloEvent.id).limit(500)))
-        if not batch:
-            break
-        last = batch[-1].id
-        for ev in batch:
-            new = _unlink(ev.payload, archive_id or 0)
-            self_reported = ev.kind in ("presence.joined", "presence.left") and ev.actor_id is not None
-            if new == ev.payload and not self_reported:
-                continue
-            events += 1
-            if dry_run:
-                continue
-            ev.payload = new
-            if self_reported:
-                ev.actor_id = None  # the person who joined or left is the actor of these two kinds
-    session.flush()
-    return presences, events
-
-
-def purge(session: Session, config: dict, *, now: datetime | None = None, dry_run: bool = False) -> PurgeReport:
+def purge(session: Session, config: dict[str, Any], *, now: datetime | None = None,
+          dry_run: bool = False) -> PurgeReport:
     """Apply every retention rule of ``config`` as of ``now``. The caller commits (or not, for a dry run)."""
     now = now or utcnow()
     report = PurgeReport(dry_run=dry_run)
     report.mail_files = purge_mail(config["MAIL_DIR"], int(config.get("RETENTION_MAIL_DAYS") or 0),
                                    now=now, dry_run=dry_run)
     report.tokens = purge_tokens(session, int(config.get("RETENTION_TOKENS_DAYS") or 0), now=now, dry_run=dry_run)
-    report.presences, report.events = unlink_presences(
-        session, int(config.get("RETENTION_PRESENCE_YEARS") or 0), now=now, dry_run=dry_run)
+    # The rules of the other areas (presences: tavoli).
+    counts = signals.collect(signals.retention_due, session, config=config, now=now, dry_run=dry_run)
+    report.presences = int(counts.get("presences", 0))
+    report.events = int(counts.get("presence_events", 0))
     return report

@@ -1,14 +1,17 @@
 """Privacy pages: the information notice and its acknowledgement, "I miei dati" (download), account
 deletion; and /.well-known/security.txt (RFC 9116).
 
-The notice is shown *at login*: the login views call :func:`after_login`, which sends a person who
-has not read the current version to the notice and then on to where they were going. There is no
-global gate, so API clients, sockets and tests that log in without the login page are unaffected.
+The notice is shown *at login*: every login view calls ``accounts.auth.after_login``, which sends a
+person who has not read the current version to the notice (by its endpoint name, ``privacy.notice``)
+and then on to where they were going. There is no global gate, so API clients, sockets and tests
+that log in without the login page are unaffected.
 """
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import (
@@ -23,13 +26,18 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 
+from workspace.accounts.auth import notice_pending
 from workspace.db import db, utcnow
+from workspace.extensions import login_manager
 from workspace.privacy import service
 from workspace.privacy.forms import AcknowledgeForm, DeleteAccountForm
-from workspace.web import safe_next
+from workspace.problems import Problem
+from workspace.record import on_commit
+from workspace.web import safe_next, transaction
 
 bp = Blueprint("privacy", __name__)
 
@@ -40,18 +48,11 @@ def _version() -> str:
     return current_app.config["PRIVACY_VERSION"]
 
 
-def after_login(user, target: str) -> str:
-    """Where to go after a successful login: the notice first when this version is still unread."""
-    if current_app.config.get("PRIVACY_NOTICE_AT_LOGIN", True) and service.notice_pending(user, _version()):
-        return url_for("privacy.notice", next=target)
-    return target
-
-
 def _safe(target: str | None) -> str:
     return safe_next(target, url_for("core.home"))
 
 
-def _notice_page(form: AcknowledgeForm, status: int = 200):
+def _notice_page(form: AcknowledgeForm, status: int = 200) -> Response:
     config = current_app.config
     user = current_user if current_user.is_authenticated else None
     context = {
@@ -65,31 +66,32 @@ def _notice_page(form: AcknowledgeForm, status: int = 200):
             "tokens_days": int(config.get("RETENTION_TOKENS_DAYS") or 0),
             "presence_years": int(config.get("RETENTION_PRESENCE_YEARS") or 0),
         },
-        "pending": user is not None and service.notice_pending(user, _version()),
+        "pending": user is not None and notice_pending(user, _version()),
         "user": user,
     }
     return make_response(render_template("privacy/notice.html", **context), status)
 
 
 @bp.route("/privacy", methods=["GET", "POST"])
-def notice():
+@transaction
+def notice() -> ResponseReturnValue:
     form = AcknowledgeForm()
     if request.method == "GET":
         form.next.data = _safe(request.args.get("next")) if request.args.get("next") else ""
         return _notice_page(form)
     if not current_user.is_authenticated:
-        return current_app.login_manager.unauthorized()
+        return login_manager.unauthorized()
     if not form.validate():
         return _notice_page(form, 400)
     service.accept_notice(db.session, current_user._get_current_object(), _version())
-    db.session.commit()
-    flash(_("Grazie: abbiamo registrato che hai letto l'informativa sulla privacy."), "success")
+    on_commit(db.session, lambda: flash(_("Grazie: abbiamo registrato che hai letto l'informativa sulla privacy."),
+                                        "success"))
     return redirect(_safe(form.next.data))
 
 
 @bp.get("/privacy/dati")
 @login_required
-def export():
+def export() -> ResponseReturnValue:
     user = current_user._get_current_object()
     now = utcnow()
     data = service.export_personal_data(db.session, user, notice_version=_version(), now=now)
@@ -103,11 +105,12 @@ def export():
 
 @bp.route("/privacy/elimina", methods=["GET", "POST"])
 @login_required
-def delete_account():
+@transaction
+def delete_account() -> ResponseReturnValue:
     form = DeleteAccountForm()
     user = current_user._get_current_object()
 
-    def page(status: int = 200, message: str | None = None):
+    def page(status: int = 200, message: str | None = None) -> Response:
         return make_response(render_template("privacy/delete.html", form=form, user=user, message=message), status)
 
     if request.method == "GET":
@@ -116,27 +119,32 @@ def delete_account():
         return page(422 if form.email.errors else 400)
     try:
         service.delete_account(db.session, user, form.email.data)
-    except service.PrivacyError as exc:
-        db.session.rollback()
-        if exc.field and exc.field in form:
-            form[exc.field].errors = [*form[exc.field].errors, exc.message]
-            return page(exc.status)
-        return page(exc.status, exc.message)
+    except Problem as problem:
+        if problem.field and problem.field in form:
+            form[problem.field].errors = [*form[problem.field].errors, problem.message]
+            return page(problem.status)
+        return page(problem.status, problem.message)
     old_email = form.email.data.strip().lower()
-    db.session.commit()
-    if not current_app.config.get("MAIL_SERVER"):
-        service.forget_mail(current_app.config["MAIL_DIR"], old_email)
-    logout_user()
-    session.clear()
-    flash(_("Il tuo account è stato eliminato. I contributi che hai dato per la tua organizzazione restano "
-            "agli atti del procedimento, senza il tuo nome."), "success")
+    mail_dir = None if current_app.config.get("MAIL_SERVER") else current_app.config["MAIL_DIR"]
+
+    def deleted() -> None:
+        # Only once the pseudonymisation is committed: a failed commit keeps the account, its
+        # session and its mails.
+        if mail_dir is not None:
+            service.forget_mail(mail_dir, old_email)
+        logout_user()
+        session.clear()
+        flash(_("Il tuo account è stato eliminato. I contributi che hai dato per la tua organizzazione "
+                "restano agli atti del procedimento, senza il tuo nome."), "success")
+
+    on_commit(db.session, deleted)
     return redirect(url_for("core.home"))
 
 
 # --------------------------------------------------------------------------- security.txt
 
 
-def security_contacts(config) -> list[str]:
+def security_contacts(config: Mapping[str, Any]) -> list[str]:
     """Contact URIs for security.txt: TAVOLI_SECURITY_CONTACT (comma-separated; a bare address
     becomes mailto:), else the RFC 2142 mailbox ``security@`` at BASE_URL's host."""
     raw = (config.get("SECURITY_CONTACT") or "").strip()
@@ -157,7 +165,7 @@ def security_contacts(config) -> list[str]:
 
 
 @bp.get("/.well-known/security.txt")
-def security_txt():
+def security_txt() -> ResponseReturnValue:
     config = current_app.config
     expires = (utcnow() + timedelta(days=SECURITY_TXT_DAYS)).replace(microsecond=0)
     lines = [f"Contact: {contact}" for contact in security_contacts(config)]
@@ -173,6 +181,6 @@ def security_txt():
 
 
 @bp.get("/security.txt")
-def legacy_security_txt():
+def legacy_security_txt() -> ResponseReturnValue:
     # RFC 9116 §3: the legacy location may redirect to the one under /.well-known/.
     return redirect(url_for("privacy.security_txt"), 301)

@@ -2,6 +2,9 @@
 
 
 def register(app) -> None:
-    from workspace.procedures import views
+    from workspace import signals
+    from workspace.procedures import privacy, views
 
     app.register_blueprint(views.bp)
+    signals.personal_data_requested.connect(privacy.personal_data)
+    signals.person_pseudonymised.connect(privacy.pseudonymise)

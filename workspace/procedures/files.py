@@ -51,8 +51,8 @@ def max_bytes() -> int:
     return int(current_app.config.get("UPLOAD_MAX_BYTES") or DEFAULT_MAX_BYTES)
 
 
-def _refuse(message: str, status: int = 422) -> Problem:
-    return Problem("invalid_file", message, status)
+def _refuse(message: str, status: int = 422, field: str | None = None) -> Problem:
+    return Problem("invalid_file", message, status, field=field)
 
 
 def _is_signed_pdf(head: bytes) -> bool:
@@ -102,17 +102,18 @@ def clean_name(filename: str | None) -> str:
     return name or "documento"
 
 
-def save_upload(storage, label: str) -> StoredFile:
+def save_upload(storage, label: str, field: str | None = None) -> StoredFile:
     """Validate and store an uploaded file (a werkzeug ``FileStorage``); raises Problem 422/413.
 
-    ``label`` names the document in messages ("l'atto di avvio", "la procura")."""
+    ``label`` names the document in messages ("l'atto di avvio", "la procura"); ``field`` is the
+    form field a refusal belongs to."""
     if storage is None or not getattr(storage, "filename", ""):
-        raise _refuse(_("Manca il file: allegare %(what)s (PDF o PDF firmato .p7m).", what=label))
+        raise _refuse(_("Manca il file: allegare %(what)s (PDF o PDF firmato .p7m).", what=label), field=field)
     name = clean_name(storage.filename)
     expected = _expected_kind(name)
     if expected is None:
         raise _refuse(_("Il file «%(name)s» non è ammesso: allegare %(what)s in formato PDF (.pdf) o PDF "
-                        "firmato digitalmente (.p7m).", name=name, what=label))
+                        "firmato digitalmente (.p7m).", name=name, what=label), field=field)
     limit = max_bytes()
     stream = storage.stream
     head = stream.read(CHUNK)
@@ -120,7 +121,7 @@ def save_upload(storage, label: str) -> StoredFile:
     if kind is None or kind != expected:
         raise _refuse(_("Il file «%(name)s» non è un PDF valido né un PDF firmato digitalmente (.p7m): il suo "
                         "contenuto non corrisponde all'estensione. Allegare %(what)s in PDF.",
-                        name=name, what=label))
+                        name=name, what=label), field=field)
     directory = upload_dir()
     directory.mkdir(parents=True, exist_ok=True)
     stored = f"{secrets.token_hex(16)}.{kind}"
@@ -135,12 +136,12 @@ def save_upload(storage, label: str) -> StoredFile:
                 size += len(chunk)
                 if size > limit:
                     raise _refuse(_("Il file «%(name)s» è troppo grande: al massimo %(mb)s MB.",
-                                    name=name, mb=_megabytes(limit)), 413)
+                                    name=name, mb=_megabytes(limit)), 413, field)
                 digest.update(chunk)
                 out.write(chunk)
                 chunk = stream.read(CHUNK)
         if size == 0:
-            raise _refuse(_("Il file «%(name)s» è vuoto.", name=name))
+            raise _refuse(_("Il file «%(name)s» è vuoto.", name=name), field=field)
         os.replace(partial, final)
     finally:
         partial.unlink(missing_ok=True)

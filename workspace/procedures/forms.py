@@ -1,12 +1,13 @@
 """Forms of the procedure pages (Flask-WTF: each carries the CSRF token, the public form too).
 
 Forms check presence, types and lengths; the rules (codice fiscale, RUNTS, declarations, window,
-deadline, lifecycle) live in ``service.py`` and come back as field errors, so the pages and the tests
-refuse the same things with the same words. Date-times are typed in Europe/Rome and stored in UTC.
+deadline, lifecycle) live in the services (``lifecycle``, ``applications``, ``admissions``) and come
+back as field errors, so the pages and the tests refuse the same things with the same words. The
+labels come from ``labels``. Date-times are typed in Europe/Rome and stored in UTC.
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -21,13 +22,20 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import InputRequired, Optional
 
 from workspace.accounts.labels import KIND_LABELS, RUNTS_LABELS
-from workspace.forms import ROME, MultiCheckboxField, RomeDateTimeField, options
-from workspace.procedures.service import DECLARATIONS
-
-REQUIRED = _l("Questo campo è obbligatorio.")
+from workspace.forms import ROME, ChoiceField, MultiCheckboxField, RomeDateTimeField, options, required
+from workspace.forms import max_length as _max
+from workspace.procedures.labels import (
+    COI_LABELS,
+    DECISION_LABELS,
+    DECLARATION_LABELS,
+    REGISTRATION_LABELS,
+    SECTION_LABELS,
+)
+from workspace.procedures.models import TRIENNI
+from workspace.procedures.texts import DECLARATIONS
 
 
 class Mandatory:
@@ -40,17 +48,9 @@ class Mandatory:
         return None
 
 
-def _max(n: int):
-    return Length(max=n, message=_l("Al massimo %(max)d caratteri.", max=n))
-
-
 def to_local(moment: datetime | None) -> datetime | None:
     """A stored UTC moment as the naive Europe/Rome value a ``datetime-local`` input shows."""
     return moment.astimezone(ROME).replace(tzinfo=None) if moment else None
-
-
-def to_utc(local: datetime | None) -> datetime | None:
-    return local.replace(tzinfo=ROME).astimezone(UTC) if local else None
 
 
 class ItalianDateField(DateField):
@@ -65,6 +65,16 @@ class ItalianDateField(DateField):
 # --------------------------------------------------------------------------- administration
 
 
+class ProcedureForm(FlaskForm):
+    """The Ufficio di Piano starts a procedure (its RUP is whoever starts it, changeable later)."""
+
+    title = StringField(_l("Titolo della procedura"), validators=[required(), _max(300)])
+    object = TextAreaField(_l("Oggetto"), validators=[Optional(), _max(5000)])
+    ambito_code = ChoiceField(_l("Ambito territoriale"), validators=[required()])
+    triennium = ChoiceField(_l("Triennio di programmazione"), choices=options((t, t) for t in TRIENNI),
+                            default=TRIENNI[0], validators=[required()])
+
+
 class ActForm(FlaskForm):
     act_number = StringField(_l("Numero dell'atto di avvio"), validators=[_max(60)])
     act_date = ItalianDateField(_l("Data dell'atto di avvio"), validators=[Optional()])
@@ -73,12 +83,12 @@ class ActForm(FlaskForm):
 
 
 class AvvisoForm(FlaskForm):
-    object = TextAreaField(_l("Oggetto"), validators=[_max(20000)])
-    avviso_eligibility = TextAreaField(_l("Chi può partecipare"), validators=[_max(20000)])
-    avviso_application = TextAreaField(_l("Come candidarsi e quali dichiarazioni"), validators=[_max(20000)])
-    avviso_conduct = TextAreaField(_l("Tempi e modalità di svolgimento"), validators=[_max(20000)])
-    avviso_closure = TextAreaField(_l("Come si conclude il procedimento"), validators=[_max(20000)])
-    avviso_transparency = TextAreaField(_l("Trasparenza"), validators=[_max(20000)])
+    object = TextAreaField(SECTION_LABELS["object"], validators=[_max(20000)])
+    avviso_eligibility = TextAreaField(SECTION_LABELS["avviso_eligibility"], validators=[_max(20000)])
+    avviso_application = TextAreaField(SECTION_LABELS["avviso_application"], validators=[_max(20000)])
+    avviso_conduct = TextAreaField(SECTION_LABELS["avviso_conduct"], validators=[_max(20000)])
+    avviso_closure = TextAreaField(SECTION_LABELS["avviso_closure"], validators=[_max(20000)])
+    avviso_transparency = TextAreaField(SECTION_LABELS["avviso_transparency"], validators=[_max(20000)])
     avviso_published_at = RomeDateTimeField(_l("Data di pubblicazione dell'avviso"), validators=[Optional()])
     application_deadline = RomeDateTimeField(_l("Scadenza delle candidature"), validators=[Optional()])
     allowed_kinds = MultiCheckboxField(_l("Chi può candidarsi"), choices=options(KIND_LABELS.items()))
@@ -89,8 +99,7 @@ class TransitionForm(FlaskForm):
 
 
 class DecisionForm(FlaskForm):
-    decision = RadioField(_l("Decisione"), choices=options([("admitted", _l("Ammettere")),
-                                                            ("excluded", _l("Escludere"))]),
+    decision = RadioField(_l("Decisione"), choices=options(DECISION_LABELS.items()),
                           validate_choice=False, validators=[InputRequired(message=_l("Scegliere se ammettere o "
                                                                                        "escludere."))])
     motivation = TextAreaField(_l("Motivazione"), validators=[_max(5000)])
@@ -113,22 +122,12 @@ class PublishTavoloForm(FlaskForm):
 # --------------------------------------------------------------------------- the public form
 
 
-def registration_choices():
-    return options([
-        ("runts", _l("Iscritto al RUNTS")),
-        ("onlus", _l("ONLUS iscritta all'Anagrafe delle ONLUS, in regime transitorio (art. 101 CTS)")),
-        ("iscrizione_in_corso", _l("Domanda di iscrizione al RUNTS presentata, in attesa di esito")),
-        ("impresa_sociale", _l("Impresa sociale iscritta nella sezione speciale del Registro delle imprese "
-                               "(art. 11, c. 3 CTS)")),
-    ])
-
-
 class ApplicationForm(FlaskForm):
     organisation_name = StringField(_l("Denominazione dell'organizzazione"), validators=[Mandatory(), _max(300)])
     codice_fiscale = StringField(_l("Codice fiscale dell'organizzazione"), validators=[Mandatory(), _max(32)])
     organisation_kind = SelectField(_l("Tipo di organizzazione"), choices=options(KIND_LABELS.items()),
                                     default="ets", validate_choice=False)
-    registration = RadioField(_l("Iscrizione al RUNTS"), choices=registration_choices(), default="runts",
+    registration = RadioField(_l("Iscrizione al RUNTS"), choices=options(REGISTRATION_LABELS.items()), default="runts",
                               validate_choice=False)
     runts_section = SelectField(_l("Sezione del RUNTS"),
                                 choices=options([("", _l("— scegliere —")), *RUNTS_LABELS.items()]),
@@ -144,10 +143,7 @@ class ApplicationForm(FlaskForm):
     proxy_file = FileField(_l("Procura (PDF o PDF firmato .p7m)"))
     delegate_name = StringField(_l("Persona delegata ai tavoli (nome e cognome)"), validators=[Mandatory(), _max(200)])
     delegate_email = EmailField(_l("E-mail della persona delegata"), validators=[Mandatory(), _max(254)])
-    coi = RadioField(_l("Conflitto di interessi"), validate_choice=False, choices=options([
-        ("none", _l("Dichiaro che non sussistono situazioni di conflitto di interessi")),
-        ("declared", _l("Dichiaro situazioni, anche potenziali, di conflitto di interessi")),
-    ]))
+    coi = RadioField(_l("Conflitto di interessi"), validate_choice=False, choices=options(COI_LABELS.items()))
     coi_details = TextAreaField(_l("Situazioni di conflitto di interessi dichiarate"), validators=[_max(5000)])
     tavoli = MultiCheckboxField(_l("Tavoli a cui partecipare"), coerce=str, choices=[])
 
@@ -177,15 +173,6 @@ class ApplicationForm(FlaskForm):
         }
 
 
-_SHORT = {
-    "veridicita": _l("Veridicità dei dati"),
-    "poteri": _l("Poteri di firma"),
-    "requisiti": _l("Requisiti di partecipazione"),
-    "territorio": _l("Operatività nel territorio"),
-    "avviso": _l("Accettazione dell'avviso"),
-    "gratuita": _l("Gratuità della partecipazione"),
-    "privacy": _l("Informativa sui dati personali"),
-}
 for _key, _text in DECLARATIONS:
     # The label is the declaration itself (what is declared); the description names it in the summary.
-    setattr(ApplicationForm, f"decl_{_key}", BooleanField(_text, description=_SHORT[_key]))
+    setattr(ApplicationForm, f"decl_{_key}", BooleanField(_text, description=DECLARATION_LABELS[_key]))

@@ -26,6 +26,9 @@ from workspace.db import Base, UTCDateTime, utcnow
 if TYPE_CHECKING:
     from workspace.tavoli.models import Tavolo
 
+# The programming periods of the Piani di Zona a procedure may co-programme.
+TRIENNI = ("2025-2027", "2028-2030")
+
 # Forward only, one step at a time (later work appends documento_di_sintesi and chiusa).
 PROCEDURE_STATUSES = ("bozza", "avviso_pubblicato", "candidature", "ammissioni", "tavoli_in_corso")
 

@@ -1,9 +1,9 @@
-"""Who may manage a procedure, and what the public may see. Small named predicates; the views and
-the services ask the same questions in the same words.
+"""Who may start and manage a procedure, and what the public may see. Small named predicates; the
+views and the services ask the same questions in the same words.
 
-The procedure is managed by its RUP (responsabile del procedimento) or by an administrator of the
-Ufficio di Piano. The public sees a procedure only once its avviso is published, and then only the
-items of its publication log whose window is open.
+An administrator of the Ufficio di Piano starts a procedure; its RUP (responsabile del procedimento)
+or an administrator manages it. The public sees a procedure only once its avviso is published, and
+then only the items of its publication log whose window is open.
 """
 from __future__ import annotations
 
@@ -14,6 +14,16 @@ from flask_babel import gettext as _
 from workspace.accounts.permissions import is_admin, is_authenticated
 from workspace.problems import forbidden
 from workspace.procedures.models import PROCEDURE_STATUSES, Procedure
+
+
+def can_create(user) -> bool:
+    """Procedures are started by the Ufficio di Piano: its administrators."""
+    return is_admin(user)
+
+
+def require_create(user) -> None:
+    if not can_create(user):
+        raise forbidden(_("Solo un amministratore dell'Ufficio di Piano può avviare una procedura."))
 
 
 def is_rup(user, procedure: Procedure) -> bool:

@@ -1,9 +1,12 @@
-"""Pages of the procedure: the RUP's administration (act, avviso, lifecycle, applications,
-admissions, publication log) and the public record (procedure page, avviso, application form,
-open data), plus the delegate's invitation that lands in the tavolo.
+"""Pages of the procedure: the Ufficio di Piano's set-up (start a procedure, see its tavoli), the
+RUP's administration (act, avviso, lifecycle, applications, admissions, publication log) and the
+public record (procedure page, avviso, application form, open data), plus the delegate's
+invitation that lands in the tavolo.
 
-Views are thin: they read the form, call ``service``, commit on success and roll back on a
-``Problem``, re-rendering the form with the messages where they belong.
+Views are thin: they read the form and call the services. Views that write run in one transaction
+(``web.transaction``): committed when they answer 2xx/3xx, rolled back otherwise. A form refused by
+a service is shown again with the messages on their fields and the Problem's status; any other
+``Problem`` reaches the application's handler (an Italian page with its status).
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from functools import wraps
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     make_response,
     redirect,
@@ -26,28 +30,41 @@ from flask_login import current_user, login_required, login_user
 from sqlalchemy import select
 
 from workspace import markdown
+from workspace.accounts.auth import after_login
 from workspace.accounts.forms import InvitationForm
-from workspace.accounts.labels import KIND_LABELS, RUNTS_LABELS
+from workspace.accounts.labels import KIND_LABELS
 from workspace.accounts.models import User
+from workspace.accounts.permissions import admin_required
 from workspace.db import db, utcnow
-from workspace.errors import error_response
-from workspace.forms import options
-from workspace.privacy.views import after_login
-from workspace.problems import Problem
-from workspace.procedures import files, permissions, service
+from workspace.forms import options, to_utc
+from workspace.problems import Problem, invalid
+from workspace.procedures import (
+    admissions,
+    applications,
+    files,
+    labels,
+    lifecycle,
+    opendata,
+    permissions,
+    publication,
+    service,
+)
 from workspace.procedures.forms import (
     ActForm,
     ApplicationForm,
     AvvisoForm,
     DecisionForm,
+    ProcedureForm,
     ProtocolForm,
     PublicationWindowForm,
     PublishTavoloForm,
     TransitionForm,
     to_local,
-    to_utc,
 )
 from workspace.procedures.models import AVVISO_SECTIONS, PROCEDURE_STATUSES, PublicationItem
+from workspace.procedures.texts import LICENSE_URL, RUNTS_SEARCH_URL
+from workspace.reference.models import Ambito
+from workspace.web import transaction
 
 bp = Blueprint("procedures", __name__)
 
@@ -58,43 +75,24 @@ RECEIPT_KEY = "procedure_receipts"
 
 
 def _render(template: str, status: int = 200, **context):
-    response = make_response(render_template(template, **context), status)
-    return response
-
-
-def _refuse(problem: Problem):
-    db.session.rollback()
-    return error_response(problem.status, problem.message)
+    return make_response(render_template(template, **context), status)
 
 
 def _attach(form, problem: Problem) -> str | None:
-    """Roll back; put the messages on their fields. Returns what belongs to no field."""
-    db.session.rollback()
-    errors = getattr(problem, "errors", None) or {}
+    """Put the Problem's messages on their fields. Returns what belongs to no field."""
     left = []
-    for field, message in errors.items():
+    for field, message in problem.errors.items():
         if field in form:
             form[field].errors = [*form[field].errors, message]
         else:
             left.append(message)
-    if not errors:
+    if not problem.errors:
         return problem.message
     return " ".join(left) or None
 
 
-def _labels() -> dict:
-    return {
-        "status": service.status_labels(),
-        "sections": service.section_labels(),
-        "application_status": service.application_status_labels(),
-        "transitional": service.transitional_labels(),
-        "kinds": KIND_LABELS,
-        "runts": RUNTS_LABELS,
-    }
-
-
 def _common() -> dict:
-    return {"labels": _labels(), "when": service.when, "day": service.day, "md": markdown.render,
+    return {"labels": labels.page_labels(), "when": labels.when, "day": labels.day, "md": markdown.render,
             "statuses": PROCEDURE_STATUSES}
 
 
@@ -104,12 +102,9 @@ def managed(view):
     @wraps(view)
     @login_required
     def wrapper(procedure_id: int, **kwargs):
-        try:
-            procedure = service.get_procedure(db.session, procedure_id)
-            permissions.require_manage(current_user, procedure)
-            return view(procedure=procedure, **kwargs)
-        except Problem as problem:
-            return _refuse(problem)
+        procedure = service.get_procedure(db.session, procedure_id)
+        permissions.require_manage(current_user, procedure)
+        return view(procedure=procedure, **kwargs)
 
     return wrapper
 
@@ -119,16 +114,48 @@ def _actor() -> User:
 
 
 def _send_stored(relative: str, download_name: str):
-    try:
-        path = files.absolute(relative)
-    except Problem as problem:
-        return _refuse(problem)
+    path = files.absolute(relative)
     if not path.is_file():
         abort(404, _("Il documento non è più disponibile."))
     response = send_file(path, mimetype=files.media_type(relative), as_attachment=True,
                          download_name=download_name, max_age=0)
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+# --------------------------------------------------------------------------- set-up (Ufficio di Piano)
+
+
+def _ambito_choices() -> list:
+    rows = db.session.execute(select(Ambito.code, Ambito.name).order_by(Ambito.name)).all()
+    return options((code, f"{name} ({code})") for code, name in rows)
+
+
+@bp.route("/tavoli/amministrazione", methods=["GET", "POST"])
+@admin_required
+@transaction
+def setup():
+    """Every procedure with its tavoli, and the form that starts a new one (its RUP: whoever starts it)."""
+    form = ProcedureForm()
+    form.ambito_code.choices = _ambito_choices()
+    message, status = None, 200
+    if not form.is_submitted():
+        form.ambito_code.data = current_app.config.get("AMBITO_CODE")
+    elif not form.validate():
+        status = 422
+    else:
+        try:
+            procedure = lifecycle.create_procedure(
+                db.session, _actor(), form.ambito_code.data, form.title.data, rup=_actor(),
+                object_=form.object.data or "", triennium=form.triennium.data)
+        except Problem as problem:
+            message, status = _attach(form, problem), problem.status
+        else:
+            flash(_("Procedura «%(t)s» creata: ora si possono istituire i suoi tavoli.", t=procedure.title),
+                  "success")
+            return redirect(url_for("tavoli.new_tavolo", procedure_id=procedure.id))
+    return _render("procedures/setup.html", status, form=form, message=message,
+                   procedures=service.all_procedures(db.session))
 
 
 # --------------------------------------------------------------------------- administration
@@ -147,28 +174,30 @@ def admin_index():
 @managed
 def admin_procedure(procedure):
     now = utcnow()
-    target = service.next_status(procedure)
+    target = lifecycle.next_status(procedure)
     return render_template(
         "procedures/admin_procedure.html", procedure=procedure, target=target,
-        missing=service.missing_for(procedure, target, now) if target else [],
+        missing=lifecycle.missing_for(procedure, target, now) if target else [],
         form=TransitionForm(target=target), now=now, **_common())
 
 
 @bp.post("/amministrazione/procedure/<int:procedure_id>/stato")
 @managed
+@transaction
 def admin_transition(procedure):
     form = TransitionForm()
     if not form.validate():
         abort(400)
+    here = url_for("procedures.admin_procedure", procedure_id=procedure.id)
     try:
-        service.transition(db.session, _actor(), procedure, form.target.data or "")
+        # A refused step writes nothing (it is checked before, and its writes are in a savepoint):
+        # the page says why after the redirect.
+        lifecycle.transition(db.session, _actor(), procedure, form.target.data or "")
     except Problem as problem:
-        db.session.rollback()
         flash(problem.message, "error")
-        return redirect(url_for("procedures.admin_procedure", procedure_id=procedure.id), 303)
-    db.session.commit()
-    flash(_("La procedura è ora nello stato «%(s)s».", s=service.status_labels()[procedure.status]), "success")
-    return redirect(url_for("procedures.admin_procedure", procedure_id=procedure.id), 303)
+        return redirect(here, 303)
+    flash(_("La procedura è ora nello stato «%(s)s».", s=labels.STATUS_LABELS[procedure.status]), "success")
+    return redirect(here, 303)
 
 
 def _rup_choices() -> list:
@@ -176,8 +205,19 @@ def _rup_choices() -> list:
     return options([("", _("— nessuno —")), *((str(u.id), f"{u.name} ({u.email})") for u in users)])
 
 
+def _chosen_rup() -> User | None:
+    raw = request.form.get("rup_id") or ""
+    if not raw:
+        return None
+    rup = db.session.get(User, int(raw)) if raw.isdigit() else None
+    if rup is None:
+        raise invalid(_("Scegliere il RUP fra le persone proposte."), field="rup_id")
+    return rup
+
+
 @bp.route("/amministrazione/procedure/<int:procedure_id>/atto", methods=["GET", "POST"])
 @managed
+@transaction
 def admin_act(procedure):
     form = ActForm()
     form.rup_id.choices = _rup_choices()
@@ -191,25 +231,18 @@ def admin_act(procedure):
     else:
         stored = None
         try:
-            rup = None
-            if form.rup_id.data:
-                rup = db.session.get(User, int(form.rup_id.data)) if form.rup_id.data.isdigit() else None
-                if rup is None:
-                    raise service.InvalidData({"rup_id": _("Scegliere il RUP fra le persone proposte.")})
-            if form.act_file.data and procedure.status == "bozza":
-                stored = files.save_upload(form.act_file.data, _("l'atto di avvio"))
+            rup = _chosen_rup()
             if procedure.status == "bozza":
-                service.update_act(db.session, _actor(), procedure, number=form.act_number.data,
-                                   act_date=form.act_date.data, stored=stored)
+                if form.act_file.data:
+                    stored = files.save_upload(form.act_file.data, _("l'atto di avvio"), field="act_file")
+                lifecycle.update_act(db.session, _actor(), procedure, number=form.act_number.data,
+                                     act_date=form.act_date.data, stored=stored)
             if "rup_id" in request.form:  # a form without the select keeps the RUP as it is
-                service.set_rup(db.session, _actor(), procedure, rup)
+                lifecycle.set_rup(db.session, _actor(), procedure, rup)
         except Problem as problem:
             files.discard(stored)
-            if problem.code == "invalid_file":
-                problem = service.InvalidData({"act_file": problem.message}, problem.status)
             message, status = _attach(form, problem), problem.status
         else:
-            db.session.commit()
             flash(_("Atto di avvio e responsabile salvati."), "success")
             return redirect(url_for("procedures.admin_procedure", procedure_id=procedure.id), 303)
     return _render("procedures/admin_act.html", status, form=form, procedure=procedure, message=message,
@@ -226,6 +259,7 @@ def admin_act_file(procedure):
 
 @bp.route("/amministrazione/procedure/<int:procedure_id>/avviso", methods=["GET", "POST"])
 @managed
+@transaction
 def admin_avviso(procedure):
     form = AvvisoForm()
     message, status = None, 200
@@ -239,14 +273,13 @@ def admin_avviso(procedure):
         status = 422
     else:
         try:
-            service.update_avviso(
+            lifecycle.update_avviso(
                 db.session, _actor(), procedure, sections={k: form[k].data for k in AVVISO_SECTIONS},
                 published_at=to_utc(form.avviso_published_at.data), deadline=to_utc(form.application_deadline.data),
                 allowed_kinds=form.allowed_kinds.data or [])
         except Problem as problem:
             message, status = _attach(form, problem), problem.status
         else:
-            db.session.commit()
             flash(_("Avviso salvato."), "success")
             return redirect(url_for("procedures.admin_procedure", procedure_id=procedure.id), 303)
     return _render("procedures/admin_avviso.html", status, form=form, procedure=procedure, message=message,
@@ -262,6 +295,7 @@ def admin_applications(procedure):
 @bp.route("/amministrazione/procedure/<int:procedure_id>/candidature/<int:application_id>",
           methods=["GET", "POST"])
 @managed
+@transaction
 def admin_application(procedure, application_id: int):
     application = service.get_application(db.session, procedure, application_id)
     decision, protocol = DecisionForm(prefix="d"), ProtocolForm(prefix="p")
@@ -269,34 +303,32 @@ def admin_application(procedure, application_id: int):
     if request.method == "GET":
         protocol.protocol_number.data = application.protocol_number
     elif "p-protocol_number" in request.form:
-        if protocol.validate():
+        if not protocol.validate():
+            status = 422
+        else:
             try:
-                service.set_protocol(db.session, _actor(), application, protocol.protocol_number.data)
+                applications.set_protocol(db.session, _actor(), application, protocol.protocol_number.data)
             except Problem as problem:
                 message, status = _attach(protocol, problem), problem.status
             else:
-                db.session.commit()
                 flash(_("Numero di protocollo salvato."), "success")
                 return redirect(url_for("procedures.admin_application", procedure_id=procedure.id,
                                         application_id=application.id), 303)
-        else:
-            status = 422
-    elif decision.validate():
+    elif not decision.validate():
+        status = 422
+    else:
         try:
-            service.decide(db.session, _actor(), application, decision.decision.data, decision.motivation.data)
+            admissions.decide(db.session, _actor(), application, decision.decision.data, decision.motivation.data)
         except Problem as problem:
             message, status = _attach(decision, problem), problem.status
         else:
-            db.session.commit()
             flash(_("Candidatura di «%(org)s»: %(outcome)s. L'organizzazione è stata avvisata.",
                     org=application.organisation_name,
-                    outcome=service.application_status_labels()[application.status].lower()), "success")
+                    outcome=labels.APPLICATION_STATUS_LABELS[application.status].lower()), "success")
             return redirect(url_for("procedures.admin_applications", procedure_id=procedure.id), 303)
-    else:
-        status = 422
     return _render("procedures/admin_application.html", status, procedure=procedure, application=application,
                    decision=decision, protocol=protocol, message=message,
-                   runts_url=service.RUNTS_SEARCH_URL, **_common())
+                   runts_url=RUNTS_SEARCH_URL, **_common())
 
 
 @bp.get("/amministrazione/procedure/<int:procedure_id>/candidature/<int:application_id>/procura")
@@ -308,8 +340,31 @@ def admin_proxy_file(procedure, application_id: int):
     return _send_stored(application.proxy_file_path, application.proxy_file_name or "procura")
 
 
+def _publish_tavolo(procedure, form: PublishTavoloForm) -> str:
+    if not form.validate():
+        abort(400)
+    tavolo = next((t for t in procedure.tavoli if str(t.id) == form.tavolo_id.data), None)
+    if tavolo is None:
+        abort(404, _("Tavolo inesistente."))
+    publication.publish_tavolo(db.session, _actor(), procedure, tavolo)
+    return _("Tavolo «%(t)s» pubblicato.", t=tavolo.title)
+
+
+def _change_window(procedure, form: PublicationWindowForm) -> str:
+    raw = form.item_id.data or ""
+    item = db.session.get(PublicationItem, int(raw)) if raw.isdigit() else None
+    if item is None or item.procedure_id != procedure.id:
+        abort(404, _("Elemento della pubblicazione inesistente."))
+    if not form.validate():
+        raise Problem("invalid", _("Date non valide."), 422)
+    publication.set_publication_window(db.session, _actor(), item, to_utc(form.published_from.data),
+                                       to_utc(form.published_until.data))
+    return _("Periodo di pubblicazione di «%(t)s» aggiornato.", t=item.title)
+
+
 @bp.route("/amministrazione/procedure/<int:procedure_id>/pubblicazioni", methods=["GET", "POST"])
 @managed
+@transaction
 def admin_publications(procedure):
     window = PublicationWindowForm(prefix="w")
     publish = PublishTavoloForm(prefix="t")
@@ -317,33 +372,18 @@ def admin_publications(procedure):
     if request.method == "POST":
         try:
             if "t-tavolo_id" in request.form:
-                if not publish.validate():
-                    abort(400)
-                tavolo = next((t for t in procedure.tavoli if str(t.id) == publish.tavolo_id.data), None)
-                if tavolo is None:
-                    abort(404, _("Tavolo inesistente."))
-                service.publish_tavolo(db.session, _actor(), procedure, tavolo)
-                done = _("Tavolo «%(t)s» pubblicato.", t=tavolo.title)
+                done = _publish_tavolo(procedure, publish)
             else:
-                item = db.session.get(PublicationItem, int(window.item_id.data or 0)) \
-                    if (window.item_id.data or "").isdigit() else None
-                if item is None or item.procedure_id != procedure.id:
-                    abort(404, _("Elemento della pubblicazione inesistente."))
-                failed_item = item.id
-                if not window.validate():
-                    raise Problem("invalid", _("Date non valide."), 422)
-                service.set_publication_window(db.session, _actor(), item, to_utc(window.published_from.data),
-                                               to_utc(window.published_until.data))
-                done = _("Periodo di pubblicazione di «%(t)s» aggiornato.", t=item.title)
+                failed_item = int(window.item_id.data) if (window.item_id.data or "").isdigit() else None
+                done = _change_window(procedure, window)
         except Problem as problem:
             message, status = _attach(window, problem), problem.status
         else:
-            db.session.commit()
             flash(done, "success")
             return redirect(url_for("procedures.admin_publications", procedure_id=procedure.id), 303)
     return _render("procedures/admin_publications.html", status, procedure=procedure, window=window,
                    publish=publish, message=message, failed_item=failed_item, now=utcnow(),
-                   unpublished=service.unpublished_tavoli(procedure) if permissions.avviso_out(procedure) else [],
+                   unpublished=publication.unpublished_tavoli(procedure) if permissions.avviso_out(procedure) else [],
                    to_local=to_local, **_common())
 
 
@@ -352,10 +392,7 @@ def admin_publications(procedure):
 
 def _public(procedure_id: int):
     now = utcnow()
-    try:
-        return service.get_public_procedure(db.session, procedure_id, now), now
-    except Problem as problem:
-        abort(problem.status, problem.message)
+    return service.get_public_procedure(db.session, procedure_id, now), now
 
 
 def _public_context(procedure, now) -> dict:
@@ -369,8 +406,8 @@ def _public_context(procedure, now) -> dict:
         "avviso_item": avviso,
         "tavoli": [(t, tavoli_ids[t.id]) for t in procedure.tavoli if t.id in tavoli_ids],
         "admitted": [(a, admitted_ids[a.id]) for a in procedure.applications if a.id in admitted_ids],
-        "open": service.applications_open(procedure, now),
-        "license_url": service.LICENSE_URL,
+        "open": applications.applications_open(procedure, now),
+        "license_url": LICENSE_URL,
         **_common(),
     }
 
@@ -407,11 +444,11 @@ def public_act_file(procedure_id: int):
 @bp.get("/procedure/<int:procedure_id>/dati.csv")
 def public_csv(procedure_id: int):
     procedure, now = _public(procedure_id)
-    body = service.open_data_csv(db.session, procedure, now)
+    body = opendata.open_data_csv(db.session, procedure, now)
     response = make_response(body)
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
     response.headers["Content-Disposition"] = f'attachment; filename="procedura-{procedure.id}-dati.csv"'
-    response.headers["Link"] = f'<{service.LICENSE_URL}>; rel="license"'
+    response.headers["Link"] = f'<{LICENSE_URL}>; rel="license"'
     return response
 
 
@@ -421,15 +458,16 @@ def _application_form_page(procedure, now, form, status=200, message=None):
 
 
 @bp.route("/procedure/<int:procedure_id>/candidatura", methods=["GET", "POST"])
+@transaction
 def public_application(procedure_id: int):
     procedure, now = _public(procedure_id)
     form = ApplicationForm()
-    form.tavoli.choices = options((str(t.id), t.title) for t in service.application_tavoli(procedure, now))
+    form.tavoli.choices = options((str(t.id), t.title) for t in applications.application_tavoli(procedure, now))
     form.organisation_kind.choices = options((k, KIND_LABELS[k]) for k in procedure.allowed_kinds or ["ets"])
     if request.method == "GET":
-        if not service.applications_open(procedure, now):
+        if not applications.applications_open(procedure, now):
             try:
-                service.check_window(procedure, now)
+                applications.check_window(procedure, now)
             except Problem as problem:
                 return _application_form_page(procedure, now, form, 200, problem.message)
         return _application_form_page(procedure, now, form)
@@ -437,19 +475,15 @@ def public_application(procedure_id: int):
         return _application_form_page(procedure, now, form, 422)
     stored = None
     try:
-        service.check_window(procedure, now)
+        applications.check_window(procedure, now)
         if form.signed_by_proxy.data and form.proxy_file.data:
-            stored = files.save_upload(form.proxy_file.data, _("la procura"))
-        application, created = service.submit_application(db.session, procedure, form.service_data(), stored,
-                                                          now=now)
+            stored = files.save_upload(form.proxy_file.data, _("la procura"), field="proxy_file")
+        application, _created = applications.submit_application(db.session, procedure, form.service_data(),
+                                                                stored, now=now)
     except Problem as problem:
         files.discard(stored)
-        if problem.code == "invalid_file":
-            problem = service.InvalidData({"proxy_file": problem.message}, problem.status)
         message = _attach(form, problem)
         return _application_form_page(procedure, now, form, problem.status, message)
-    db.session.commit()
-    service.notify_received(application, created)
     receipts = dict(session.get(RECEIPT_KEY) or {})
     receipts[str(procedure.id)] = application.id
     session[RECEIPT_KEY] = receipts
@@ -477,12 +511,9 @@ def public_receipt(procedure_id: int):
 
 
 @bp.route("/procedure/invito/<token>", methods=["GET", "POST"])
+@transaction
 def invitation(token: str):
-    try:
-        application = service.invitation_application(db.session, token)
-    except Problem as problem:
-        db.session.rollback()
-        abort(problem.status, problem.message)
+    application = admissions.invitation_application(db.session, token)
     form = InvitationForm()
     context = {"application": application, "procedure": application.procedure, **_common()}
     if request.method == "GET":
@@ -495,18 +526,18 @@ def invitation(token: str):
         form.password.errors = [*form.password.errors, _("Per aderire con una password occorre sceglierla.")]
         return _render("procedures/invitation.html", 422, form=form, **context)
     try:
-        user, application = service.accept_invitation(
+        user, application = admissions.accept_invitation(
             db.session, token, name=form.name.data, password=form.password.data if with_password else None)
     except Problem as problem:
         message = _attach(form, problem)
         if message is not None and problem.status in (403, 404, 410):
-            abort(problem.status, message)
+            raise
         return _render("procedures/invitation.html", problem.status, form=form, message=message, **context)
-    db.session.commit()
     session.clear()
     login_user(user)
+    org = application.organisation
     flash(_("Benvenuta o benvenuto! Ora partecipi ai tavoli per «%(org)s».",
-            org=application.organisation.name), "success")
+            org=org.name if org else application.organisation_name), "success")
     first = application.tavoli[0] if application.tavoli else None
     target = url_for("tavoli.home", tavolo_id=first.id) if first else url_for("accounts.profile")
     return redirect(after_login(user, target))

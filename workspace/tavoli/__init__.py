@@ -3,7 +3,7 @@
 
 def register(app) -> None:
     from workspace import realtime, signals
-    from workspace.tavoli import live, views
+    from workspace.tavoli import live, privacy, views
 
     app.register_blueprint(views.bp)
     realtime.bind(app, live)
@@ -11,3 +11,6 @@ def register(app) -> None:
     signals.tavolo_joined.connect(live.presence_on_join)
     signals.tavolo_left.connect(live.presence_on_leave)
     signals.event_recorded.connect(live.evict_removed)
+    signals.personal_data_requested.connect(privacy.personal_data)
+    signals.person_pseudonymised.connect(privacy.pseudonymise)
+    signals.retention_due.connect(privacy.apply_retention)

@@ -2,8 +2,9 @@
 CSRF token).
 
 Forms check presence, types and lengths with Italian messages; the rules (active macroaree, the
-window's order, quorum, who may be a delegate) live in the services (``membership.py``, ``service.py``) and come back as Problems,
-so the pages, the tests and the live channel refuse the same things with the same words.
+window's order, quorum, who may be a delegate) live in the services (``membership.py``,
+``service.py``) and come back as Problems, so the pages, the tests and the live channel refuse the
+same things with the same words. Labels: ``labels.py``.
 Date-times are typed in Europe/Rome (``datetime-local``) and stored in UTC.
 """
 from __future__ import annotations
@@ -23,16 +24,6 @@ from workspace.forms import (
 from workspace.forms import max_length as _max
 from workspace.forms import required as _required
 from workspace.tavoli.labels import ROLE_LABELS, SEDUTA_MODE_LABELS
-
-TRIENNI = ("2025-2027", "2028-2030")
-
-
-class ProcedureForm(FlaskForm):
-    title = StringField(_l("Titolo della procedura"), validators=[_required(), _max(300)])
-    object = TextAreaField(_l("Oggetto"), validators=[Optional(), _max(5000)])
-    ambito_code = ChoiceField(_l("Ambito territoriale"), validators=[_required()])
-    triennium = ChoiceField(_l("Triennio di programmazione"), choices=options((t, t) for t in TRIENNI),
-                            default=TRIENNI[0], validators=[_required()])
 
 
 class TavoloForm(FlaskForm):

@@ -18,7 +18,6 @@ from workspace import record, signals
 from workspace.accounts.models import User
 from workspace.db import utcnow
 from workspace.problems import Problem, conflict, invalid, not_found
-from workspace.procedures.models import Procedure
 from workspace.tavoli import permissions
 from workspace.tavoli.models import (
     PRESENCE_MODES,
@@ -65,21 +64,6 @@ def tavoli_for(session: Session, user: User) -> list[tuple[Tavolo, str]]:
         .where(TavoloRole.user_id == user.id).order_by(Tavolo.id)
     ).all()
     return [(t, r) for t, r in rows]
-
-
-# --- set-up (Ufficio di Piano) -----------------------------------------------------------------
-
-
-def create_procedure(session: Session, ambito_code: str, title: str, rup: User | None = None,
-                     object_: str = "", triennium: str = "2025-2027", published: bool = False) -> Procedure:
-    title = (title or "").strip()
-    if not title:
-        raise invalid(_("Il titolo della procedura è obbligatorio."))
-    procedure = Procedure(ambito_code=ambito_code, title=title, object=object_, triennium=triennium,
-                          rup=rup, published=published)
-    session.add(procedure)
-    session.flush()
-    return procedure
 
 
 # --- sedute ----------------------------------------------------------------------------------------

@@ -19,16 +19,13 @@ from sqlalchemy import select
 
 from workspace import signals
 from workspace.accounts.models import Organisation, User
-from workspace.accounts.permissions import admin_required
 from workspace.db import db, utcnow
 from workspace.forms import options, to_utc
 from workspace.problems import Problem, not_found
-from workspace.procedures.models import Procedure
-from workspace.reference.models import Ambito, Macroarea
+from workspace.reference.models import Macroarea
 from workspace.tavoli import labels, membership, permissions, service
 from workspace.tavoli.forms import (
     MemberForm,
-    ProcedureForm,
     RoleForm,
     SedutaForm,
     TavoloForm,
@@ -263,40 +260,6 @@ def presences(tavolo: Tavolo, role: str, seduta_id: int):
 
 
 # --------------------------------------------------------------------------- administration
-
-
-def _ambito_choices() -> list[tuple[str, str]]:
-    rows = db.session.execute(select(Ambito.code, Ambito.name).order_by(Ambito.name)).all()
-    return options((code, f"{name} ({code})") for code, name in rows)
-
-
-@bp.route("/amministrazione", methods=["GET", "POST"])
-@admin_required
-def admin():
-    form = ProcedureForm()
-    form.ambito_code.choices = _ambito_choices()
-    if not form.is_submitted():
-        form.ambito_code.data = current_app.config.get("AMBITO_CODE")
-    status = 200
-    if form.is_submitted():
-        if form.validate():
-            try:
-                procedure = service.create_procedure(
-                    db.session, form.ambito_code.data, form.title.data, rup=current_user._get_current_object(),
-                    object_=(form.object.data or "").strip(), triennium=form.triennium.data)
-            except Problem as problem:
-                db.session.rollback()
-                form.title.errors = [*form.title.errors, problem.message]
-                status = problem.status
-            else:
-                db.session.commit()
-                flash(_("Procedura «%(t)s» creata: ora si possono istituire i suoi tavoli.", t=procedure.title),
-                      "success")
-                return redirect(url_for("tavoli.new_tavolo", procedure_id=procedure.id))
-        else:
-            status = 422
-    procedures = db.session.scalars(select(Procedure).order_by(Procedure.id.desc())).all()
-    return _render("tavoli/admin.html", status, form=form, procedures=procedures)
 
 
 def manage_view(view):

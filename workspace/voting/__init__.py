@@ -1,6 +1,11 @@
 """Priority votes of a tavolo. The counting core is pure (no database, no Flask) and re-exported
 here: ``methods`` holds the counting methods, validation and the tie-break; ``tallyfile`` reads a
 JSON tally file; ``cli`` is the ``votes`` click group (``from workspace.voting.cli import votes``).
+
+The services, lowest first: ``labels`` (the words), ``electorate`` (who may vote, turnout),
+``rules`` (a round's configuration), ``results`` (counting glue, breakdown, recount), ``payloads``
+(rounds as JSON, member and public variants), ``rounds`` (create, open, declare, close, tie-break)
+and ``ballots`` (casting, secrecy); ``views``, ``api`` and ``live`` sit on top of them.
 """
 from workspace.voting.methods import (
     BALLOT_FIELDS,
@@ -33,13 +38,15 @@ from workspace.voting.methods import (
 
 def register(app) -> None:
     from workspace import realtime, signals
-    from workspace.voting import api, live, views  # noqa: F401  (api adds its routes to the API blueprint)
+    from workspace.voting import api, live, privacy, views  # noqa: F401  (api adds its routes to the API blueprint)
 
     app.register_blueprint(views.bp)
     realtime.bind(app, live)
     signals.tavolo_snapshot.connect(live.snapshot_part)
     signals.seduta_closed.connect(live.close_live_rounds)
     signals.live_state_changed.connect(live.push_turnout)
+    signals.personal_data_requested.connect(privacy.personal_data)
+    signals.person_pseudonymised.connect(privacy.pseudonymise)
 
 
 __all__ = [

@@ -4,33 +4,25 @@ Who may read: the members of the tavolo (session cookie; Ufficio di Piano admini
 included) and, once the tavolo's procedure is published, anyone. Otherwise anonymous callers get a
 401 whether the round exists or not, logged-in non-members a 403 (404 when the round does not
 exist). Outsiders see organisations, never people's names. Only closed rounds have results (409
-before); a round past its closing time is closed on first read.
+before). Reading writes nothing: a round past its closing time that the sweep has not closed yet is
+answered 409 "scrutinio in corso" (see ``workspace.voting.rounds``, "Closing").
 """
 from __future__ import annotations
 
-from flask import jsonify
+from flask import Response, jsonify
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from workspace.accounts.models import User
 from workspace.api import bp, openapi
 from workspace.db import db
 from workspace.errors import error_response
-from workspace.problems import Problem
-from workspace.tavoli import permissions
-from workspace.voting import methods, service
+from workspace.voting import labels, methods, payloads
+from workspace.voting import permissions as voting_permissions
 from workspace.voting.models import BALLOT_UNITS, GROUPS, ROUND_STATUSES, VoteRound
 
 TAG = "Votazioni"
 ID = openapi.ID
-
-
-
-
-
-
-
-
-
 
 RANKING = {"type": "array", "items": {"type": "array", "items": {"type": "string"}},
            "description": "Gruppi di pari merito, dal migliore; ogni voce è l'identificativo del bisogno "
@@ -154,57 +146,47 @@ openapi.add_schema("VoteBallots", openapi.obj(
     }))
 
 
-def _readable_round(round_id: int):
-    """The closed round, or the error response that says why it cannot be read."""
+def _viewer() -> User | None:
+    return current_user._get_current_object() if current_user.is_authenticated else None
+
+
+def _readable_round(round_id: int) -> VoteRound | Response:
+    """The closed round the caller may read, or the error response that says why not."""
     session = db.session
     vote = session.get(VoteRound, round_id)
-    if vote is not None and service.close_if_due(session, vote) is not None:
-        session.commit()
-    user = current_user._get_current_object() if getattr(current_user, "is_authenticated", False) else None
-    published = vote is not None and vote.status == "closed" and _published(vote)
-    if not published:
+    user = _viewer()
+    if vote is None or voting_permissions.audience(session, vote, user) is None:
         if user is None:
-            return None, None, error_response(401, _("Per leggere i risultati di una votazione non pubblicata "
-                                                     "occorre accedere come partecipante del tavolo."))
+            return error_response(401, _("Per leggere i risultati di una votazione non pubblicata "
+                                         "occorre accedere come partecipante del tavolo."))
         if vote is None:
-            return None, None, error_response(404, _("Votazione inesistente."))
-        if not permissions.can(session, user, "view", vote.tavolo_id):
-            return None, None, error_response(403, _("Non fai parte di questo tavolo e la sua procedura non è "
-                                                     "pubblicata."))
+            return error_response(404, _("Votazione inesistente."))
+        return error_response(403, _("Non fai parte di questo tavolo e la sua procedura non è pubblicata."))
     if vote.status != "closed":
-        return None, None, error_response(409, _("La votazione non è ancora chiusa: i risultati si leggono dopo "
-                                                 "la chiusura."))
-    return vote, user, None
-
-
-def _published(vote: VoteRound) -> bool:
-    from workspace.tavoli.models import Tavolo
-
-    tavolo = db.session.get(Tavolo, vote.tavolo_id)
-    return tavolo is not None and tavolo.procedure.published
+        if payloads.phase(vote) == "closing" and vote.closes_at is not None:
+            return error_response(409, _("La votazione si è chiusa il %(d)s: lo scrutinio è in corso, i risultati "
+                                         "saranno disponibili a breve.", d=labels.when(vote.closes_at)))
+        return error_response(409, _("La votazione non è ancora chiusa: i risultati si leggono dopo "
+                                     "la chiusura."))
+    return vote
 
 
 @bp.get("/votazioni/<int:round_id>/risultati", endpoint="votazione_risultati")
-def votazione_risultati(round_id: int):
-    vote, user, refusal = _readable_round(round_id)
-    if refusal is not None:
-        return refusal
-    try:
-        return jsonify(service.results(db.session, vote, user))
-    except Problem as problem:
-        return error_response(problem.status, problem.message)
+def votazione_risultati(round_id: int) -> Response:
+    vote = _readable_round(round_id)
+    if isinstance(vote, Response):
+        return vote
+    return jsonify(payloads.results(db.session, vote, _viewer()))
 
 
 @bp.get("/votazioni/<int:round_id>/schede", endpoint="votazione_schede")
-def votazione_schede(round_id: int):
-    vote, _user, refusal = _readable_round(round_id)
-    if refusal is not None:
-        return refusal
-    response = jsonify(service.anonymised_ballots(db.session, vote))
+def votazione_schede(round_id: int) -> Response:
+    vote = _readable_round(round_id)
+    if isinstance(vote, Response):
+        return vote
+    response = jsonify(payloads.anonymised_ballots(db.session, vote))
     response.headers["Content-Disposition"] = f'attachment; filename="votazione-{vote.id}-schede.json"'
     return response
-
-
 
 
 _ACCESS = ("Leggibile dai partecipanti del tavolo (sessione di accesso al sito) e, se la procedura del tavolo è "

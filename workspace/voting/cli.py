@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
 
 import click
 
@@ -17,6 +19,17 @@ from workspace.voting.tallyfile import count, parse, read_text
 
 INVALID_INPUT = 2
 DIFFERENT = 1
+
+
+def _app_context() -> AbstractContextManager[Any]:
+    """The running app's context (inside ``tavoli``), or a new app's (run on its own)."""
+    from flask import has_app_context
+
+    if has_app_context():
+        return nullcontext()
+    from workspace import create_app
+
+    return create_app().app_context()
 
 
 @click.group(name="votes")
@@ -71,26 +84,15 @@ def recount(round_id: int) -> None:
 
     Stampa un resoconto JSON (metodo, versione, differenze); esce con stato 1 se qualcosa differisce.
     """
-    from contextlib import nullcontext
-
-    from flask import has_app_context
-
     from workspace.problems import Problem
 
-    if has_app_context():
-        context = nullcontext()
-    else:
-        from workspace import create_app
-
-        context = create_app().app_context()
-    with context:
+    with _app_context():
         from workspace.db import db
-        from workspace.voting import service
+        from workspace.voting import results, rounds
 
         session = db.session
         try:
-            vote = service.get_round(session, round_id)
-            report = service.recount(session, vote)
+            report = results.recount(session, rounds.get_round(session, round_id))
         except Problem as problem:
             click.echo(problem.message, err=True)
             sys.exit(INVALID_INPUT)
@@ -107,23 +109,13 @@ def recount(round_id: int) -> None:
 def close_due() -> None:
     """Chiude le votazioni asincrone la cui data di chiusura è passata (lo fa già «tavoli serve» ogni 30 s;
     utile con un server esterno, da cron o da un timer systemd)."""
-    from contextlib import nullcontext
-
-    from flask import has_app_context
-
-    if has_app_context():
-        context = nullcontext()
-    else:
-        from workspace import create_app
-
-        context = create_app().app_context()
-    with context:
+    with _app_context():
         from workspace.db import db
-        from workspace.voting import service
+        from workspace.voting import rounds
 
         session = db.session
         try:
-            events = service.close_due_rounds(session)
+            events = rounds.close_due_rounds(session)
             session.commit()
         except Exception:
             session.rollback()

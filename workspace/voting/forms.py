@@ -2,7 +2,7 @@
 method read from a plain form POST, the declaration of interest and the tie-break.
 
 Forms check presence, types and ranges with Italian messages; every rule of a round (items of the
-tavolo, times, secrecy and partial results, eligibility) lives in ``service.py`` and comes back as a
+tavolo, times, secrecy and partial results, eligibility) lives in ``rules.py`` and comes back as a
 Problem, so pages, live channel and tests refuse the same things with the same words. Date-times
 are typed in Europe/Rome (``datetime-local``) and stored in UTC.
 
@@ -37,66 +37,18 @@ from workspace.forms import (
 )
 from workspace.problems import Problem
 from workspace.voting import methods
+from workspace.voting.labels import (
+    BREAKDOWN_LABELS,
+    METHOD_LABELS,
+    PARTIAL_LABELS,
+    SECRECY_LABELS,
+    TIMING_LABELS,
+    UNIT_LABELS,
+)
 from workspace.voting.models import VoteRound
 
 OP_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 MAX_CRITERIA = 5
-
-METHOD_LABELS = {
-    "approval": _l("Approvazione: si scelgono le voci da sostenere"),
-    "dot": _l("Punti da distribuire fra le voci"),
-    "score": _l("Punteggio da 1 a 5 per criterio"),
-    "borda": _l("Classifica, conteggio di Borda"),
-    "schulze": _l("Classifica, metodo Schulze (confronti a coppie)"),
-}
-METHOD_SHORT = {
-    "approval": _l("Approvazione"),
-    "dot": _l("Punti"),
-    "score": _l("Punteggio per criteri"),
-    "borda": _l("Classifica (Borda)"),
-    "schulze": _l("Classifica (Schulze)"),
-}
-METHOD_HELP = {
-    "approval": _l("Ogni votante approva fino a k voci; vince chi raccoglie più approvazioni."),
-    "dot": _l("Ogni votante distribuisce i suoi punti, con un massimo per voce; vince chi somma più punti."),
-    "score": _l("Ogni votante dà da 1 a 5 su ogni criterio; conta la media ponderata dei criteri. "
-                "Una voce non valutata non vale zero: semplicemente non entra nella media."),
-    "borda": _l("Ogni votante ordina le voci: con n voci la prima prende n−1 punti, la seconda n−2 e così via."),
-    "schulze": _l("Ogni votante ordina le voci; si confrontano tutte le coppie e vince chi batte ogni altra "
-                  "(il metodo più robusto quando le preferenze sono vicine)."),
-}
-#: What the number a method ranks by is called, in the results.
-VALUE_LABELS = {
-    "approval": _l("Approvazioni"),
-    "dot": _l("Punti"),
-    "score": _l("Punteggio medio ponderato (1–5)"),
-    "borda": _l("Punti Borda"),
-    "schulze": _l("Confronti vinti"),
-}
-UNIT_LABELS = {
-    "person": _l("Una scheda per persona"),
-    "organisation": _l("Una scheda per organizzazione (vota uno dei suoi delegati; l'ultima scheda palese "
-                       "sostituisce la precedente)"),
-}
-SECRECY_LABELS = {
-    "palese": _l("Palese: la scheda è attribuita e si può modificare fino alla chiusura"),
-    "segreto": _l("Segreto: la scheda è anonima e, una volta inviata, non si può più cambiare"),
-}
-PARTIAL_LABELS = {
-    "affluenza": _l("Solo l'affluenza"),
-    "parziali": _l("Affluenza e risultati parziali (solo con voto palese)"),
-}
-BREAKDOWN_LABELS = {
-    "auto": _l("Predefinito: sì con il voto palese, no con il voto segreto"),
-    "si": _l("Sì"),
-    "no": _l("No"),
-}
-TIMING_LABELS = {
-    "seduta": _l("Dal vivo, durante una seduta"),
-    "asincrona": _l("Asincrona, fra una seduta e l'altra"),
-}
-STATUS_LABELS = {"draft": _l("Bozza"), "open": _l("Aperta"), "closed": _l("Chiusa")}
-GROUP_LABELS = {"ets": _l("Enti del Terzo settore"), "pubblico": _l("Enti pubblici"), "altri": _l("Altri")}
 
 REQUIRED = _l("Questo campo è obbligatorio.")
 BAD_CHOICE = _l("Scegliere una delle opzioni proposte.")
@@ -200,7 +152,7 @@ class RoundForm(FlaskForm):
         return {}
 
     def config(self, seduta_for) -> dict[str, Any]:
-        """Keyword arguments of ``service.create_round`` (``seduta_for(id)`` gives the Seduta).
+        """Keyword arguments of ``rounds.create_round`` (``seduta_for(id)`` gives the Seduta).
         ``update_round`` takes the same keys with ``seduta_id`` instead of ``seduta``."""
         secret = self.secrecy.data == "segreto"
         breakdown = {"auto": None, "si": True, "no": False}[self.breakdown.data]
@@ -295,13 +247,14 @@ def _whole(raw: str) -> int | None:
     return int(raw) if re.fullmatch(r"\d{1,6}", raw) else None
 
 
-def ballot_from_form(vote: VoteRound, form: Mapping, settings: methods.Settings) -> dict[str, Any]:
-    """The ballot content of the method from the form fields, or a 422 Problem in Italian (with
-    the bisogni named by title). The service validates the result again, completely."""
+def ballot_from_form(vote: VoteRound, form: Mapping[str, Any], settings: methods.Settings) -> dict[str, Any]:
+    """The ballot content of the round's method (``settings`` tell which) from the form fields, or a
+    422 Problem in Italian (with the bisogni named by title). ``ballots.cast_ballot`` validates the
+    result again, completely."""
     titles = {str(i.bisogno_id): i.title for i in vote.items}
     ids = list(titles)
     getlist = form.getlist if hasattr(form, "getlist") else (lambda k: form.get(k) or [])
-    if vote.method == "approval":
+    if isinstance(settings, methods.ApprovalSettings):
         chosen = [str(v).strip() for v in getlist("approva")]
         unknown = [v for v in chosen if v not in titles]
         if unknown:
@@ -312,7 +265,7 @@ def ballot_from_form(vote: VoteRound, form: Mapping, settings: methods.Settings)
             raise _ballot_problem(_("Scheda non valida: hai scelto %(n)s voci, al massimo se ne possono approvare "
                                     "%(k)s.", n=len(chosen), k=k))
         return {"approve": chosen}
-    if vote.method == "dot":
+    if isinstance(settings, methods.DotSettings):
         points: dict[str, int] = {}
         for bid in ids:
             raw = str(form.get(f"punti-{bid}", "") or "")
@@ -332,7 +285,7 @@ def ballot_from_form(vote: VoteRound, form: Mapping, settings: methods.Settings)
             raise _ballot_problem(_("Scheda non valida: hai distribuito %(n)s punti, al massimo %(m)s.",
                                     n=total, m=settings.points))
         return {"points": points}
-    if vote.method == "score":
+    if isinstance(settings, methods.ScoreSettings):
         scores: dict[str, dict[str, int]] = {}
         for bid in ids:
             given: dict[str, int] = {}

@@ -26,25 +26,32 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import current_app
+from flask import Flask, current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from workspace import realtime, record
+from workspace.accounts.models import User
 from workspace.db import db
 from workspace.extensions import socketio
 from workspace.realtime import ID, OP_ID, action, operation
 from workspace.tavoli import permissions
 from workspace.tavoli import service as tavoli_service
-from workspace.voting import service
+from workspace.tavoli.models import Seduta
+from workspace.voting import ballots, payloads, rounds
+from workspace.voting.electorate import turnout
+from workspace.voting.models import VoteRound
 
 log = logging.getLogger(__name__)
 
 #: Seconds between two pushes of the same round's turnout (a few per second at most).
 PUSH_INTERVAL = 0.3
-LIVE_MESSAGE = service.LIVE_MESSAGE
+LIVE_MESSAGE = payloads.LIVE_MESSAGE
 
 
-def snapshot_part(session, tavolo_id: int) -> dict:
-    return service.votes_snapshot(session, tavoli_service.get_tavolo(session, tavolo_id))
+def snapshot_part(session: Session, tavolo_id: int) -> dict[str, Any]:
+    """Receiver of ``signals.tavolo_snapshot``: the rounds a joining client starts from."""
+    return payloads.votes_snapshot(session, tavoli_service.get_tavolo(session, tavolo_id))
 
 
 # --- coalesced pushes ---------------------------------------------------------------------------------
@@ -52,36 +59,34 @@ def snapshot_part(session, tavolo_id: int) -> dict:
 
 def push_turnout(kind: str, payload: dict[str, Any]) -> None:
     """Receiver of ``signals.live_state_changed`` for ``vote.live`` payloads (after commit)."""
-    if kind != service.LIVE_MESSAGE:
+    if kind != LIVE_MESSAGE:
         return
-    realtime.push_latest(current_app._get_current_object(), ("vote", payload["round_id"]), payload["tavolo_id"],
+    realtime.push_latest(current_app._get_current_object(),  # type: ignore[attr-defined]
+                         ("vote", payload["round_id"]), payload["tavolo_id"],
                          LIVE_MESSAGE, payload, payload["revision"], PUSH_INTERVAL)
 
 
 # --- closing: with the seduta, and when the closing time has passed -----------------------------------
 
 
-def close_live_rounds(session, actor, seduta) -> list[record.TavoloEvent]:
+def close_live_rounds(session: Session, actor: User, seduta: Seduta) -> list[record.TavoloEvent]:
     """Close the open rounds held in ``seduta`` (it is being closed: its live votes end with it).
     Receiver of ``signals.seduta_closed``, inside ``close_seduta``'s transaction; drafts stay drafts."""
-    from sqlalchemy import select
+    held = session.scalars(select(VoteRound).where(VoteRound.seduta_id == seduta.id, VoteRound.status == "open")
+                           .order_by(VoteRound.id)).all()
+    return [rounds.close_round(session, actor, vote) for vote in held]
 
-    from workspace.voting.models import VoteRound
-
-    rounds = session.scalars(select(VoteRound).where(VoteRound.seduta_id == seduta.id, VoteRound.status == "open")
-                             .order_by(VoteRound.id)).all()
-    return [service.close_round(session, actor, vote) for vote in rounds]
 
 #: Seconds between two looks for asynchronous rounds past their closing time.
 CLOSE_DUE_INTERVAL = 30
 
 
-def close_due_once(app) -> int:
+def close_due_once(app: Flask) -> int:
     """Close every round past its closing time, in ``app``'s context; the number closed."""
     with app.app_context():
         session = db.session
         try:
-            closed = service.close_due_rounds(session)
+            closed = rounds.close_due_rounds(session)
             session.commit()
             return len(closed)
         except Exception:  # noqa: BLE001 — the loop must survive a bad moment of the database
@@ -90,7 +95,7 @@ def close_due_once(app) -> int:
             return 0
 
 
-def close_due_forever(app, interval: float = CLOSE_DUE_INTERVAL) -> None:
+def close_due_forever(app: Flask, interval: float = CLOSE_DUE_INTERVAL) -> None:
     """Background task of ``tavoli serve``: every ``interval`` seconds, close the due rounds
     (their ``vote.closed`` events reach the live pages like any other)."""
     while True:
@@ -103,19 +108,19 @@ def close_due_forever(app, interval: float = CLOSE_DUE_INTERVAL) -> None:
 # --- operations ---------------------------------------------------------------------------------------
 
 
-def _round(session, data) -> Any:
-    return service.get_round(session, data["round_id"], data["tavolo_id"])
+def _round(session: Session, data: dict[str, Any]) -> VoteRound:
+    return rounds.get_round(session, data["round_id"], data["tavolo_id"])
 
 
 @operation("vote.open", {"round_id": ID}, required=("round_id",))
 def _open(session, user, data):
-    event = service.open_round(session, user, _round(session, data), data["op_id"])
+    event = rounds.open_round(session, user, _round(session, data), data["op_id"])
     return event, {"id": data["round_id"], "status": "open", "turnout": event.payload["turnout"]}
 
 
 @operation("vote.close", {"round_id": ID}, required=("round_id",))
 def _close(session, user, data):
-    event = service.close_round(session, user, _round(session, data), data["op_id"])
+    event = rounds.close_round(session, user, _round(session, data), data["op_id"])
     return event, {"id": data["round_id"], "status": "closed", "ranking": event.payload["ranking"],
                    "turnout": event.payload["turnout"]}
 
@@ -123,7 +128,7 @@ def _close(session, user, data):
 @operation("vote.declare_interest", {"round_id": ID, "bisogno_id": ID, "note": {"type": "string"}},
            required=("round_id", "bisogno_id"))
 def _declare(session, user, data):
-    declaration, event = service.declare_interest(session, user, _round(session, data), data["bisogno_id"],
+    declaration, event = rounds.declare_interest(session, user, _round(session, data), data["bisogno_id"],
                                                   data.get("note", ""), data["op_id"])
     return event, {"id": declaration.id, "bisogno_id": data["bisogno_id"]}
 
@@ -131,7 +136,7 @@ def _declare(session, user, data):
 @operation("vote.tie_break", {"round_id": ID, "seed": {"type": "string", "minLength": 1, "maxLength": 100}},
            required=("round_id",))
 def _tie_break(session, user, data):
-    event = service.tie_break(session, user, _round(session, data), data.get("seed"), data["op_id"])
+    event = rounds.tie_break(session, user, _round(session, data), data.get("seed"), data["op_id"])
     return event, {"id": data["round_id"], "ranking": event.payload["ranking"],
                    "seed": event.payload["tie_break"]["seed"]}
 
@@ -140,7 +145,7 @@ def _tie_break(session, user, data):
         required=("op_id", "tavolo_id", "round_id", "ballot"), writes=True, attempts=3)
 def _cast(session, user, data):
     # A concurrent delivery of the same ballot (or a lock timeout) is retried: the retry sees its outcome.
-    receipt = service.cast_ballot(session, user, _round(session, data), data["ballot"], data["op_id"])
+    receipt = ballots.cast_ballot(session, user, _round(session, data), data["ballot"], data["op_id"])
     return {"ok": True, "result": receipt, **({"duplicate": True} if receipt["duplicate"] else {})}
 
 
@@ -148,4 +153,4 @@ def _cast(session, user, data):
 def _status(session, user, data):
     vote = _round(session, data)
     permissions.require(session, user, "view", vote.tavolo_id)
-    return service.my_status(session, vote, user) | {"turnout": service.turnout(session, vote)}
+    return ballots.my_status(session, vote, user) | {"turnout": turnout(session, vote)}

@@ -29,7 +29,7 @@ import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
+from typing import Any, TypeGuard, TypeVar, cast
 
 Number = int | float
 
@@ -91,7 +91,7 @@ class BallotError(VotingError):
 # Settings
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -158,7 +158,8 @@ class ScoreSettings:
     """
 
     criteria: tuple[str, ...] = DEFAULT_CRITERIA
-    weights: tuple[Fraction, ...] | None = None
+    # Given as ints, floats, Fractions or decimal strings (None: all 1); kept as Fractions.
+    weights: tuple[Any, ...] | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.criteria, str) or not isinstance(self.criteria, Sequence):
@@ -238,7 +239,7 @@ class Result:
     method: str
     version: str
     ranking: list[list[str]]
-    scores: dict[str, Number | None]
+    scores: Mapping[str, Number | None]
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -313,6 +314,14 @@ def _settings_for(method: str, settings: Settings | None) -> Settings:
     if not isinstance(settings, cls):
         raise SettingsError(f"impostazioni di tipo {type(settings).__name__} non adatte al metodo «{method}»")
     return settings
+
+
+S = TypeVar("S", ApprovalSettings, DotSettings, ScoreSettings, RankingSettings)
+
+
+def _own_settings(cls: type[S], method: str, settings: Settings | None) -> S:
+    """``_settings_for`` of a method whose settings class is ``cls``."""
+    return cast(S, _settings_for(method, settings))
 
 
 def _show(value: object) -> str:
@@ -464,11 +473,11 @@ def _validator(method: str, candidates: Sequence[str], settings: Settings | None
                 raise BallotError(f"campo sconosciuto «{_show(name)}» (ammessi: «{key}», «weight»)")
         weight = _check_weight(ballot)
         value = ballot[key]
-        if method == "approval":
+        if isinstance(settings, ApprovalSettings):
             normalised: object = _validate_approval(value, known, settings, len(candidates))
-        elif method == "dot":
+        elif isinstance(settings, DotSettings):
             normalised = _validate_dot(value, known, settings)
-        elif method == "score":
+        elif isinstance(settings, ScoreSettings):
             normalised = _validate_score(value, known, settings)
         else:
             normalised = _validate_ranking(value, known)
@@ -512,7 +521,7 @@ def approval(candidates: Sequence[str], ballots: Sequence[Mapping], settings: Ap
 
     Tie rule: candidates with the same number of (weighted) approvals share a rank group.
     """
-    settings = _settings_for("approval", settings)
+    settings = _own_settings(ApprovalSettings, "approval", settings)
     valid = validate_ballots("approval", candidates, ballots, settings)
     totals = dict.fromkeys(candidates, 0)
     for ballot in valid:
@@ -533,7 +542,7 @@ def dot(candidates: Sequence[str], ballots: Sequence[Mapping], settings: DotSett
 
     Tie rule: candidates with the same (weighted) total share a rank group.
     """
-    settings = _settings_for("dot", settings)
+    settings = _own_settings(DotSettings, "dot", settings)
     valid = validate_ballots("dot", candidates, ballots, settings)
     totals = dict.fromkeys(candidates, 0)
     for ballot in valid:
@@ -564,6 +573,7 @@ def _weighted_median(values: list[tuple[int, int]]) -> Fraction | None:
             upper = value
             break
         seen += weight
+    assert lower is not None and upper is not None  # total > 0: both middle values were reached
     return Fraction(lower + upper, 2)
 
 
@@ -581,7 +591,7 @@ def score(candidates: Sequence[str], ballots: Sequence[Mapping], settings: Score
     Tie rule: candidates with exactly equal scores (compared as exact fractions) share a rank
     group; unscored candidates share the last group.
     """
-    settings = _settings_for("score", settings)
+    settings = _own_settings(ScoreSettings, "score", settings)
     valid = validate_ballots("score", candidates, ballots, settings)
     received: dict[str, dict[str, list[tuple[int, int]]]] = {
         name: {criterion: [] for criterion in settings.criteria} for name in candidates
@@ -590,7 +600,7 @@ def score(candidates: Sequence[str], ballots: Sequence[Mapping], settings: Score
         for name, per_criterion in ballot["scores"].items():
             for criterion, value in per_criterion.items():
                 received[name][criterion].append((value, ballot["weight"]))
-    weights = dict(zip(settings.criteria, settings.weights, strict=True))
+    weights: dict[str, Fraction] = dict(zip(settings.criteria, settings.weights or (), strict=True))
     exact: dict[str, Fraction | None] = {}
     details: dict[str, dict[str, dict[str, Number | None]]] = {}
     for name in candidates:
@@ -603,7 +613,7 @@ def score(candidates: Sequence[str], ballots: Sequence[Mapping], settings: Score
             mean = Fraction(sum(value * weight for value, weight in values), count) if count else None
             details[name][criterion] = {
                 "mean": None if mean is None else float(mean),
-                "median": None if count == 0 else float(_weighted_median(values)),
+                "median": None if count == 0 else float(cast(Fraction, _weighted_median(values))),
                 "count": count,
             }
             if mean is not None:
@@ -614,7 +624,7 @@ def score(candidates: Sequence[str], ballots: Sequence[Mapping], settings: Score
         method="score",
         version=VERSIONS["score"],
         ranking=_group_by_value(candidates, exact),
-        scores={name: None if exact[name] is None else float(exact[name]) for name in candidates},
+        scores={name: None if (value := exact[name]) is None else float(value) for name in candidates},
         extra={
             "criteria": list(settings.criteria),
             "weights": {criterion: _number(weight) for criterion, weight in weights.items()},

@@ -1,6 +1,6 @@
 """Priority votes (votazioni) of a tavolo: rounds, their items, ballots, participation, conflicts.
 
-Secrecy by construction (the full design and its residual risks: workspace/voting/service.py):
+Secrecy by construction (the full design and its residual risks: workspace/voting/ballots.py):
 
 - ``OpenBallot`` rows are attributed (person, organisation): the minutes can list them.
 - ``SecretBallot`` rows carry only the round, the content and (when the round allows a breakdown)
@@ -77,6 +77,10 @@ class VoteRound(Base):
 
     items: Mapped[list[VoteRoundItem]] = relationship(back_populates="round", order_by="VoteRoundItem.position",
                                                       cascade="all, delete-orphan")
+
+    def past_closing(self, now: datetime) -> bool:
+        """Whether the closing time has passed (ballots are refused from that moment on)."""
+        return self.closes_at is not None and now >= self.closes_at
 
 
 class VoteRoundItem(Base):

@@ -1,6 +1,6 @@
 """Who may do what with a vote. Roles are the tavolo's (workspace/tavoli/permissions.py): facilitators
 prepare, open, close and tie-break rounds; who may *vote* is the round's electorate
-(service.voter_for); this module says who may *read* a round's results."""
+(``electorate.voter_for``); this module says who may *read* a round's results."""
 from __future__ import annotations
 
 from flask_babel import gettext as _
@@ -13,12 +13,20 @@ from workspace.tavoli.models import Tavolo
 from workspace.voting.models import VoteRound
 
 
-def may_read(session: Session, vote: VoteRound, viewer: User | None) -> str:
-    """``"member"`` (the tavolo's people: sees names), ``"public"`` (anyone, for a closed round of a
-    published procedure: organisations only), otherwise a 403 Problem."""
+def audience(session: Session, vote: VoteRound, viewer: User | None) -> str | None:
+    """``"member"`` (the tavolo's people: they see names), ``"public"`` (anyone, for a closed round of a
+    published procedure: organisations only), or None (may not read it)."""
     if viewer is not None and permissions.can(session, viewer, "view", vote.tavolo_id):
         return "member"
     tavolo = session.get(Tavolo, vote.tavolo_id)
     if vote.status == "closed" and tavolo is not None and tavolo.procedure.published:
         return "public"
-    raise forbidden(_("Non fai parte di questo tavolo."))
+    return None
+
+
+def may_read(session: Session, vote: VoteRound, viewer: User | None) -> str:
+    """The viewer's audience, or a 403 Problem."""
+    found = audience(session, vote, viewer)
+    if found is None:
+        raise forbidden(_("Non fai parte di questo tavolo."))
+    return found

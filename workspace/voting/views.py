@@ -2,9 +2,13 @@
 (phone-friendly, keyboard-usable, working without JavaScript), the declaration of interest, the
 results with an accessible chart, and the live state the console and the big screen follow.
 
-Views are thin over ``workspace.voting.service``: login and the tavolo permission on every route
-(``tavolo_view``), then the service, which checks the rest (facilitator, electorate, window) and
-raises a ``Problem``; that rolls back and becomes the page again with its status and Italian message.
+Views are thin over the voting services (``rounds``, ``ballots``) and payloads: login and the
+tavolo permission on every route (``tavolo_view``), then the service, which checks the rest
+(facilitator, electorate, window) and raises a ``Problem``. Views that write run in one transaction
+(``workspace.web.transaction``); a refusal reaches the application's handler as an error page, or
+— for a form — comes back as the form with its message and the Problem's status. Reading never
+writes: a round past its closing time is shown in the phase "closing" until the sweep closes it
+(``rounds``, "Closing").
 
 Live pages (ballot, open results, console, big screen) join the tavolo's room through
 ``static/js/live.js``; ``vote.live`` pushes turnout (and partial tallies where allowed), the
@@ -14,39 +18,28 @@ outbox (``vote.cast``) when connected, the form POSTs otherwise.
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, flash, jsonify, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, OperationalError
 
 from workspace.accounts.models import User
 from workspace.db import db, utcnow
-from workspace.errors import error_response
 from workspace.forms import options
 from workspace.needs.models import Bisogno
-from workspace.problems import Problem
+from workspace.problems import Problem, forbidden
 from workspace.tavoli import permissions
 from workspace.tavoli import service as tavoli_service
-from workspace.tavoli.labels import SEDUTA_STATUS_LABELS, plain
+from workspace.tavoli.labels import SEDUTA_STATUS_LABELS
 from workspace.tavoli.models import Seduta, Tavolo
 from workspace.tavoli.views import live_messages, tavolo_view
-from workspace.voting import methods, service
+from workspace.voting import ballots, labels, methods, payloads, rounds
 from workspace.voting import permissions as voting_permissions
+from workspace.voting.electorate import electorate, turnout
 from workspace.voting.forms import (
-    BREAKDOWN_LABELS,
-    GROUP_LABELS,
-    METHOD_HELP,
-    METHOD_LABELS,
-    METHOD_SHORT,
-    PARTIAL_LABELS,
-    SECRECY_LABELS,
-    STATUS_LABELS,
-    TIMING_LABELS,
-    UNIT_LABELS,
-    VALUE_LABELS,
     ActionForm,
     InterestForm,
     RoundForm,
@@ -56,6 +49,8 @@ from workspace.voting.forms import (
     valid_op_id,
 )
 from workspace.voting.models import VoteRound
+from workspace.voting.rules import method_settings
+from workspace.web import transaction
 
 bp = Blueprint("voting", __name__, url_prefix="/tavoli")
 
@@ -70,11 +65,8 @@ def _render(template: str, status: int = 200, **context):
 
 
 def _round(tavolo: Tavolo, round_id: int) -> VoteRound:
-    """The round of this tavolo (404 otherwise), closed first if its closing time has passed."""
-    vote = service.get_round(db.session, round_id, tavolo.id)
-    if service.close_if_due(db.session, vote) is not None:
-        db.session.commit()
-    return vote
+    """The round of this tavolo (404 otherwise)."""
+    return rounds.get_round(db.session, round_id, tavolo.id)
 
 
 def _user() -> User:
@@ -82,29 +74,11 @@ def _user() -> User:
 
 
 def _labels() -> dict[str, Any]:
-    return {
-        "methods": METHOD_LABELS, "methods_short": METHOD_SHORT, "method_help": METHOD_HELP,
-        "values": VALUE_LABELS, "units": UNIT_LABELS, "secrecy": SECRECY_LABELS, "partial": PARTIAL_LABELS,
-        "breakdown": BREAKDOWN_LABELS, "timing": TIMING_LABELS, "status": STATUS_LABELS, "groups": GROUP_LABELS,
-        "seduta_status": SEDUTA_STATUS_LABELS,
-    }
-
-
-def _retrying(fn):
-    """Run ``fn`` (service call + commit) again after a concurrent write of the same round made the
-    database refuse it (unique constraint or lock timeout): the retry sees that write."""
-    for attempt in range(3):
-        try:
-            return fn()
-        except (IntegrityError, OperationalError):
-            db.session.rollback()
-            if attempt == 2:
-                raise
-    return None  # pragma: no cover
+    return labels.page_labels() | {"seduta_status": SEDUTA_STATUS_LABELS}
 
 
 @bp.app_template_filter("vote_number")
-def vote_number(value) -> str:
+def vote_number(value: Any) -> str:
     """A count as it is, a mean with two decimals and the Italian comma, nothing as a dash."""
     if value is None:
         return "—"
@@ -114,17 +88,15 @@ def vote_number(value) -> str:
 
 
 @bp.app_template_filter("vote_percent")
-def vote_percent(value) -> str:
+def vote_percent(value: Any) -> str:
     """33.3 -> "33,3", 100.0 -> "100"."""
     number = round(float(value or 0), 1)
     return (str(int(number)) if number.is_integer() else str(number)).replace(".", ",")
 
 
 @bp.app_template_filter("vote_datetime")
-def vote_datetime(value):
+def vote_datetime(value: Any) -> Any:
     """An ISO date-time from a stored payload, as a datetime (for the ``when`` macro)."""
-    from datetime import datetime
-
     if isinstance(value, str):
         try:
             return datetime.fromisoformat(value)
@@ -133,98 +105,20 @@ def vote_datetime(value):
     return value
 
 
-def vote_messages() -> dict[str, Any]:
-    """Every string the votazioni's JavaScript shows (console, big screen, ballot, results)."""
-    return {
-        "turnout": _("Hanno votato %(voted)s aventi diritto su %(eligible)s (%(percent)s%%)"),
-        "turnout_short": _("%(voted)s su %(eligible)s"),
-        "status": plain(STATUS_LABELS),
-        "methods": plain(METHOD_SHORT),
-        "values": plain(VALUE_LABELS),
-        "open": _("Apri la votazione"),
-        "close": _("Chiudi la votazione"),
-        "ballot": _("Scheda"),
-        "results": _("Risultati"),
-        "all_rounds": _("Tutte le votazioni"),
-        "ask_close": _("Chiudere la votazione «%(title)s»? Da quel momento le schede non sono più accettate."),
-        "no_rounds": _("Nessuna votazione in preparazione o aperta."),
-        "vote_opened": _("Votazione aperta: %(title)s"),
-        "vote_closed": _("Votazione chiusa: %(title)s"),
-        "partial": _("Risultati parziali"),
-        "final": _("Risultati"),
-        "turnout_only": _("Durante la votazione si vede solo l'affluenza: i risultati alla chiusura."),
-        "tie": _("pari merito"),
-        "place": _("%(place)sº"),
-        "live_round": _("Dal vivo in seduta"),
-        "async_round": _("Asincrona, chiude il %(date)s"),
-        "secret": _("Voto segreto"),
-        "open_ballot": _("Voto palese"),
-        "chart": _("Grafico: %(title)s"),
-        "approval_count": _("%(n)s di %(k)s voci scelte"),
-        "approval_over": _("Hai scelto %(n)s voci: al massimo %(k)s. Togline %(extra)s."),
-        "dot_left": _("Punti rimasti: %(left)s di %(total)s"),
-        "dot_over": _("Hai distribuito %(used)s punti: al massimo %(total)s."),
-        "rank_duplicate": _("La posizione %(p)s è data a più voci: %(titles)s. Ogni posizione va a una voce sola."),
-        "rank_preview": _("La tua classifica: %(list)s"),
-        "rank_empty": _("Nessuna voce ancora classificata."),
-        "voted": _("Hai votato."),
-        "voted_org": _("La tua organizzazione ha votato."),
-        "replaced": _("Scheda sostituita: conta l'ultima."),
-        "closed_go": _("La votazione è chiusa: ecco i risultati."),
-        "fix_ballot": _("Correggi la scheda prima di inviarla."),
-    }
-
-
-def round_entry(session, vote: VoteRound) -> dict[str, Any]:
-    """What the console, the big screen and the ballot page need of a round, live."""
-    closed = vote.status == "closed" and vote.result
-    if closed:
-        turnout = vote.result["turnout"]
-        ranking = service.ranking_rows(vote, vote.result["tally"], vote.tie_break)
-    else:
-        turnout = service.turnout(session, vote)
-        tally = service.partial_tally(session, vote)
-        ranking = service.ranking_rows(vote, tally) if tally else []
-    base = url_for("voting.index", tavolo_id=vote.tavolo_id)
-    return {
-        "id": vote.id, "title": vote.title, "method": vote.method, "status": vote.status, "secret": vote.secret,
-        "partial_results": vote.partial_results, "seduta_id": vote.seduta_id, "revision": vote.revision,
-        "closes_at": vote.closes_at.isoformat() if vote.closes_at else None,
-        "closes_local": service._local(vote.closes_at) if vote.closes_at else None,
-        "items": [{"bisogno_id": i.bisogno_id, "title": i.title} for i in vote.items],
-        "turnout": turnout, "ranking": ranking, "final": bool(closed),
-        "ballot_url": f"{base}/{vote.id}", "results_url": f"{base}/{vote.id}/risultati",
-    }
-
-
-def live_rounds(session, tavolo_id: int, seduta_id: int | None = None) -> list[dict[str, Any]]:
-    """Drafts and open rounds of the tavolo, and the closed ones of ``seduta_id`` (default: the seduta
-    in progress), newest first."""
-    if seduta_id is None:
-        live = tavoli_service.live_seduta(session, tavolo_id)
-        seduta_id = live.id if live else None
-    out = []
-    for vote in reversed(service.rounds_of(session, tavolo_id)):
-        if vote.status == "closed" and (seduta_id is None or vote.seduta_id != seduta_id):
-            continue
-        out.append(round_entry(session, vote))
-    return out
-
-
 @bp.app_template_global("votazioni_live")
 def votazioni_live(tavolo_id: int, seduta_id: int | None = None) -> dict[str, Any]:
     """For the console and the big screen templates: the rounds, where to refresh them, the strings."""
     return {
-        "votazioni": live_rounds(db.session, tavolo_id, seduta_id),
+        "votazioni": payloads.live_rounds(db.session, tavolo_id, seduta_id),
         "state_url": url_for("voting.live_state", tavolo_id=tavolo_id, seduta=seduta_id),
         "index_url": url_for("voting.index", tavolo_id=tavolo_id),
-        "messages": vote_messages(),
+        "messages": labels.script_messages(),
     }
 
 
 def _live_context(tavolo: Tavolo, role: str) -> dict[str, Any]:
     return {"tavolo": tavolo, "role": role, "server_now": utcnow().isoformat(),
-            "live_messages": live_messages() | {"vote": vote_messages()}}
+            "live_messages": live_messages() | {"vote": labels.script_messages()}}
 
 
 # --------------------------------------------------------------------------- list and live state
@@ -235,12 +129,15 @@ def _live_context(tavolo: Tavolo, role: str) -> dict[str, Any]:
 def index(tavolo: Tavolo, role: str):
     session = db.session
     can_facilitate = permissions.can(session, current_user, "facilitate", tavolo.id)
-    for vote in service.rounds_of(session, tavolo.id):
-        service.close_if_due(session, vote)
-    session.commit()
-    rows = [{"vote": v, "turnout": (v.result or {}).get("turnout") if v.status == "closed" else service.turnout(session, v),
-             "mine": service.my_status(session, v, _user()) if v.status == "open" else None}
-            for v in reversed(service.rounds_of(session, tavolo.id)) if can_facilitate or v.status != "draft"]
+    now = utcnow()
+    rows = []
+    for v in reversed(rounds.rounds_of(session, tavolo.id)):
+        if v.status == "draft" and not can_facilitate:
+            continue
+        phase = payloads.phase(v, now)
+        rows.append({"vote": v, "phase": phase,
+                     "turnout": (v.result or {}).get("turnout") if v.status == "closed" else turnout(session, v),
+                     "mine": ballots.my_status(session, v, _user()) if v.status == "open" else None})
     return render_template("voting/index.html", tavolo=tavolo, role=role, rows=rows, can_facilitate=can_facilitate,
                            action_form=ActionForm(), labels=_labels())
 
@@ -249,7 +146,7 @@ def index(tavolo: Tavolo, role: str):
 @tavolo_view("view")
 def live_state(tavolo: Tavolo, role: str):
     seduta = request.args.get("seduta", type=int)
-    return jsonify({"votazioni": live_rounds(db.session, tavolo.id, seduta)})
+    return jsonify({"votazioni": payloads.live_rounds(db.session, tavolo.id, seduta)})
 
 
 # --------------------------------------------------------------------------- the facilitator's form
@@ -263,7 +160,7 @@ def _round_form_choices(form: RoundForm, tavolo: Tavolo, current: list[int] | No
     sedute = [s for s in tavolo.sedute if s.status != "chiusa"]
     form.seduta_id.choices = options(
         [(0, _("— scegliere —"))] + [(s.id, _("Seduta n. %(n)s del %(d)s (%(s)s)", n=s.number,
-                                               d=service._local(s.starts_at), s=SEDUTA_STATUS_LABELS[s.status]))
+                                               d=labels.when(s.starts_at), s=SEDUTA_STATUS_LABELS[s.status]))
                                      for s in sedute])
     return sedute
 
@@ -276,6 +173,7 @@ def _seduta_for(tavolo: Tavolo):
 
 @bp.route("/<int:tavolo_id>/votazioni/nuova", methods=["GET", "POST"])
 @tavolo_view("facilitate")
+@transaction
 def new_round(tavolo: Tavolo, role: str):
     form = RoundForm()
     sedute = _round_form_choices(form, tavolo)
@@ -289,12 +187,11 @@ def new_round(tavolo: Tavolo, role: str):
         form.bisogni.data = []
     elif form.validate():
         try:
-            vote, _event = service.create_round(db.session, _user(), tavolo, **form.config(_seduta_for(tavolo)))
+            with db.session.begin_nested():
+                vote, _event = rounds.create_round(db.session, _user(), tavolo, **form.config(_seduta_for(tavolo)))
         except Problem as problem:
-            db.session.rollback()
             status, message = problem.status, problem.message
         else:
-            db.session.commit()
             flash(_("Votazione «%(t)s» preparata: controllala e aprila quando è il momento.", t=vote.title), "success")
             return redirect(url_for("voting.ballot", tavolo_id=tavolo.id, round_id=vote.id))
     else:
@@ -305,6 +202,7 @@ def new_round(tavolo: Tavolo, role: str):
 
 @bp.route("/<int:tavolo_id>/votazioni/<int:round_id>/modifica", methods=["GET", "POST"])
 @tavolo_view("facilitate")
+@transaction
 def edit_round(tavolo: Tavolo, role: str, round_id: int):
     vote = _round(tavolo, round_id)
     if vote.status != "draft":
@@ -319,12 +217,11 @@ def edit_round(tavolo: Tavolo, role: str, round_id: int):
         seduta = config.pop("seduta")
         config["seduta_id"] = seduta.id if seduta else None
         try:
-            service.update_round(db.session, _user(), vote, config)
+            with db.session.begin_nested():
+                rounds.update_round(db.session, _user(), vote, config)
         except Problem as problem:
-            db.session.rollback()
             status, message = problem.status, problem.message
         else:
-            db.session.commit()
             flash(_("Votazione «%(t)s» aggiornata.", t=vote.title), "success")
             return redirect(url_for("voting.ballot", tavolo_id=tavolo.id, round_id=vote.id))
     else:
@@ -347,34 +244,34 @@ def _back(tavolo: Tavolo, vote: VoteRound, default: str):
 
 @bp.post("/<int:tavolo_id>/votazioni/<int:round_id>/apri")
 @tavolo_view("facilitate")
+@transaction
 def open_round(tavolo: Tavolo, role: str, round_id: int):
     vote = _round(tavolo, round_id)
-    service.open_round(db.session, _user(), vote)
-    db.session.commit()
+    rounds.open_round(db.session, _user(), vote)
     flash(_("Votazione «%(t)s» aperta: le schede sono accettate.", t=vote.title), "success")
     return _back(tavolo, vote, "ballot")
 
 
 @bp.post("/<int:tavolo_id>/votazioni/<int:round_id>/chiudi")
 @tavolo_view("facilitate")
+@transaction
 def close_round(tavolo: Tavolo, role: str, round_id: int):
     vote = _round(tavolo, round_id)
-    service.close_round(db.session, _user(), vote)
-    db.session.commit()
+    rounds.close_round(db.session, _user(), vote)
     flash(_("Votazione «%(t)s» chiusa: ecco i risultati.", t=vote.title), "success")
     return _back(tavolo, vote, "results")
 
 
 @bp.post("/<int:tavolo_id>/votazioni/<int:round_id>/spareggio")
 @tavolo_view("facilitate")
+@transaction
 def tie_break(tavolo: Tavolo, role: str, round_id: int):
     vote = _round(tavolo, round_id)
     form = TieBreakForm()
     if not form.validate():
         raise Problem("invalid", " ".join(form.seed.errors) or _("Il seme dello spareggio non è valido."), 422)
     seed = (form.seed.data or "").strip() or None
-    service.tie_break(db.session, _user(), vote, seed)
-    db.session.commit()
+    rounds.tie_break(db.session, _user(), vote, seed)
     flash(_("Spareggio registrato."), "success")
     return redirect(url_for("voting.results", tavolo_id=tavolo.id, round_id=vote.id) + "#spareggio")
 
@@ -387,8 +284,8 @@ def _ballot_context(tavolo: Tavolo, role: str, vote: VoteRound, *, error: str | 
                     interest_error: str | None = None) -> dict[str, Any]:
     session = db.session
     user = _user()
-    mine = service.my_status(session, vote, user)
-    settings = service.method_settings(vote)
+    mine = ballots.my_status(session, vote, user)
+    settings = method_settings(vote)
     declared = set(mine["declarations"])
     excluded = declared if vote.conflict_excludes else set()
     if interest_form is None:
@@ -399,16 +296,18 @@ def _ballot_context(tavolo: Tavolo, role: str, vote: VoteRound, *, error: str | 
     values = _form_values(vote, posted, mine.get("ballot"), settings)
     seduta = session.get(Seduta, vote.seduta_id) if vote.seduta_id else None
     can_facilitate = permissions.can(session, user, "facilitate", tavolo.id)
-    not_yet = vote.status == "open" and vote.opens_at is not None and vote.opens_at > utcnow()
+    now = utcnow()
+    phase = payloads.phase(vote, now)
+    not_yet = phase == "open" and vote.opens_at is not None and vote.opens_at > now
     return _live_context(tavolo, role) | {
-        "vote": vote, "mine": mine, "settings": settings, "excluded": excluded, "declared": declared,
-        "values": values, "error": error, "interest_form": interest_form, "interest_error": interest_error,
-        "turnout": service.turnout(session, vote), "seduta": seduta, "can_facilitate": can_facilitate,
-        "action_form": ActionForm(formdata=None), "op_id": secrets.token_hex(16), "labels": _labels(),
-        "conflicts": service.conflicts_list(session, vote) if can_facilitate else [],
+        "vote": vote, "phase": phase, "mine": mine, "settings": settings, "excluded": excluded,
+        "declared": declared, "values": values, "error": error, "interest_form": interest_form,
+        "interest_error": interest_error, "turnout": turnout(session, vote), "seduta": seduta,
+        "can_facilitate": can_facilitate, "action_form": ActionForm(formdata=None), "op_id": secrets.token_hex(16),
+        "labels": _labels(), "conflicts": payloads.conflicts_list(session, vote) if can_facilitate else [],
         "not_yet": not_yet,
-        "may_vote": mine["eligible"] and vote.status == "open" and not not_yet and not (vote.secret and mine["voted"]),
-        "electorate_size": len(service.electorate(session, vote)),
+        "may_vote": mine["eligible"] and phase == "open" and not not_yet and not (vote.secret and mine["voted"]),
+        "electorate_size": len(electorate(session, vote)),
         "n_items": len(vote.items),
     }
 
@@ -446,22 +345,16 @@ def ballot(tavolo: Tavolo, role: str, round_id: int):
 
 @bp.post("/<int:tavolo_id>/votazioni/<int:round_id>/scheda")
 @tavolo_view("view")
+@transaction
 def cast(tavolo: Tavolo, role: str, round_id: int):
     vote = _round(tavolo, round_id)
     op_id = valid_op_id(request.form.get("op_id"))
-
-    def attempt():
-        current = service.get_round(db.session, round_id, tavolo.id)
-        content = ballot_from_form(current, request.form, service.method_settings(current))
-        receipt = service.cast_ballot(db.session, _user(), current, content, op_id)
-        db.session.commit()
-        return receipt
-
     try:
-        receipt = _retrying(attempt)
+        # A refused ballot leaves nothing behind, so the page shown again with its message is the stored state.
+        with db.session.begin_nested():
+            content = ballot_from_form(vote, request.form, method_settings(vote))
+            receipt = ballots.cast_ballot(db.session, _user(), vote, content, op_id)
     except Problem as problem:
-        db.session.rollback()
-        vote = service.get_round(db.session, round_id, tavolo.id)
         context = _ballot_context(tavolo, role, vote, error=problem.message, posted=request.form)
         return _render("voting/ballot.html", problem.status, **context)
     if receipt["duplicate"]:
@@ -475,6 +368,7 @@ def cast(tavolo: Tavolo, role: str, round_id: int):
 
 @bp.post("/<int:tavolo_id>/votazioni/<int:round_id>/interesse")
 @tavolo_view("view")
+@transaction
 def declare_interest(tavolo: Tavolo, role: str, round_id: int):
     vote = _round(tavolo, round_id)
     form = InterestForm()
@@ -482,45 +376,21 @@ def declare_interest(tavolo: Tavolo, role: str, round_id: int):
     message, status = None, 422
     if form.validate() and form.bisogno_id.data:
         try:
-            service.declare_interest(db.session, _user(), vote, form.bisogno_id.data, form.note.data or "")
+            with db.session.begin_nested():
+                rounds.declare_interest(db.session, _user(), vote, form.bisogno_id.data, form.note.data or "")
         except Problem as problem:
-            db.session.rollback()
             message, status = problem.message, problem.status
         else:
-            db.session.commit()
             title = next((i.title for i in vote.items if i.bisogno_id == form.bisogno_id.data), "")
             flash(_("Interesse dichiarato su «%(t)s»: resta agli atti e compare con i risultati.", t=title), "success")
             return redirect(url_for("voting.ballot", tavolo_id=tavolo.id, round_id=vote.id) + "#interessi")
     else:
         message = " ".join(form.bisogno_id.errors + form.note.errors) or _("Scegliere la voce.")
-    vote = service.get_round(db.session, round_id, tavolo.id)
     context = _ballot_context(tavolo, role, vote, interest_form=form, interest_error=message)
     return _render("voting/ballot.html", status, **context)
 
 
 # --------------------------------------------------------------------------- results
-
-
-def describe_ballot(vote: VoteRound, content: dict, titles: dict[str, str]) -> str:
-    """A ballot in words, for the list of open ballots."""
-    def title(b) -> str:
-        return titles.get(str(b), str(b))
-
-    if vote.method == "approval":
-        chosen = content.get("approve", [])
-        return _("approva: %(l)s", l="; ".join(title(b) for b in chosen)) if chosen else _("scheda bianca")
-    if vote.method == "dot":
-        points = content.get("points", {})
-        return "; ".join(f"{title(b)}: {n}" for b, n in points.items()) if points else _("scheda bianca")
-    if vote.method == "score":
-        scores = content.get("scores", {})
-        parts = []
-        for b, given in scores.items():
-            detail = ", ".join(f"{c} {v}" for c, v in given.items()) if isinstance(given, dict) else str(given)
-            parts.append(f"{title(b)} ({detail})")
-        return "; ".join(parts) if parts else _("scheda bianca")
-    ranking = content.get("ranking", [])
-    return " › ".join(f"{n}. {title(b)}" for n, b in enumerate(ranking, start=1)) if ranking else _("scheda bianca")
 
 
 def bar_percent(vote: VoteRound, value, top) -> int:
@@ -549,49 +419,38 @@ def _tally_details(vote: VoteRound, tally: dict | None) -> dict[str, Any]:
 @bp.get("/<int:tavolo_id>/votazioni/<int:round_id>/risultati")
 def results(tavolo_id: int, round_id: int):
     session = db.session
-    try:
-        tavolo = tavoli_service.get_tavolo(session, tavolo_id)
-        vote = _round(tavolo, round_id)
-        viewer = _user() if current_user.is_authenticated else None
-        try:
-            audience = voting_permissions.may_read(session, vote, viewer)
-        except Problem:
-            if viewer is None:
-                return error_response(401, _("Per leggere i risultati di questa votazione occorre accedere come "
-                                             "partecipante del tavolo."))
-            raise
-        data = service.results(session, vote, viewer)
-    except Problem as problem:
-        session.rollback()
-        return error_response(problem.status, problem.message)
+    tavolo = tavoli_service.get_tavolo(session, tavolo_id)
+    vote = _round(tavolo, round_id)
+    viewer = _user() if current_user.is_authenticated else None
+    audience = voting_permissions.audience(session, vote, viewer)
+    if audience is None:
+        if viewer is None:
+            raise Problem("unauthorized", _("Per leggere i risultati di questa votazione occorre accedere come "
+                                            "partecipante del tavolo."), 401)
+        raise forbidden(_("Non fai parte di questo tavolo."))
+    data = payloads.results(session, vote, viewer)
     rows = data["ranking"]
     top = max((r["score"] for r in rows if r["score"] is not None), default=0)
     for row in rows:
         row["percent"] = bar_percent(vote, row["score"], top)
     titles = {str(i.bisogno_id): i.title for i in vote.items}
-    ballots = data["ballots"] or []
-    for b in ballots:
-        b["text"] = describe_ballot(vote, b["content"], titles)
+    listed = data["ballots"] or []
+    for b in listed:
+        b["text"] = labels.describe_ballot(vote.method, b["content"], titles)
     tie = vote.tie_break or None
     by = session.get(User, tie["by"]) if tie and tie.get("by") and audience == "member" else None
     tie_by = by.name if by is not None else None
     can_facilitate = viewer is not None and permissions.can(session, viewer, "facilitate", tavolo.id)
     has_ties = any(r["tie"] for r in rows)
     context = {
-        "tavolo": tavolo, "vote": vote, "data": data, "rows": rows, "titles": titles, "ballots": ballots,
-        "audience": audience, "tie": tie, "tie_by": tie_by, "can_facilitate": can_facilitate,
+        "tavolo": tavolo, "vote": vote, "phase": payloads.phase(vote), "data": data, "rows": rows, "titles": titles,
+        "ballots": listed, "audience": audience, "tie": tie, "tie_by": tie_by, "can_facilitate": can_facilitate,
         "has_ties": has_ties, "labels": _labels(), "details": _tally_details(vote, data["tally"]),
         "tie_form": TieBreakForm(formdata=None), "action_form": ActionForm(formdata=None),
         "live": vote.status == "open" and audience == "member",
         "tie_rule": methods.TIE_BREAK_RULE,
     }
     if context["live"]:
-        role = permissions.role_name(session, viewer, tavolo.id)
-        context |= _live_context(tavolo, role)
+        # A member: their role on the tavolo.
+        context |= _live_context(tavolo, permissions.require(session, viewer, "view", tavolo.id))
     return render_template("voting/results.html", **context)
-
-
-@bp.errorhandler(Problem)
-def _problem(exc: Problem):
-    db.session.rollback()
-    return error_response(exc.status, exc.message)
