@@ -72,7 +72,7 @@ def test_removal_during_a_live_seduta_updates_register_and_quorum(app, world, co
         membership.remove_role(session, w.admin, w.tavolo, w.delegate2)
         session.commit()
     (event,) = events(watcher)
-    assert event["kind"] == "role.removed" and event["payload"]["presence"]["left_at"]
+    assert event["kind"] == "role.removed" and event["payload"]["presence_id"]
     assert event["payload"]["quorum"]["organisations_present"] == 0
     snapshot = join(watcher, world.tavolo.id, presence=False)
     assert snapshot["mode"] == "snapshot"

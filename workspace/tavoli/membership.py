@@ -27,7 +27,7 @@ from workspace.problems import conflict, invalid, not_found
 from workspace.reference.models import Macroarea
 from workspace.tavoli import permissions
 from workspace.tavoli.models import TAVOLO_ROLES, Tavolo, TavoloMember, TavoloRole
-from workspace.tavoli.payloads import member_payload, presence_payload, role_payload, tavolo_payload
+from workspace.tavoli.payloads import member_payload, role_payload, tavolo_payload
 from workspace.tavoli.service import live_seduta, open_presence, quorum
 
 if TYPE_CHECKING:
@@ -179,7 +179,9 @@ def remove_role(session: Session, actor: User, tavolo: Tavolo, user: User) -> re
         presence.left_at = utcnow()
     session.delete(existing)
     session.flush()
-    payload |= {"presence": presence_payload(presence) if presence is not None else None}
+    # The presence's id only: attendance data stays in the presence.* events, which the retention
+    # rules unlink from the person after some years.
+    payload |= {"presence_id": presence.id if presence is not None else None}
     return record.append(session, tavolo.id, "role.removed", _with_quorum(session, tavolo, payload), actor.id)
 
 
