@@ -147,6 +147,7 @@ def admin_invite(email: str, name: str, organisation_name: str) -> None:
     """
     from sqlalchemy import select
 
+    from workspace.accounts import links
     from workspace.accounts import service as accounts
     from workspace.accounts.models import Organisation
     from workspace.db import db as database
@@ -162,7 +163,7 @@ def admin_invite(email: str, name: str, organisation_name: str) -> None:
             if org is None:
                 org = accounts.create_organisation(session, name=organisation_name, kind="ufficio_di_piano",
                                                    ambito_code=app.config["AMBITO_CODE"])
-            raw = accounts.invite_delegate(session, org, name=name, email=email, grants_admin=True)
+            raw = links.invite_delegate(session, org, name=name, email=email, grants_admin=True)
             session.commit()
         except Problem as exc:
             session.rollback()

@@ -17,7 +17,7 @@ from tests.helpers import (
     make_org,
     make_user,
 )
-from workspace.accounts import service
+from workspace.accounts import links, service
 from workspace.accounts.models import AccessToken, Membership, User
 
 
@@ -135,7 +135,7 @@ def test_reused_invitation_post_is_410(app, client, setup, in_app):
 def test_expired_invitation_is_410_and_writes_nothing(app, setup, in_app):
     with in_app() as s:
         org = service.get_organisation(s, setup["org_id"])
-        raw = service.issue_token(s, "invitation", "tardi@example.it", name="Tardi", organisation=org,
+        raw = links.issue_token(s, "invitation", "tardi@example.it", name="Tardi", organisation=org,
                                   lifetime=timedelta(minutes=-5))
         s.commit()
     before = users(in_app)

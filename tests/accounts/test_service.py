@@ -10,7 +10,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
 from tests.helpers import mail_files, make_org, make_user, valid_numeric_cf
-from workspace.accounts import service
+from workspace.accounts import links, service
 from workspace.accounts.models import AccessToken, Membership, Organisation, User
 from workspace.db import utcnow
 from workspace.problems import Problem
@@ -187,7 +187,7 @@ def test_duplicate_codice_fiscale_is_409(session):
 
 
 def test_issue_token_stores_only_the_hash(session):
-    raw = service.issue_token(session, "login_link", "x@example.it")
+    raw = links.issue_token(session, "login_link", "x@example.it")
     session.commit()
     token = session.scalar(select(AccessToken))
     assert token.token_hash == hashlib.sha256(raw.encode()).hexdigest()
@@ -196,29 +196,29 @@ def test_issue_token_stores_only_the_hash(session):
 
 
 def test_consume_token_once(session):
-    raw = service.issue_token(session, "login_link", "x@example.it")
+    raw = links.issue_token(session, "login_link", "x@example.it")
     session.commit()
-    assert service.consume_token(session, raw, "login_link").used_at is not None
+    assert links.consume_token(session, raw, "login_link").used_at is not None
     session.commit()
     with pytest.raises(Problem) as info:
-        service.consume_token(session, raw, "login_link")
+        links.consume_token(session, raw, "login_link")
     assert info.value.status == 410 and "già stato usato" in info.value.message
 
 
 def test_unknown_and_wrong_kind_tokens_are_404(session):
-    raw = service.issue_token(session, "login_link", "x@example.it")
+    raw = links.issue_token(session, "login_link", "x@example.it")
     session.commit()
     for token, kind in [("inesistente", "login_link"), (raw, "password_reset"), ("x" * 500, "login_link")]:
         with pytest.raises(Problem) as info:
-            service.consume_token(session, token, kind)
+            links.consume_token(session, token, kind)
         assert info.value.status == 404
 
 
 def test_expired_token_is_410_and_stays_unused(session):
-    raw = service.issue_token(session, "invitation", "x@example.it", lifetime=timedelta(seconds=-1))
+    raw = links.issue_token(session, "invitation", "x@example.it", lifetime=timedelta(seconds=-1))
     session.commit()
     with pytest.raises(Problem) as info:
-        service.consume_token(session, raw, "invitation")
+        links.consume_token(session, raw, "invitation")
     assert info.value.status == 410 and "scaduto" in info.value.message
     session.rollback()
     assert session.scalar(select(AccessToken.used_at)) is None
@@ -228,7 +228,7 @@ def test_concurrent_consumption_only_one_wins(app):
     from workspace.db import db
 
     with app.app_context():
-        raw = service.issue_token(db.session, "login_link", "x@example.it")
+        raw = links.issue_token(db.session, "login_link", "x@example.it")
         db.session.commit()
 
     barrier = threading.Barrier(4)
@@ -239,7 +239,7 @@ def test_concurrent_consumption_only_one_wins(app):
         with app.app_context():
             barrier.wait()
             try:
-                service.consume_token(db.session, raw, "login_link")
+                links.consume_token(db.session, raw, "login_link")
                 db.session.commit()
                 result: object = "ok"
             except Problem as exc:
@@ -262,11 +262,11 @@ def test_concurrent_consumption_only_one_wins(app):
 def test_accept_invitation_creates_delegate_and_admin(session, app):
     org = make_org(session, kind="ufficio_di_piano", name="Ufficio di Piano di Pavia")
     admin = make_user(session, "capo@example.it", admin=True)
-    raw = service.invite_delegate(session, org, name="Nuova Persona", email="Nuova@Example.it",
+    raw = links.invite_delegate(session, org, name="Nuova Persona", email="Nuova@Example.it",
                                   grants_admin=True, invited_by=admin)
     session.commit()
     assert len(mail_files(app)) == 1
-    user = service.accept_invitation(session, raw)
+    user = links.accept_invitation(session, raw)
     session.commit()
     assert user.email == "nuova@example.it" and user.name == "Nuova Persona"
     assert user.is_admin and user.password_hash is None
@@ -276,9 +276,9 @@ def test_accept_invitation_creates_delegate_and_admin(session, app):
 def test_accept_invitation_reuses_existing_account(session):
     org = make_org(session)
     existing = make_user(session, "gia@example.it", password="password-esistente")
-    raw = service.invite_delegate(session, org, name="Altro Nome", email="gia@example.it")
+    raw = links.invite_delegate(session, org, name="Altro Nome", email="gia@example.it")
     session.commit()
-    user = service.accept_invitation(session, raw, password="password-nuova-1")
+    user = links.accept_invitation(session, raw, password="password-nuova-1")
     session.commit()
     assert user.id == existing.id and user.name != "Altro Nome"
     assert service.authenticate(session, "gia@example.it", "password-nuova-1") is user
@@ -287,10 +287,10 @@ def test_accept_invitation_reuses_existing_account(session):
 
 def test_accept_invitation_with_short_password_writes_nothing(session):
     org = make_org(session)
-    raw = service.invite_delegate(session, org, name="P", email="p@example.it")
+    raw = links.invite_delegate(session, org, name="P", email="p@example.it")
     session.commit()
     with pytest.raises(Problem) as info:
-        service.accept_invitation(session, raw, password="corta")
+        links.accept_invitation(session, raw, password="corta")
     assert info.value.status == 422
     session.rollback()
     assert count(session, User) == 0
@@ -301,7 +301,7 @@ def test_invite_existing_delegate_is_409(session):
     org = make_org(session)
     make_user(session, "q@example.it", org=org)
     with pytest.raises(Problem) as info:
-        service.invite_delegate(session, org, name="Q", email="Q@example.it")
+        links.invite_delegate(session, org, name="Q", email="Q@example.it")
     assert info.value.status == 409
     assert count(session, AccessToken) == 0
 
@@ -310,7 +310,7 @@ def test_invitation_mail_failure_writes_nothing(session, app):
     app.config["MAIL_DIR"] = "/proc/non-scrivibile/mail"
     org = make_org(session)
     with pytest.raises(Problem) as info:
-        service.invite_delegate(session, org, name="R", email="r@example.it")
+        links.invite_delegate(session, org, name="R", email="r@example.it")
     assert info.value.status == 503
     session.rollback()
     assert count(session, AccessToken) == 0
@@ -323,9 +323,9 @@ def test_password_reset_for_unknown_or_inactive_email_sends_nothing(session, app
     user = make_user(session, "spento@example.it")
     user.active = False
     session.commit()
-    service.request_password_reset(session, "nessuno@example.it")
-    service.request_password_reset(session, "spento@example.it")
-    service.request_login_link(session, "nessuno@example.it")
+    links.request_password_reset(session, "nessuno@example.it")
+    links.request_password_reset(session, "spento@example.it")
+    links.request_login_link(session, "nessuno@example.it")
     session.commit()
     assert mail_files(app) == []
     assert count(session, AccessToken) == 0
@@ -333,16 +333,16 @@ def test_password_reset_for_unknown_or_inactive_email_sends_nothing(session, app
 
 def test_reset_password_kills_other_reset_links(session):
     make_user(session, "s@example.it")
-    service.request_password_reset(session, "s@example.it")
-    service.request_password_reset(session, "s@example.it")
+    links.request_password_reset(session, "s@example.it")
+    links.request_password_reset(session, "s@example.it")
     session.commit()
     tokens = list(session.scalars(select(AccessToken)))
     assert len(tokens) == 2
     # Find a raw token: only the mail has it, so issue a third one directly.
     user = service.find_user(session, "s@example.it")
-    raw = service.issue_token(session, "password_reset", user.email, user=user)
+    raw = links.issue_token(session, "password_reset", user.email, user=user)
     session.commit()
-    service.reset_password(session, raw, "password-nuova-123")
+    links.reset_password(session, raw, "password-nuova-123")
     session.commit()
     assert all(t.used_at is not None for t in session.scalars(select(AccessToken)))
     assert utcnow() - user.last_login_at < timedelta(minutes=1)

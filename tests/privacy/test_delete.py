@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from tests.helpers import csrf_token_from, login, mail_files
 from tests.world import PASSWORD, add_bisogno, login_client
 from workspace import signals
-from workspace.accounts import service as accounts
+from workspace.accounts import links as account_links
 from workspace.accounts.models import AccessToken, Membership, User
 from workspace.needs import payloads
 from workspace.needs import service as needs
@@ -41,7 +41,7 @@ def contributions(in_app, world) -> dict:
         tavoli.presence_join(s, delia, seduta)
         tavoli.mark_presence(s, fabio, seduta, delia.id, True)
         s.commit()
-        accounts.request_login_link(s, EMAIL)
+        account_links.request_login_link(s, EMAIL)
         s.commit()
         return {"bisogno": bisogno.id, "note": note.id, "mention": mention.id}
 

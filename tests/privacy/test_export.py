@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from tests.world import add_bisogno, login_client
 from workspace import signals
-from workspace.accounts import service as accounts
+from workspace.accounts import links as account_links
 from workspace.accounts.models import AccessToken, User
 from workspace.db import utcnow
 from workspace.needs import service as needs
@@ -38,7 +38,7 @@ def populate(in_app, world) -> dict:
         tavoli.presence_join(s, delia, seduta)
         tavoli.presence_join(s, dario, seduta)
         s.commit()
-        accounts.request_login_link(s, delia.email)
+        account_links.request_login_link(s, delia.email)
         s.commit()
         return {"mine": mine.id, "theirs": theirs.id, "my_note": my_note.id, "their_note": their_note.id}
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from tests.helpers import csrf_post, csrf_token_from, last_mail, link_in_mail, login, logout
 from tests.world import PASSWORD
-from workspace.accounts import service as accounts
+from workspace.accounts import links as account_links
 from workspace.accounts.models import User
 
 
@@ -119,7 +119,7 @@ def test_a_new_version_is_shown_again(notice_on, app, client, world, in_app):
 
 def test_login_link_shows_the_notice(notice_on, app, world, in_app):
     with in_app() as s:
-        accounts.request_login_link(s, world.delegate2.email)
+        account_links.request_login_link(s, world.delegate2.email)
         s.commit()
     path = link_in_mail(last_mail(app, world.delegate2.email), app.config["BASE_URL"])
     client = app.test_client()
@@ -136,7 +136,7 @@ def test_invitation_shows_the_notice(notice_on, app, world, in_app):
         from workspace.accounts.models import Organisation
 
         org = s.get(Organisation, world.ets.id)
-        raw = accounts.invite_delegate(s, org, name="Nina Nuova", email="nina@prova.example.org")
+        raw = account_links.invite_delegate(s, org, name="Nina Nuova", email="nina@prova.example.org")
         s.commit()
     client = app.test_client()
     response = csrf_post(client, f"/invito/{raw}", {"name": "Nina Nuova", "join": "1"})

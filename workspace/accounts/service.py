@@ -1,4 +1,5 @@
-"""Accounts: organisations, people, memberships, passwords, single-use links.
+"""Accounts: organisations, people, memberships, passwords and login (single-use links,
+invitations and links by e-mail: ``links.py``).
 
 Plain functions over a SQLAlchemy session, called by the views and directly by tests. Each one
 validates everything first and refuses by raising :class:`~workspace.problems.Problem` (Italian
@@ -8,32 +9,24 @@ through ``workspace.web.transaction``) and rolls back after a Problem.
 """
 from __future__ import annotations
 
-import hashlib
 import secrets
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
-from typing import Any, cast
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
-from flask import current_app
-from flask_babel import force_locale, format_datetime
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
-from sqlalchemy.engine import CursorResult
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
-from workspace import mail
 from workspace.accounts import codice_fiscale as cf_rules
 from workspace.accounts.models import (
     ORGANISATION_KINDS,
     RUNTS_SECTIONS,
-    TOKEN_KINDS,
-    AccessToken,
     Membership,
     Organisation,
     User,
@@ -45,8 +38,6 @@ from workspace.ratelimit import Limiter, Throttled, email_key, ip_key
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024  # argon2 accepts more, but nobody types a novel: refuse obvious abuse
-TOKEN_BYTES = 32
-MAX_TOKEN_LENGTH = 128
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 _dummy_hash: str | None = None
@@ -94,7 +85,8 @@ def normalise_email(value: str | None, field: str = "email") -> str:
     return email
 
 
-def _clean_text(value: str | None, *, field: str, label: str, max_length: int) -> str:
+def clean_text(value: str | None, *, field: str, label: str, max_length: int) -> str:
+    """A required one-line text (a name): spaces folded, at most ``max_length`` characters."""
     text = " ".join((value or "").split())
     if not text:
         raise invalid(_("Il campo «%(label)s» è obbligatorio.", label=label), field)
@@ -116,14 +108,6 @@ def check_password(password: str | None, *, email: str | None = None, field: str
     if email and password.strip().lower() == email.lower():
         raise invalid(_("La password non può essere uguale all'indirizzo e-mail."), field)
     return password
-
-
-def _hash_token(raw: str) -> str:
-    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
-
-
-def _when(moment: datetime) -> str:
-    return format_datetime(moment, "d MMMM yyyy, HH:mm")
 
 
 # --------------------------------------------------------------------------- organisations
@@ -157,7 +141,7 @@ def check_organisation(
             errors.setdefault(field, exc.message)
         return None
 
-    clean["name"] = attempt("name", lambda: _clean_text(name, field="name", label=_("Denominazione"),
+    clean["name"] = attempt("name", lambda: clean_text(name, field="name", label=_("Denominazione"),
                                                          max_length=300))
     if kind not in ORGANISATION_KINDS:
         errors["kind"] = _("Il tipo di organizzazione scelto non esiste.")
@@ -261,7 +245,7 @@ def create_user(
 ) -> User:
     """A new person; the e-mail is the identity (lower-case, unique: 409 when taken)."""
     email = normalise_email(email)
-    name = _clean_text(name, field="name", label=_("Nome e cognome"), max_length=200)
+    name = clean_text(name, field="name", label=_("Nome e cognome"), max_length=200)
     if password is not None:
         check_password(password, email=email)
     duplicate = _("Esiste già un account con l'indirizzo %(email)s.", email=email)
@@ -305,7 +289,8 @@ def _verify(password_hash: str | None, password: str) -> bool:
         return False
 
 
-def _disabled() -> Problem:
+def account_disabled() -> Problem:
+    """Refusal for a person whose account the Ufficio di Piano has switched off."""
     return Problem("account_disabled",
                    _("Questo account è stato disattivato. Per riattivarlo rivolgersi all'Ufficio di Piano."), 403)
 
@@ -322,7 +307,7 @@ def authenticate(session: Session, email: str, password: str) -> User:
     if user is None or not _verify(user.password_hash, password or ""):
         raise bad
     if not user.active:
-        raise _disabled()
+        raise account_disabled()
     if user.password_hash and _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     user.last_login_at = utcnow()
@@ -420,288 +405,3 @@ def is_member(session: Session, user: User, organisation: Organisation) -> bool:
     return session.scalar(
         select(Membership.id).where(Membership.user_id == user.id, Membership.organisation_id == organisation.id)
     ) is not None
-
-
-# --------------------------------------------------------------------------- single-use links
-
-
-def _default_lifetime(kind: str) -> timedelta:
-    cfg = current_app.config
-    if kind == "invitation":
-        return timedelta(days=int(cfg.get("INVITATION_DAYS", 14)))
-    return timedelta(hours=int(cfg.get("RESET_HOURS", 2)))
-
-
-def issue_token(
-    session: Session,
-    kind: str,
-    email: str,
-    *,
-    name: str | None = None,
-    user: User | None = None,
-    organisation: Organisation | None = None,
-    grants_admin: bool = False,
-    created_by: User | None = None,
-    lifetime: timedelta | None = None,
-) -> str:
-    """Store a new link and return its raw token: the only time it exists outside an e-mail."""
-    if kind not in TOKEN_KINDS:
-        raise ValueError(f"unknown token kind {kind!r}")
-    raw = secrets.token_urlsafe(TOKEN_BYTES)
-    now = utcnow()
-    token = AccessToken(
-        kind=kind,
-        token_hash=_hash_token(raw),
-        email=normalise_email(email),
-        name=name,
-        user_id=user.id if user is not None else None,
-        organisation_id=organisation.id if organisation is not None else None,
-        grants_admin=bool(grants_admin),
-        created_by_id=created_by.id if created_by is not None else None,
-        created_at=now,
-        expires_at=now + (lifetime if lifetime is not None else _default_lifetime(kind)),
-    )
-    with session.begin_nested():
-        session.add(token)
-        session.flush()
-    return raw
-
-
-def _used_message(kind: str) -> str:
-    if kind == "invitation":
-        return _("Questo invito è già stato usato. Se hai già aderito puoi accedere con la tua e-mail; "
-                 "altrimenti chiedi un nuovo invito all'Ufficio di Piano.")
-    if kind == "password_reset":
-        return _("Questo link per reimpostare la password è già stato usato. Se serve, richiedine uno nuovo.")
-    return _("Questo link di accesso è già stato usato. Richiedine uno nuovo.")
-
-
-def _expired_message(kind: str, expired_at: datetime) -> str:
-    when = _when(expired_at)
-    if kind == "invitation":
-        return _("Questo invito è scaduto (scadenza: %(when)s). Chiedi un nuovo invito all'Ufficio di Piano.", when=when)
-    if kind == "password_reset":
-        return _("Questo link per reimpostare la password è scaduto (scadenza: %(when)s). Richiedine uno nuovo.",
-                 when=when)
-    return _("Questo link di accesso è scaduto (scadenza: %(when)s). Richiedine uno nuovo.", when=when)
-
-
-def peek_token(session: Session, raw: str, kind: str) -> AccessToken:
-    """The valid, unused token for ``raw`` without consuming it (pages shown before confirming)."""
-    token = None
-    if raw and len(raw) <= MAX_TOKEN_LENGTH:
-        token = session.scalar(
-            select(AccessToken).where(AccessToken.token_hash == _hash_token(raw), AccessToken.kind == kind)
-        )
-    if token is None:
-        raise not_found(_("Il link non è valido. Controlla di averlo copiato per intero dall'e-mail ricevuta."))
-    if token.used_at is not None:
-        raise Problem("link_used", _used_message(kind), 410)
-    if token.expires_at <= utcnow():
-        raise Problem("link_expired", _expired_message(kind, token.expires_at), 410)
-    return token
-
-
-def consume_token(session: Session, raw: str, kind: str) -> AccessToken:
-    """Mark the token used. The conditional UPDATE makes two concurrent uses impossible: only
-    one of them sees ``used_at IS NULL``; the other gets 410."""
-    token = peek_token(session, raw, kind)
-    now = utcnow()
-    result = cast("CursorResult[Any]", session.execute(
-        update(AccessToken)
-        .where(AccessToken.id == token.id, AccessToken.used_at.is_(None), AccessToken.expires_at > now)
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    ))
-    if result.rowcount != 1:
-        raise Problem("link_used", _used_message(kind), 410)
-    set_committed_value(token, "used_at", now)
-    return token
-
-
-def token_inviter(session: Session, token: AccessToken) -> User | None:
-    return session.get(User, token.created_by_id) if token.created_by_id else None
-
-
-# --------------------------------------------------------------------------- invitations
-
-
-def invite_delegate(
-    session: Session,
-    organisation: Organisation,
-    *,
-    name: str,
-    email: str,
-    grants_admin: bool = False,
-    invited_by: User | None = None,
-) -> str:
-    """Create an invitation for ``email`` to act for ``organisation`` and mail it; returns the raw
-    token. 409 if the person already is a delegate of it; 503 if the mail cannot be sent."""
-    email = normalise_email(email)
-    name = _clean_text(name, field="name", label=_("Nome e cognome"), max_length=200)
-    existing = find_user(session, email)
-    if existing is not None and is_member(session, existing, organisation):
-        raise Problem(
-            "conflict",
-            _("%(email)s è già delegato di «%(org)s». Per entrare può chiedere un link di accesso via e-mail.",
-              email=email, org=organisation.name),
-            409, field="email",
-        )
-    with session.begin_nested():
-        raw = issue_token(
-            session, "invitation", email, name=name, user=existing, organisation=organisation,
-            grants_admin=grants_admin, created_by=invited_by,
-        )
-        token = session.scalars(select(AccessToken).where(AccessToken.token_hash == _hash_token(raw))).one()
-        with force_locale("it"):
-            subject = _("Invito ai tavoli di co-programmazione: %(org)s", org=organisation.name)
-            body = mail.render_mail(
-                "invitation.txt",
-                name=name,
-                organisation=organisation,
-                inviter=invited_by,
-                grants_admin=grants_admin,
-                link=mail.external_url("accounts.invitation", token=raw),
-                expires=_when(token.expires_at),
-            )
-        try:
-            mail.send_mail(email, subject, body)
-        except mail.MailError as exc:
-            raise Problem("mail_unavailable", exc.message, 503) from exc
-    return raw
-
-
-def accept_invitation(session: Session, raw: str, *, password: str | None = None, name: str | None = None) -> User:
-    """Join through an invitation: creates the person (or reuses the account with that e-mail),
-    makes them delegate of the inviting organisation, grants admin if the invitation says so and
-    optionally sets a password. Returns the user, to be logged in."""
-    token = peek_token(session, raw, "invitation")
-    user = find_user(session, token.email)
-    if user is not None and not user.active:
-        raise Problem(
-            "account_disabled",
-            _("L'account %(email)s è stato disattivato. Per riattivarlo rivolgersi all'Ufficio di Piano.",
-              email=token.email), 403,
-        )
-    if password is not None:
-        check_password(password, email=token.email)
-    display_name = _clean_text(name or token.name or token.email.split("@")[0], field="name",
-                               label=_("Nome e cognome"), max_length=200)
-    with session.begin_nested():
-        consume_token(session, raw, "invitation")
-        if user is None:
-            user = create_user(session, email=token.email, name=display_name)
-        if password is not None:
-            set_password(session, user, password)
-        if token.organisation is not None:
-            add_membership(session, user, token.organisation)
-        if token.grants_admin:
-            user.is_admin = True
-        user.last_login_at = utcnow()
-        session.flush()
-    return user
-
-
-# --------------------------------------------------------------------------- links by e-mail
-
-
-def _active_user(session: Session, email: str) -> User | None:
-    user = find_user(session, email)
-    return user if user is not None and user.active else None
-
-
-def _send_link_quietly(email: str, subject: str, body: str) -> None:
-    """Mail a link without telling the requester whether it went out (non-disclosure)."""
-    try:
-        mail.send_mail(email, subject, body)
-    except mail.MailError:
-        current_app.logger.exception("Link via e-mail non inviato")
-
-
-def _throttle_requests(limiter: Limiter | None, scope: str, email: str, ip: str | None) -> None:
-    """Count every request (whether the address exists or not) so nobody can flood a mailbox."""
-    if limiter is None:
-        return
-    keys = [email_key(scope, email), ip_key(scope, ip)]
-    try:
-        limiter.check(keys)
-    except Throttled as exc:
-        raise throttled(exc.message, exc.retry_after) from exc
-    limiter.hit(keys)
-
-
-def request_password_reset(session: Session, email: str, *, limiter: Limiter | None = None,
-                           ip: str | None = None) -> None:
-    """Mail a reset link if an active account has this address. Same outcome either way."""
-    email = normalise_email(email)
-    _throttle_requests(limiter, "reset", email, ip)
-    user = _active_user(session, email)
-    if user is None:
-        return
-    raw = issue_token(session, "password_reset", user.email, name=user.name, user=user)
-    with force_locale("it"):
-        subject = _("Reimpostazione della password")
-        body = mail.render_mail(
-            "password_reset.txt", user=user, link=mail.external_url("accounts.reset_password", token=raw),
-            hours=int(_default_lifetime("password_reset").total_seconds() // 3600),
-        )
-    _send_link_quietly(user.email, subject, body)
-
-
-def request_login_link(session: Session, email: str, *, limiter: Limiter | None = None,
-                       ip: str | None = None) -> None:
-    """Mail a password-less login link if an active account has this address. Same outcome either way."""
-    email = normalise_email(email)
-    _throttle_requests(limiter, "link", email, ip)
-    user = _active_user(session, email)
-    if user is None:
-        return
-    raw = issue_token(session, "login_link", user.email, name=user.name, user=user)
-    with force_locale("it"):
-        subject = _("Il tuo link di accesso")
-        body = mail.render_mail(
-            "login_link.txt", user=user, link=mail.external_url("accounts.login_link", token=raw),
-            hours=int(_default_lifetime("login_link").total_seconds() // 3600),
-        )
-    _send_link_quietly(user.email, subject, body)
-
-
-def _token_user(session: Session, token: AccessToken) -> User:
-    user = session.get(User, token.user_id) if token.user_id else find_user(session, token.email)
-    if user is None:
-        raise not_found(_("L'account a cui si riferisce questo link non esiste più."))
-    if not user.active:
-        raise _disabled()
-    return user
-
-
-def reset_password(session: Session, raw: str, password: str) -> User:
-    """Set a new password through a reset link; other pending reset links of the person die too."""
-    token = peek_token(session, raw, "password_reset")
-    user = _token_user(session, token)
-    check_password(password, email=user.email)
-    with session.begin_nested():
-        consume_token(session, raw, "password_reset")
-        set_password(session, user, password)
-        now = utcnow()
-        session.execute(
-            update(AccessToken)
-            .where(AccessToken.kind == "password_reset", AccessToken.email == user.email,
-                   AccessToken.used_at.is_(None))
-            .values(used_at=now)
-            .execution_options(synchronize_session="fetch")
-        )
-        user.last_login_at = now
-        session.flush()
-    return user
-
-
-def login_with_link(session: Session, raw: str) -> User:
-    """Consume a password-less login link; returns the user to log in."""
-    token = peek_token(session, raw, "login_link")
-    user = _token_user(session, token)
-    with session.begin_nested():
-        consume_token(session, raw, "login_link")
-        user.last_login_at = utcnow()
-        session.flush()
-    return user

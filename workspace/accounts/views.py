@@ -30,7 +30,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from workspace.accounts import service
+from workspace.accounts import links, service
 from workspace.accounts.auth import after_login, forget_cached_user
 from workspace.accounts.forms import (
     ChangePasswordForm,
@@ -172,7 +172,7 @@ def _email_request(kind: str) -> ResponseReturnValue:
         return _render("accounts/email_request.html", form=form, **texts)
     if not form.validate():
         return _render("accounts/email_request.html", 422, form=form, **texts)
-    request_fn = service.request_password_reset if kind == "reset" else service.request_login_link
+    request_fn = links.request_password_reset if kind == "reset" else links.request_login_link
     try:
         request_fn(db.session, form.email.data, limiter=get_limiter(), ip=request.remote_addr)
     except Problem as problem:
@@ -204,14 +204,14 @@ def _form_refusal(problem: Problem, form: FlaskForm) -> str | None:
 @bp.route("/password/<token>", methods=["GET", "POST"])
 @transaction
 def reset_password(token: str) -> ResponseReturnValue:
-    access = service.peek_token(db.session, token, "password_reset")
+    access = links.peek_token(db.session, token, "password_reset")
     form = ResetPasswordForm()
     if request.method == "GET":
         return _render("accounts/reset_password.html", form=form, email=access.email)
     if not form.validate():
         return _render("accounts/reset_password.html", 422, form=form, email=access.email)
     try:
-        user = service.reset_password(db.session, token, form.password.data)
+        user = links.reset_password(db.session, token, form.password.data)
     except Problem as problem:
         message = _form_refusal(problem, form)
         return _render("accounts/reset_password.html", problem.status, form=form, email=access.email,
@@ -223,13 +223,13 @@ def reset_password(token: str) -> ResponseReturnValue:
 @bp.route("/accesso/<token>", methods=["GET", "POST"])
 @transaction
 def login_link(token: str) -> ResponseReturnValue:
-    access = service.peek_token(db.session, token, "login_link")
+    access = links.peek_token(db.session, token, "login_link")
     form = ConfirmForm()
     if request.method == "GET":
         return _render("accounts/login_link.html", form=form, email=access.email)
     if not form.validate():
         return _render("accounts/login_link.html", 400, form=form, email=access.email)
-    user = service.login_with_link(db.session, token)
+    user = links.login_with_link(db.session, token)
     _log_in(user, welcome=_("Benvenuta o benvenuto, %(name)s.", name=user.name))
     return redirect(after_login(user, url_for("core.home")))
 
@@ -240,8 +240,8 @@ def login_link(token: str) -> ResponseReturnValue:
 @bp.route("/invito/<token>", methods=["GET", "POST"])
 @transaction
 def invitation(token: str) -> ResponseReturnValue:
-    access = service.peek_token(db.session, token, "invitation")
-    inviter = service.token_inviter(db.session, access)
+    access = links.peek_token(db.session, token, "invitation")
+    inviter = links.token_inviter(db.session, access)
     existing = service.find_user(db.session, access.email)
     form = InvitationForm()
     context: dict[str, Any] = {"invitation": access, "inviter": inviter, "existing": existing,
@@ -256,7 +256,7 @@ def invitation(token: str) -> ResponseReturnValue:
         form.password.errors = [*form.password.errors, _("Per aderire con una password occorre sceglierla.")]
         return _render("accounts/invitation.html", 422, form=form, **context)
     try:
-        user = service.accept_invitation(
+        user = links.accept_invitation(
             db.session, token, password=form.password.data if with_password else None, name=form.name.data
         )
     except Problem as problem:
@@ -368,7 +368,7 @@ def organisation(organisation_id: int) -> ResponseReturnValue:
     if not form.validate():
         return page(422)
     try:
-        service.invite_delegate(
+        links.invite_delegate(
             db.session, org, name=form.name.data, email=form.email.data,
             grants_admin=bool(form.grants_admin.data), invited_by=current_user._get_current_object(),
         )

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workspace import mail, signals
+from workspace.accounts import links as account_links
 from workspace.accounts import service as accounts
 from workspace.accounts.models import Organisation, User
 from workspace.db import utcnow
@@ -106,7 +107,7 @@ def _organisation_for(session: Session, application: Application) -> Organisatio
             codice_fiscale=application.codice_fiscale, runts_section=application.runts_section,
             runts_repertorio=application.runts_repertorio, email=application.organisation_email,
         )
-    except accounts.AccountError as exc:
+    except Problem as exc:
         raise Problem("invalid", exc.message, exc.status) from exc
 
 
@@ -131,7 +132,7 @@ def _admit(session: Session, actor: User, application: Application) -> None:
         _send(person.email, _("Partecipazione ai tavoli: %(title)s", title=procedure.title),
               "procedure_delegate_added.txt", application=application, procedure=procedure, tavoli=tavolo_links)
     else:
-        raw = accounts.issue_token(session, "invitation", application.delegate_email,
+        raw = account_links.issue_token(session, "invitation", application.delegate_email,
                                    name=application.delegate_name, user=person, organisation=org, created_by=actor)
         application.invitation_token_hash = _hash(raw)
         session.flush()
@@ -150,13 +151,13 @@ def _admit(session: Session, actor: User, application: Application) -> None:
 def invitation_application(session: Session, raw: str) -> Application:
     """The admitted application behind a delegate's invitation link (404 if the link is unknown)."""
     application = None
-    if raw and len(raw) <= accounts.MAX_TOKEN_LENGTH:
+    if raw and len(raw) <= account_links.MAX_TOKEN_LENGTH:
         application = session.scalar(select(Application).where(Application.invitation_token_hash == _hash(raw)))
     if application is None or application.status != "admitted":
         raise not_found(_("Il link non è valido. Controlla di averlo copiato per intero dall'e-mail ricevuta."))
     try:
-        accounts.peek_token(session, raw, "invitation")
-    except accounts.AccountError as exc:
+        account_links.peek_token(session, raw, "invitation")
+    except Problem as exc:
         raise Problem("invalid_link", exc.message, exc.status) from exc
     return application
 
@@ -172,8 +173,8 @@ def accept_invitation(session: Session, raw: str, *, name: str | None = None,
                                         "rivolgersi all'Ufficio di Piano."), 410)
     with session.begin_nested():
         try:
-            user = accounts.accept_invitation(session, raw, password=password, name=name)
-        except accounts.AccountError as exc:
+            user = account_links.accept_invitation(session, raw, password=password, name=name)
+        except Problem as exc:
             if exc.errors:
                 raise invalid_fields(exc.errors, exc.status) from exc
             raise Problem("invalid", exc.message, exc.status) from exc

@@ -95,7 +95,7 @@ class _Checker:
     def email(self, field: str) -> str:
         try:
             return accounts.normalise_email(self.data.get(field), field=field)
-        except accounts.AccountError as exc:
+        except Problem as exc:
             self.errors[field] = exc.message
             return ""
 
