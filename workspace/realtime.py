@@ -133,7 +133,7 @@ def evict(app, tavolo_id: int, user_id: int) -> int:
         for sid in sids:
             state.rooms_by_sid[sid].discard(tavolo_id)
     for sid in sids:
-        socketio.server.leave_room(sid, record.room(tavolo_id), namespace=NAMESPACE)
+        state.server.leave_room(sid, record.room(tavolo_id), namespace=NAMESPACE)
     return len(sids)
 
 
