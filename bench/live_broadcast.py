@@ -181,7 +181,7 @@ def populate_tavolo(session, people: int, person_label: str, email_word: str, ti
     from workspace.accounts.models import Membership, Organisation, User
     from workspace.db import utcnow
     from workspace.procedures import lifecycle
-    from workspace.tavoli import service as tavoli
+    from workspace.tavoli import membership
 
     password_hash = PasswordHasher().hash(secrets.token_hex(16))  # one hash for everybody; never used
     udp = Organisation(name="Ufficio di Piano (bench)", kind="ufficio_di_piano", ambito_code="50008")
@@ -190,10 +190,12 @@ def populate_tavolo(session, people: int, person_label: str, email_word: str, ti
     session.add_all([udp, *orgs])
     facilitator = User(name="Facilitatore (bench)", email="facilitatore@bench.example.org",
                        password_hash=password_hash)
+    # The Ufficio di Piano's administrator creates the procedure, institutes the tavolo, gives the roles.
     admin = User(name="Amministratrice (bench)", email="amministrazione@bench.example.org",
                  password_hash=password_hash, is_admin=True)
     session.add_all([facilitator, admin])
     session.add(Membership(user=facilitator, organisation=udp))
+    session.add(Membership(user=admin, organisation=udp))
     delegates = []
     for i in range(people):
         user = User(name=f"{person_label} {i + 1:03d}", email=f"{email_word}{i + 1:03d}@bench.example.org",
@@ -205,11 +207,11 @@ def populate_tavolo(session, people: int, person_label: str, email_word: str, ti
     procedure = lifecycle.create_procedure(session, admin, "50008", "Co-programmazione PdZ 2025-2027 (bench)",
                                            rup=facilitator)
     now = utcnow()
-    tavolo = tavoli.create_tavolo(session, procedure, title, ["E"],
-                                  opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=10))
-    tavoli.set_role(session, tavolo, facilitator, "facilitator")
+    tavolo = membership.create_tavolo(session, admin, procedure, title, ["E"],
+                                      opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=10))
+    membership.set_role(session, admin, tavolo, facilitator, "facilitator")
     for user, org in delegates:
-        tavoli.set_role(session, tavolo, user, "delegate", org)
+        membership.set_role(session, admin, tavolo, user, "delegate", org)
     return facilitator, tavolo, delegates
 
 

@@ -13,6 +13,7 @@ from workspace.accounts.models import Membership, Organisation, User
 from workspace.db import utcnow
 from workspace.needs import service as needs_service
 from workspace.procedures import lifecycle as procedures
+from workspace.tavoli import membership
 from workspace.tavoli import service as tavoli_service
 from workspace.tavoli.models import Seduta, Tavolo
 
@@ -81,16 +82,16 @@ def build_world(session, window_open: bool = True) -> World:
 
     procedure = procedures.create_procedure(session, admin, AMBITO, "Co-programmazione PdZ 2025-2027", rup=admin)
     now = utcnow()
-    tavolo = tavoli_service.create_tavolo(
-        session, procedure, "Tavolo anziani e fragilità", ["E"],
+    tavolo = membership.create_tavolo(
+        session, admin, procedure, "Tavolo anziani e fragilità", ["E"],
         opens_at=now - timedelta(days=1) if window_open else now + timedelta(days=1),
         closes_at=now + timedelta(days=10),
     )
-    tavoli_service.set_role(session, tavolo, facilitator, "facilitator")
-    tavoli_service.set_role(session, tavolo, delegate, "delegate", ets)
-    tavoli_service.set_role(session, tavolo, colleague, "delegate", ets)
-    tavoli_service.set_role(session, tavolo, delegate2, "delegate", ets2)
-    tavoli_service.set_role(session, tavolo, observer, "observer")
+    membership.set_role(session, admin, tavolo, facilitator, "facilitator")
+    membership.set_role(session, admin, tavolo, delegate, "delegate", ets)
+    membership.set_role(session, admin, tavolo, colleague, "delegate", ets)
+    membership.set_role(session, admin, tavolo, delegate2, "delegate", ets2)
+    membership.set_role(session, admin, tavolo, observer, "observer")
     seduta = tavoli_service.create_seduta(session, facilitator, tavolo, now + timedelta(hours=1), "Sala Consiglio",
                                           "mista", ["Apertura", "Bisogni emersi", "Varie"])
     session.commit()

@@ -118,6 +118,25 @@ def connections_in(tavolo_id: int, user_id: int) -> int:
                    if tavolo_id in rooms and state.sid_user.get(sid) == user_id)
 
 
+def evict(app, tavolo_id: int, user_id: int) -> int:
+    """Take a person's connections out of a tavolo's room (they lost their role): no more events
+    reach them, and their next join, resync or operation is refused by the guard. Only the
+    connections of this process are known here; with several processes the others are refused
+    at their next request. Call after commit, once the event telling them has been emitted.
+    Returns how many connections left the room."""
+    state = app.extensions.get(_EXT)
+    if state is None:
+        return 0
+    with state.lock:
+        sids = [sid for sid, rooms in state.rooms_by_sid.items()
+                if tavolo_id in rooms and state.sid_user.get(sid) == user_id]
+        for sid in sids:
+            state.rooms_by_sid[sid].discard(tavolo_id)
+    for sid in sids:
+        state.server.leave_room(sid, record.room(tavolo_id), namespace=NAMESPACE)
+    return len(sids)
+
+
 def snapshot(session, tavolo_id: int) -> dict[str, Any]:
     """The state of a tavolo a joining client starts from, gathered from every area."""
     return signals.collect(signals.tavolo_snapshot, session, tavolo_id=tavolo_id)

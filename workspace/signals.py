@@ -32,6 +32,11 @@ tavolo_joined = _signals.signal("tavolo-joined")
 #: A live client left a tavolo's room (or disconnected). kwargs: ``user``, ``tavolo_id``.
 tavolo_left = _signals.signal("tavolo-left")
 
+#: Collect, outside any transaction: the labels an area's objects need on the live pages, as
+#: plain strings in the current language (the pages pass them to their JavaScript as data).
+#: sender: the app. Each receiver returns ``{group: {key: label}}``.
+live_labels = _signals.signal("live-labels")
+
 #: After commit, not in a transaction: derived live state to push to a tavolo's room (coalesced).
 #: sender: the payload's kind (e.g. "vote.live"); kwargs: ``payload``.
 live_state_changed = _signals.signal("live-state-changed")

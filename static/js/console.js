@@ -17,7 +17,8 @@
     mode: 'presenza',
     onChange: render,
     onTick: tick,
-    announce: ['bisogno.created', 'annotation.created', 'seduta.started', 'seduta.closed']
+    announce: ['bisogno.created', 'annotation.created', 'seduta.started', 'seduta.closed', 'role.set',
+               'role.removed', 'member.added', 'member.removed']
   });
 
   function mine(state) { return !!(state.seduta && state.seduta.id === sedutaId); }
@@ -112,7 +113,7 @@
       if (p) {
         cell.appendChild(el('span', { class: 'badge tavoli-present', text: live.t('present_since', { time: live.time(p.joined_at) }) }));
         cell.appendChild(el('span', { class: 'd-block small tavoli-muted',
-          text: live.label('presence_modes', p.mode) + ' · ' + (p.source === 'manual' ? live.t('source_manual') : live.t('source_auto')) }));
+          text: live.label('presence_modes', p.mode) + ' · ' + live.label('presence_sources', p.source) }));
       } else {
         cell.textContent = live.t('absent');
       }

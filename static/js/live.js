@@ -159,8 +159,16 @@
       case 'annotation.supported':
         state.annotations[p.id] = p;
         break;
+      case 'member.added':
+      case 'member.removed':
+        if (isLive(state, p.seduta_id)) { state.quorum = p.quorum; }
+        break;
+      case 'role.removed':
+        // A person who no longer takes part leaves the live seduta's register with their role.
+        if (isLive(state, p.seduta_id)) { delete state.presences[p.user_id]; state.quorum = p.quorum; }
+        break;
       default:
-        break;  // seduta.convened and kinds this page does not show
+        break;  // seduta.convened, role.set and kinds this page does not show
     }
   }
 
@@ -271,7 +279,7 @@
   };
 
   Live.prototype.setStatus = function (status) {
-    if (this.status === 'refused' && status !== 'connected') { return; }
+    if (this.status === 'refused' && (status !== 'connected' || this.removed)) { return; }
     var previous = this.status;
     this.status = status;
     var node = this.find('[data-live-status]');
@@ -415,9 +423,33 @@
     this.save();
     this.notify({ event: event, spotlightBefore: before });
     this.announceEvent(event);
+    if (event.kind === 'role.set' || event.kind === 'role.removed') { this.roleChanged(event); }
     // People already on the page when the seduta starts are present too: join again so the
     // server records the presence (the answer is a replay of what we already have).
     if (event.kind === 'seduta.started' && this.presence) { this.join(); }
+  };
+
+  /* The page was built for this person's role: when it changes, say so and offer to reload (what
+     is being typed stays until they choose); when it is removed, the server refuses them from now
+     on, so the page reloads at once and shows why. */
+  Live.prototype.roleChanged = function (event) {
+    var p = event.payload || {};
+    if (String(p.user_id) !== String(this.userId)) { return; }
+    var node = this.find('[data-live-errors]');
+    if (event.kind === 'role.removed') {
+      this.removed = true;
+      this.setStatus('refused');
+      if (node) { node.textContent = ''; node.appendChild(el('p', { class: 'tavoli-error-text mb-0', text: this.t('my_role_removed') })); }
+      try { window.sessionStorage.removeItem(this.stateKey); } catch (e) { /* nothing to do */ }
+      if (this.socket) { this.socket.disconnect(); }
+      window.setTimeout(function () { window.location.reload(); }, 3000);
+      return;
+    }
+    if (!node) { return; }
+    node.textContent = '';
+    node.appendChild(el('p', { class: 'tavoli-error-text mb-2', text: this.t('my_role_set', { role: this.label('roles', p.role) }) }));
+    node.appendChild(el('button', { type: 'button', class: 'btn btn-primary btn-sm', 'data-action': 'reload',
+                                    onclick: function () { window.location.reload(); } }, [this.t('reload')]));
   };
 
   Live.prototype.notify = function (info) {
@@ -483,6 +515,10 @@
       case 'spotlight.set':
         return p.bisogno_id ? this.t('spotlight_now', { title: this.bisognoTitle(p.bisogno_id) })
           : this.t('spotlight_none');
+      case 'role.set': return this.t('role_set', { name: p.name, role: this.label('roles', p.role) });
+      case 'role.removed': return this.t('role_removed', { name: p.name });
+      case 'member.added': return this.t('member_added', { org: p.organisation });
+      case 'member.removed': return this.t('member_removed', { org: p.organisation });
       case 'seduta.started': return this.t('seduta_started');
       case 'seduta.closed': return this.t('seduta_closed');
       case 'timer.set':
@@ -663,7 +699,7 @@
     ];
     if (a.deleted) {
       children.push(el('p', { class: 'tavoli-muted fst-italic mb-1',
-                              text: a.moderated ? this.t('moderated', { reason: a.deletion_reason || '' }) : this.t('deleted') }));
+                              text: a.moderated ? this.t('moderated', { reason: a.moderation_reason || '' }) : this.t('deleted') }));
     } else {
       children.push(el('div', { class: 'tavoli-annotation-body', html: a.body_html || '' }));
     }
@@ -720,15 +756,17 @@
     if (merged) { parts.push(el('p', { class: 'mb-2', text: this.t('merged_into', { title: merged.title }) })); }
     if (b.description_html) { parts.push(el('div', { class: 'tavoli-bisogno-description', html: b.description_html })); }
     var facts = [];
+    var evidence = b.evidence || {};
     if (b.target_population) { facts.push(this.t('target', { target: b.target_population })); }
-    if (b.evidence_figure) { facts.push(this.t('evidence', { figure: b.evidence_figure })); }
-    if (b.evidence_source) { facts.push(this.t('evidence_source', { source: b.evidence_source })); }
-    if (b.evidence_year) { facts.push(this.t('evidence_year', { year: b.evidence_year })); }
+    if (evidence.figure) { facts.push(this.t('evidence', { figure: evidence.figure })); }
+    if (evidence.source) { facts.push(this.t('evidence_source', { source: evidence.source })); }
+    if (evidence.year) { facts.push(this.t('evidence_year', { year: evidence.year })); }
     if (facts.length) {
       parts.push(el('ul', { class: 'tavoli-facts' }, facts.map(function (f) { return el('li', { text: f }); })));
     }
-    if (b.key_point_labels && b.key_point_labels.length) {
-      parts.push(el('p', { class: 'tavoli-muted small mb-1', text: this.t('key_points') + ': ' + b.key_point_labels.join('; ') }));
+    var keyPoints = (b.key_points || []).map(function (k) { return k && k.text; }).filter(Boolean);
+    if (keyPoints.length) {
+      parts.push(el('p', { class: 'tavoli-muted small mb-1', text: this.t('key_points') + ': ' + keyPoints.join('; ') }));
     }
     return parts;
   };

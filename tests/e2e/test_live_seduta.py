@@ -24,6 +24,7 @@ from workspace.db import db, utcnow
 from workspace.needs import service as needs_service
 from workspace.needs.service import bisogni_of
 from workspace.procedures import lifecycle as procedures
+from workspace.tavoli import membership
 from workspace.tavoli import service as tavoli_service
 
 BIG = {"width": 1600, "height": 900}
@@ -66,12 +67,12 @@ def tavolo(live_app) -> LiveTavolo:
         admin = make_person(session, "Anna Amministratrice", f"adm-{tag}@e2e.example.org", udp, admin=True)
         procedure = procedures.create_procedure(session, admin, "50008", f"Co-programmazione {tag}")
         now = utcnow()
-        t = tavoli_service.create_tavolo(session, procedure, f"Tavolo anziani {tag}", ["E"],
-                                         opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=10))
-        tavoli_service.set_role(session, t, facilitator, "facilitator")
-        tavoli_service.set_role(session, t, delegate, "delegate", ets)
-        tavoli_service.set_role(session, t, delegate2, "delegate", ets2)
-        tavoli_service.set_role(session, t, observer, "observer")
+        t = membership.create_tavolo(session, admin, procedure, f"Tavolo anziani {tag}", ["E"],
+                                     opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=10))
+        membership.set_role(session, admin, t, facilitator, "facilitator")
+        membership.set_role(session, admin, t, delegate, "delegate", ets)
+        membership.set_role(session, admin, t, delegate2, "delegate", ets2)
+        membership.set_role(session, admin, t, observer, "observer")
         seduta = tavoli_service.create_seduta(session, facilitator, t, now + timedelta(minutes=5), "Sala Consiglio",
                                               "mista", ["Apertura", "Bisogni emersi", "Varie ed eventuali"])
         session.commit()
@@ -153,7 +154,7 @@ def test_bisogno_appears_live_and_spotlight_reaches_big_screen(page, open_page, 
     phone_card.get_by_label("Testo").fill("Offriamo 10 volontari per le visite a domicilio.")
     phone_card.get_by_role("button", name=re.compile("Invia l'annotazione")).click()
     expect(card.locator(".tavoli-annotation")).to_contain_text("Offriamo 10 volontari")
-    expect(card.locator(".tavoli-annotation .tavoli-kind")).to_have_text("Risorsa disponibile")
+    expect(card.locator(".tavoli-annotation .tavoli-kind")).to_have_text("Risorsa offerta")
 
     # The facilitator moves the agenda and spotlights the bisogno: the big screen follows.
     facilitator.get_by_role("button", name=named("Passa a questo punto", "Bisogni emersi")).click()
@@ -349,6 +350,44 @@ def test_outbox_sends_an_operation_exactly_once(page, live_app, tavolo):
     with live_app.app_context():
         titles = [b.title for b in bisogni_of(db.session, tavolo.tavolo_id)]
     assert titles.count("Scritto senza rete") == 1
+
+
+def _person(email: str) -> User:
+    return db.session.scalar(select(User).where(User.email == email))
+
+
+def test_role_changes_reach_the_open_pages(page, open_page, console, live_app, tavolo):
+    """The Ufficio di Piano changes a role while the person is on the tavolo's page: they are told
+    and reload into what the new role allows; a person whose role is removed is refused at once."""
+    console.allow("/socket.io/?EIO=4")  # the connection dropped on purpose when the role is removed
+    login(page, tavolo.delegate)
+    page.goto(f"/tavoli/{tavolo.tavolo_id}/partecipa")
+    connected(page)
+    expect(page.get_by_role("heading", name="Proponi un bisogno")).to_be_visible()
+    other = open_page(PHONE)
+    login(other, tavolo.delegate2)
+    other.goto(f"/tavoli/{tavolo.tavolo_id}/partecipa")
+    connected(other)
+
+    with live_app.app_context():
+        t = tavoli_service.get_tavolo(db.session, tavolo.tavolo_id)
+        membership.set_role(db.session, _person(tavolo.admin), t, _person(tavolo.delegate), "observer")
+        db.session.commit()
+    notice = page.locator("[data-live-errors]")
+    expect(notice).to_contain_text("Il tuo ruolo a questo tavolo è cambiato: ora sei «Osservatore».")
+    assert_accessible(page)
+    expect(other.locator("[data-live-errors]")).to_be_empty()  # someone else's role: no notice
+    page.get_by_role("button", name="Ricarica la pagina").click()
+    expect(page.locator(".tavoli-participant .tavoli-role")).to_have_text("Osservatore")
+    expect(page.get_by_role("heading", name="Proponi un bisogno")).to_have_count(0)
+
+    with live_app.app_context():
+        t = tavoli_service.get_tavolo(db.session, tavolo.tavolo_id)
+        membership.remove_role(db.session, _person(tavolo.admin), t, _person(tavolo.delegate2))
+        db.session.commit()
+    expect(other.locator("[data-live-errors]")).to_contain_text("Non fai più parte di questo tavolo")
+    expect(other.locator("h1")).to_have_text("Accesso non consentito", timeout=15_000)
+    expect(other.locator("main")).to_contain_text("Non fai parte di questo tavolo.")
 
 
 def test_pages_accessible_before_the_seduta(page, tavolo):

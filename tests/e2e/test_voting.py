@@ -24,6 +24,7 @@ from workspace.accounts.models import Organisation, User
 from workspace.db import db, utcnow
 from workspace.needs import service as needs_service
 from workspace.procedures import lifecycle as procedures
+from workspace.tavoli import membership
 from workspace.tavoli import service as tavoli_service
 from workspace.voting import rounds as voting_rounds
 from workspace.voting.electorate import turnout
@@ -68,12 +69,12 @@ def tavolo(live_app) -> VoteTavolo:
         admin = make_person(session, "Anna Amministratrice", f"adm-{tag}@e2e.example.org", udp, admin=True)
         procedure = procedures.create_procedure(session, admin, "50008", f"Co-programmazione {tag}")
         now = utcnow()
-        t = tavoli_service.create_tavolo(session, procedure, f"Tavolo anziani {tag}", ["E"],
-                                         opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=10))
-        tavoli_service.set_role(session, t, facilitator, "facilitator")
+        t = membership.create_tavolo(session, admin, procedure, f"Tavolo anziani {tag}", ["E"],
+                                     opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=10))
+        membership.set_role(session, admin, t, facilitator, "facilitator")
         for person, o in zip(delegates, orgs, strict=True):
-            tavoli_service.set_role(session, t, person, "delegate", o)
-        tavoli_service.set_role(session, t, observer, "observer")
+            membership.set_role(session, admin, t, person, "delegate", o)
+        membership.set_role(session, admin, t, observer, "observer")
         seduta = tavoli_service.create_seduta(session, facilitator, t, now + timedelta(minutes=5), "Sala Consiglio",
                                               "mista", ["Apertura", "Priorità", "Varie"])
         bisogni = [needs_service.create_bisogno(session, delegates[0], t, {"title": title, "macroarea": "E"})[0].id

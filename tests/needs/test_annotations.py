@@ -10,6 +10,7 @@ from tests.needs.test_bisogni import HOSTILE, _assert_clean
 from tests.tavoli.support import second_tavolo
 from tests.world import add_bisogno
 from workspace import record
+from workspace.needs import payloads
 from workspace.needs import service as needs
 from workspace.needs.models import Annotation, AnnotationSupport
 from workspace.problems import Problem
@@ -29,7 +30,7 @@ def _annotate(session, who, bisogno, body="Nel nostro quartiere lo vediamo ogni 
 
 def test_annotation_attributed_to_the_delegates_organisation(session, world, bisogno):
     annotation, event = _annotate(session, world.colleague, bisogno)
-    data = needs.annotation_dict(annotation)
+    data = payloads.annotation_member(annotation)
     assert (data["author"], data["organisation"], data["kind"]) == ("Carlo Collega", world.ets.name, "esperienza")
     assert event.kind == "annotation.created" and event.payload == data
 
@@ -83,7 +84,7 @@ def test_own_deletion_keeps_the_row_and_hides_the_text(session, world, bisogno):
     assert row is not None and row.body == "Testo che ritiro"  # kept for the record
     assert (row.deleted_by_id, row.moderated, row.deletion_reason) == (world.delegate.id, False, None)
     assert row.deleted_at is not None
-    data = needs.annotation_dict(row)
+    data = payloads.annotation_member(row)
     assert (data["deleted"], data["body"], data["body_html"], data["moderated"]) == (True, None, None, False)
     assert event.kind == "annotation.deleted" and event.payload == data
     assert "Testo che ritiro" not in str(event.payload)
@@ -102,7 +103,7 @@ def test_moderation_requires_and_records_a_reason(session, world, bisogno):
     row = session.get(Annotation, annotation.id)
     assert (row.moderated, row.deletion_reason, row.deleted_by_id) == (True, "Dati personali di terzi",
                                                                       world.facilitator.id)
-    assert event.payload["deletion_reason"] == "Dati personali di terzi" and event.payload["body"] is None
+    assert event.payload["moderation_reason"] == "Dati personali di terzi" and event.payload["body"] is None
     assert "Rossi" not in str(event.payload)
     refused(session, lambda: needs.delete_annotation(session, world.facilitator, annotation, "Di nuovo"),
             "conflict", 409, "già stata eliminata")
@@ -131,7 +132,7 @@ def test_one_support_per_organisation(session, world, bisogno):
     assert first.payload["supports"] == second.payload["supports"] == [world.ets.name]
     needs.toggle_support(session, world.delegate2, annotation, True)
     session.commit()
-    assert needs.annotation_dict(session.get(Annotation, annotation.id))["supports"] == sorted(
+    assert payloads.annotation_member(session.get(Annotation, annotation.id))["supports"] == sorted(
         [world.ets.name, world.ets2.name])
     # any delegate of the organisation may withdraw its support
     event = needs.toggle_support(session, world.colleague, annotation, False)
@@ -151,9 +152,9 @@ def test_support_on_a_deleted_annotation_refused(session, world, bisogno):
 # --- Markdown and sizes ----------------------------------------------------------------------------
 
 
-def test_markdown_sanitised_in_annotation_dict(session, world, bisogno):
+def test_markdown_sanitised_in_annotation_member(session, world, bisogno):
     annotation, event = _annotate(session, world.delegate, bisogno, HOSTILE)
-    html = needs.annotation_dict(annotation)["body_html"]
+    html = payloads.annotation_member(annotation)["body_html"]
     _assert_clean(html)
     _assert_clean(event.payload["body_html"])
     assert "<strong>importante</strong>" in html

@@ -91,6 +91,28 @@ def test_member_gets_bisogni_with_annotations_matching_the_schema(app, world, co
     assert single.get_json() == main
 
 
+def test_live_snapshot_names_things_like_the_api(app, world, content):
+    """The live channel's bisogni and annotations are the API's objects with the same names and
+    shapes, plus who wrote them (workspace/needs/payloads.py)."""
+    from workspace import realtime
+
+    client, _token = login_client(app, world.delegate)
+    api = {b["id"]: b for b in client.get(API + LIST.format(**content)).get_json()}
+    with app.app_context():
+        snapshot = realtime.snapshot(db.session, content["tavolo_id"])
+    for live in snapshot["bisogni"]:
+        public = api[live["id"]]
+        shared = set(public) - {"annotations", "merged_here"}
+        assert set(live) == shared | {"author"}
+        assert {k: live[k] for k in shared} == {k: public[k] for k in shared}
+    public_notes = {a["id"]: a for b in api.values() for a in b["annotations"]}
+    for live in snapshot["annotations"]:
+        assert set(live) == set(public_notes[live["id"]]) | {"author", "bisogno_id"}
+        assert {k: live[k] for k in public_notes[live["id"]]} == public_notes[live["id"]]
+    hidden = next(a for a in snapshot["annotations"] if a["id"] == content["hidden"])
+    assert hidden["moderation_reason"] == "Fuori tema" and "deletion_reason" not in hidden
+
+
 def test_schema_is_strict(app, world, content, document):
     client, _token = login_client(app, world.observer)
     item = client.get(API + ONE.format(tavolo_id=content["tavolo_id"], bisogno_id=content["main"])).get_json()
@@ -138,11 +160,12 @@ def test_outsider_403_and_missing_404(app, world, content):
 def test_bisogno_of_another_tavolo_is_404(app, world, content):
     with app.app_context():
         tavolo = db.session.get(Tavolo, content["tavolo_id"])
-        from workspace.tavoli import service as tavoli_service
+        from workspace.tavoli import membership
 
-        other = tavoli_service.create_tavolo(db.session, tavolo.procedure, "Altro tavolo", ["A"])
-        tavoli_service.set_role(db.session, other, db.session.merge(world.delegate), "delegate",
-                                db.session.merge(world.ets))
+        admin = db.session.merge(world.admin)
+        other = membership.create_tavolo(db.session, admin, tavolo.procedure, "Altro tavolo", ["A"])
+        membership.set_role(db.session, admin, other, db.session.merge(world.delegate), "delegate",
+                            db.session.merge(world.ets))
         db.session.commit()
         other_id = other.id
     client, _token = login_client(app, world.delegate)

@@ -13,6 +13,7 @@ from tests.tavoli.support import footprint, start_live
 from tests.world import AMBITO, add_bisogno, bisogno_data
 from workspace import record
 from workspace.accounts.models import Organisation
+from workspace.needs import payloads
 from workspace.needs import service as needs
 from workspace.needs.models import Bisogno, BisognoVersion
 from workspace.problems import Problem
@@ -102,7 +103,7 @@ def test_key_points_of_the_bisognos_macroarea(session, world):
     bisogno, _ = needs.create_bisogno(session, world.delegate, world.tavolo, bisogno_data(key_points=[kp_e.id]))
     session.commit()
     assert [k.id for k in bisogno.key_points] == [kp_e.id]
-    assert needs.bisogno_dict(bisogno)["key_point_labels"] == [kp_e.text]
+    assert payloads.bisogno_member(bisogno)["key_points"] == [{"id": kp_e.id, "macroarea": "E", "text": kp_e.text}]
 
 
 def test_key_point_of_another_macroarea_refused(session, world):
@@ -133,7 +134,7 @@ def test_primary_macroarea_must_be_the_tavolos(session, world):
 def test_territory_only_comuni_of_the_ambito(session, world):
     bisogno, _ = needs.create_bisogno(session, world.delegate, world.tavolo, bisogno_data(comuni=[world.comune.id]))
     session.commit()
-    assert needs.bisogno_dict(bisogno)["comuni_names"] == ["Comune di Pavia"]
+    assert payloads.bisogno_member(bisogno)["comuni"] == [{"id": world.comune.id, "name": "Comune di Pavia"}]
 
 
 def _comune_elsewhere(session) -> Organisation:
@@ -234,7 +235,7 @@ def test_merge_keeps_links_and_annotations(session, world):
     assert merged.versions[-1].change == "accorpato"
     assert [a.id for a in merged.annotations] == [note.id] and note.bisogno_id == first.id
     assert event.payload["into"] == second.id and event.payload["merged_into"] == second.id
-    assert needs.bisogno_dict(merged)["merged_into"] == second.id
+    assert payloads.bisogno_member(merged)["merged_into"] == second.id
     assert session.get(Bisogno, second.id).status == "proposto"
     snap = needs.needs_snapshot(session, world.tavolo)
     assert {b["id"] for b in snap["bisogni"]} == {first.id, second.id}
@@ -279,9 +280,9 @@ def _assert_clean(html: str) -> None:
         assert bad not in lowered, (bad, html)
 
 
-def test_markdown_sanitised_in_bisogno_dict(session, world):
+def test_markdown_sanitised_in_bisogno_member(session, world):
     bisogno = add_bisogno(session, world, description=HOSTILE)
-    html = needs.bisogno_dict(bisogno)["description_html"]
+    html = payloads.bisogno_member(bisogno)["description_html"]
     _assert_clean(html)
     assert "<strong>importante</strong>" in html and ">clicca</a>" in html
     # the source is kept verbatim (it is what the author wrote); only the HTML is rendered

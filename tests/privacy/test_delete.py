@@ -11,6 +11,7 @@ from tests.world import PASSWORD, add_bisogno, login_client
 from workspace import signals
 from workspace.accounts import links as account_links
 from workspace.accounts.models import AccessToken, Membership, User
+from workspace.needs import payloads
 from workspace.needs import service as needs
 from workspace.needs.models import Annotation, Bisogno, BisognoVersion
 from workspace.privacy import service as privacy
@@ -111,9 +112,9 @@ def test_deletion_pseudonymises_the_person_and_keeps_the_records(app, world, con
         assert presences and all(p.organisation_id == world.ets.id for p in presences)
 
         # What others are shown: the pseudonym, the same organisation.
-        shown = needs.bisogno_dict(bisogno)
+        shown = payloads.bisogno_member(bisogno)
         assert shown["author"] == pseudonym and shown["organisation"] == "Associazione Alfa (prova)"
-        assert needs.annotation_dict(note)["author"] == pseudonym
+        assert payloads.annotation_member(note)["author"] == pseudonym
         created = s.scalar(select(TavoloEvent).where(TavoloEvent.kind == "bisogno.created"))
         assert created.payload["author"] == pseudonym and created.actor_id == uid
         joined = s.scalar(select(TavoloEvent).where(TavoloEvent.kind == "presence.joined"))

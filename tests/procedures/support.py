@@ -14,7 +14,7 @@ from tests.world import AMBITO, make_person
 from workspace.accounts.models import User
 from workspace.procedures import applications, files, lifecycle, texts
 from workspace.procedures.models import PROCEDURE_STATUSES, Procedure
-from workspace.tavoli import service as tavoli_service
+from workspace.tavoli import membership
 from workspace.tavoli.models import Tavolo
 
 # A frozen "now" for the service suites: the avviso goes out at T0, applications close 30 days later.
@@ -56,8 +56,8 @@ def build(session, tag: str | None = None) -> Setup:
     rup = make_person(session, "Rita Responsabile", f"rup-{tag}@prova.example.org")
     outsider = make_person(session, "Oscar Estraneo", f"out-{tag}@prova.example.org")
     procedure = lifecycle.create_procedure(session, admin, AMBITO, f"Co-programmazione PdZ {tag}")
-    tavolo = tavoli_service.create_tavolo(session, procedure, "Tavolo anziani e fragilità", ["E"])
-    tavolo2 = tavoli_service.create_tavolo(session, procedure, "Tavolo famiglie e minori", ["D"])
+    tavolo = membership.create_tavolo(session, admin, procedure, "Tavolo anziani e fragilità", ["E"])
+    tavolo2 = membership.create_tavolo(session, admin, procedure, "Tavolo famiglie e minori", ["D"])
     session.commit()
     return Setup(procedure, tavolo, tavolo2, admin, rup, outsider)
 

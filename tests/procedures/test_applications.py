@@ -162,10 +162,10 @@ def test_only_ets_unless_the_avviso_says_otherwise(session, open_call):
 
 
 def test_tavoli_must_be_those_of_the_avviso(session, open_call):
-    from workspace.tavoli import service as tavoli_service
+    from workspace.tavoli import membership
 
     other = lifecycle.create_procedure(session, open_call.admin, open_call.procedure.ambito_code, "Altra")
-    foreign = tavoli_service.create_tavolo(session, other, "Tavolo altrui", ["E"])
+    foreign = membership.create_tavolo(session, open_call.admin, other, "Tavolo altrui", ["E"])
     session.commit()
     with pytest.raises(Problem) as caught:
         apply(session, open_call, tavoli=[open_call.tavolo.id, foreign.id])

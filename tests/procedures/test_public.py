@@ -17,6 +17,7 @@ from workspace.db import db, utcnow
 from workspace.needs import service as needs_service
 from workspace.procedures import admissions, labels, lifecycle, opendata
 from workspace.procedures.models import PROCEDURE_STATUSES, Application, Procedure, PublicationItem
+from workspace.tavoli import membership
 from workspace.tavoli import service as tavoli_service
 
 
@@ -182,7 +183,8 @@ def test_open_data_csv(app, client):
         session = db.session
         tavolo = tavoli_service.get_tavolo(session, ids["tavolo"])
         facilitator = tavolo.procedure.rup
-        tavoli_service.set_role(session, tavolo, facilitator, "facilitator")
+        admin = session.scalar(select(User).where(User.is_admin.is_(True)))
+        membership.set_role(session, admin, tavolo, facilitator, "facilitator")
         tavolo.contribution_opens_at = utcnow() - timedelta(days=1)
         tavolo.contribution_closes_at = utcnow() + timedelta(days=1)
         session.commit()

@@ -6,6 +6,7 @@ import pytest
 
 from tests.realtime.support import attached, call, connected, db_session, events, footprint, join, op
 from tests.world import add_bisogno, login_client
+from workspace import record
 from workspace.extensions import socketio
 from workspace.realtime import NAMESPACE
 from workspace.tavoli import service as tavoli
@@ -57,10 +58,11 @@ def test_refused_connection_does_not_disturb_the_connected(app, world, connect):
 
 def test_join_gives_a_snapshot_then_events(app, world, connect):
     with db_session(app) as session:
+        base = record.last_seq(session, world.tavolo.id)
         add_bisogno(session, attached(world, session))
     client = connect(world.observer)
     reply = join(client, world.tavolo.id)
-    assert reply["mode"] == "snapshot" and reply["last_seq"] == 2
+    assert reply["mode"] == "snapshot" and reply["last_seq"] == base + 1
     snap = reply["snapshot"]
     assert snap["tavolo"]["id"] == world.tavolo.id and snap["seduta"] is None and snap["quorum"] is None
     assert [b["title"] for b in snap["bisogni"]] == ["Solitudine degli anziani soli nei quartieri periferici"]
@@ -69,17 +71,18 @@ def test_join_gives_a_snapshot_then_events(app, world, connect):
 
 def test_join_with_last_seq_replays_the_missing_events(app, world, connect):
     with db_session(app) as session:
+        base = record.last_seq(session, world.tavolo.id)
         w = attached(world, session)
         for n in range(3):
             add_bisogno(session, w, title=f"Bisogno {n}")
     client = connect(world.delegate)
-    reply = join(client, world.tavolo.id, last_seq=2)
-    assert reply["mode"] == "replay" and reply["last_seq"] == 4
+    reply = join(client, world.tavolo.id, last_seq=base + 1)
+    assert reply["mode"] == "replay" and reply["last_seq"] == base + 3
     assert [(e["seq"], e["kind"], e["payload"]["title"]) for e in reply["events"]] == [
-        (3, "bisogno.created", "Bisogno 1"), (4, "bisogno.created", "Bisogno 2")]
-    assert join(client, world.tavolo.id, last_seq=4)["events"] == []
+        (base + 2, "bisogno.created", "Bisogno 1"), (base + 3, "bisogno.created", "Bisogno 2")]
+    assert join(client, world.tavolo.id, last_seq=base + 3)["events"] == []
     # a client that claims to be ahead of the server (restored database) starts over
-    assert join(client, world.tavolo.id, last_seq=40)["mode"] == "snapshot"
+    assert join(client, world.tavolo.id, last_seq=base + 40)["mode"] == "snapshot"
 
 
 @pytest.mark.parametrize("event", ["join", "resync"])
@@ -119,11 +122,12 @@ def test_admin_joins_any_tavolo(world, connect):
 
 def test_resync_replays_without_marking_presence(app, world, connect):
     with db_session(app) as session:
+        base = record.last_seq(session, world.tavolo.id)
         tavoli.start_seduta(session, attached(world, session).facilitator, session.get(Seduta, world.seduta.id))
         session.commit()
     client = connect(world.delegate)
     before = footprint(app, world.tavolo.id)
-    reply = call(client, "resync", {"tavolo_id": world.tavolo.id, "last_seq": 1})
+    reply = call(client, "resync", {"tavolo_id": world.tavolo.id, "last_seq": base})
     assert reply["ok"] and reply["mode"] == "replay" and [e["kind"] for e in reply["events"]] == ["seduta.started"]
     assert footprint(app, world.tavolo.id) == before  # no presence written
     # resync joined the room too: the client receives what follows

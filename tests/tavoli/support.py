@@ -11,8 +11,9 @@ from workspace import record
 from workspace.db import utcnow
 from workspace.needs import service as needs
 from workspace.needs.models import Annotation, AnnotationSupport, Bisogno, BisognoVersion
+from workspace.tavoli import membership
 from workspace.tavoli import service as tavoli
-from workspace.tavoli.models import Presence, Seduta
+from workspace.tavoli.models import Presence, Seduta, Tavolo, TavoloMember, TavoloRole
 
 ROLES = ("facilitator", "delegate", "colleague", "delegate2", "observer", "outsider", "admin")
 CONTRIBUTORS = frozenset({"facilitator", "delegate", "colleague", "delegate2", "admin"})
@@ -42,6 +43,10 @@ def footprint(session, tavolo_id: int) -> dict[str, int]:
         "presences": count(Presence),
         "open_presences": count(Presence, Presence.left_at.is_(None)),
         "sedute_live": count(Seduta, Seduta.status == "in_corso"),
+        "tavoli": count(Tavolo),
+        "members": count(TavoloMember),
+        "roles": count(TavoloRole),
+        "all_events": count(record.TavoloEvent),
     }
 
 
@@ -74,10 +79,10 @@ def second_tavolo(session, world: World):
     """Another tavolo of the same procedure (macroarea A), with the same facilitator and delegate,
     its own seduta, a bisogno and an annotation."""
     now = utcnow()
-    other = tavoli.create_tavolo(session, world.tavolo.procedure, "Tavolo minori e famiglie", ["A"],
-                                 opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=10))
-    tavoli.set_role(session, other, world.facilitator, "facilitator")
-    tavoli.set_role(session, other, world.delegate, "delegate", world.ets)
+    other = membership.create_tavolo(session, world.admin, world.tavolo.procedure, "Tavolo minori e famiglie", ["A"],
+                                     opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=10))
+    membership.set_role(session, world.admin, other, world.facilitator, "facilitator")
+    membership.set_role(session, world.admin, other, world.delegate, "delegate", world.ets)
     seduta = tavoli.create_seduta(session, world.facilitator, other, now + timedelta(hours=2), "Sala B",
                                   "presenza", ["Unico punto"])
     bisogno, _ = needs.create_bisogno(session, world.delegate, other, bisogno_data(macroarea="A"))

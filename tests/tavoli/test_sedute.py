@@ -187,10 +187,16 @@ def test_snapshot_of_the_live_seduta(session, world):
 # --- the record ---------------------------------------------------------------------------------------
 
 
+# The events of tests/world.py's set-up: the tavolo, the facilitator, Alfa with its two delegates,
+# Beta with its delegate, the observer, the convened seduta.
+WORLD_EVENTS = ["tavolo.created", "role.set", "member.added", "role.set", "role.set", "member.added", "role.set",
+                "role.set", "seduta.convened"]
+
+
 def test_sequence_numbers_have_no_gaps_and_refusals_append_nothing(session, world):
     """Every accepted write appends exactly one event; refused ones none; numbers run 1..N."""
     tavolo_id = world.tavolo.id
-    assert [e.kind for e in record.events_between(session, tavolo_id)] == ["seduta.convened"]
+    assert [e.kind for e in record.events_between(session, tavolo_id)] == WORLD_EVENTS
     steps = [
         lambda: tavoli.start_seduta(session, world.facilitator, world.seduta),
         lambda: tavoli.presence_join(session, world.delegate, world.seduta),
@@ -218,9 +224,9 @@ def test_sequence_numbers_have_no_gaps_and_refusals_append_nothing(session, worl
             session.rollback()
             assert record.last_seq(session, tavolo_id) == before + 1
     events = record.events_between(session, tavolo_id)
-    assert [e.seq for e in events] == list(range(1, len(steps) + 2))
-    assert [e.kind for e in events] == ["seduta.convened", "seduta.started", "presence.joined", "bisogno.created",
-                                        "agenda.moved", "timer.set", "presence.marked", "seduta.closed"]
+    assert [e.seq for e in events] == list(range(1, len(WORLD_EVENTS) + len(steps) + 1))
+    assert [e.kind for e in events] == WORLD_EVENTS + ["seduta.started", "presence.joined", "bisogno.created",
+                                                       "agenda.moved", "timer.set", "presence.marked", "seduta.closed"]
     assert all(e.actor_id for e in events)
 
 
@@ -228,21 +234,25 @@ def test_each_tavolo_has_its_own_numbering(session, world):
     other, other_seduta, _, _ = second_tavolo(session, world)
     add_bisogno(session, world)
     mine = [e.seq for e in record.events_between(session, world.tavolo.id)]
-    theirs = [e.seq for e in record.events_between(session, other.id)]
-    assert mine == [1, 2] and theirs == [1, 2, 3]
+    theirs = [e.kind for e in record.events_between(session, other.id)]
+    assert mine == list(range(1, len(WORLD_EVENTS) + 2))
+    assert theirs == ["tavolo.created", "role.set", "member.added", "role.set", "seduta.convened",
+                      "bisogno.created", "annotation.created"]
+    assert [e.seq for e in record.events_between(session, other.id)] == list(range(1, len(theirs) + 1))
 
 
 def test_rolled_back_write_is_neither_recorded_nor_broadcast(session, world):
     sent = []
     record.set_emitter(lambda tavolo_id, message: sent.append((tavolo_id, message["seq"], message["kind"])))
     try:
+        base = record.last_seq(session, world.tavolo.id)
         tavoli.start_seduta(session, world.facilitator, world.seduta)
         session.rollback()
-        assert sent == [] and record.last_seq(session, world.tavolo.id) == 1
+        assert sent == [] and record.last_seq(session, world.tavolo.id) == base
         tavoli.start_seduta(session, world.facilitator, world.seduta)
         assert sent == []  # not before commit
         session.commit()
-        assert sent == [(world.tavolo.id, 2, "seduta.started")]
+        assert sent == [(world.tavolo.id, base + 1, "seduta.started")]
     finally:
         from workspace.realtime import emit_event
 
@@ -250,10 +260,13 @@ def test_rolled_back_write_is_neither_recorded_nor_broadcast(session, world):
 
 
 def test_replay_and_too_far_behind(session, world):
+    base = record.last_seq(session, world.tavolo.id)
     for n in range(6):
         add_bisogno(session, world, title=f"Bisogno {n}")
-    rep = record.replay(session, world.tavolo.id, 4)
-    assert (rep.too_far_behind, rep.last_seq, [e["seq"] for e in rep.events]) == (False, 7, [5, 6, 7])
-    assert record.replay(session, world.tavolo.id, 7).events == []
-    assert record.replay(session, world.tavolo.id, 1, limit=3).too_far_behind
-    assert record.replay(session, world.tavolo.id, 99).too_far_behind  # ahead of the server
+    last = base + 6
+    rep = record.replay(session, world.tavolo.id, last - 3)
+    assert (rep.too_far_behind, rep.last_seq, [e["seq"] for e in rep.events]) == (
+        False, last, [last - 2, last - 1, last])
+    assert record.replay(session, world.tavolo.id, last).events == []
+    assert record.replay(session, world.tavolo.id, last - 6, limit=3).too_far_behind
+    assert record.replay(session, world.tavolo.id, last + 1).too_far_behind  # ahead of the server

@@ -11,7 +11,7 @@ from tests.world import World, add_bisogno, build_world, make_person
 from workspace import record
 from workspace.accounts.models import Organisation
 from workspace.db import utcnow
-from workspace.tavoli import service as tavoli
+from workspace.tavoli import membership
 from workspace.voting import ballots, rounds
 from workspace.voting.models import (
     ConflictDeclaration,
@@ -52,7 +52,7 @@ def add_delegates(session, vw: VotingWorld, kind: str, count: int, prefix: str) 
         session.flush()
         person = make_person(session, f"{prefix} persona {n}", f"{prefix.lower().replace(' ', '')}{n}@prova.example.org",
                              org)
-        tavoli.set_role(session, vw.w.tavolo, person, "delegate", org)
+        membership.set_role(session, vw.w.admin, vw.w.tavolo, person, "delegate", org)
         people.append(person)
     session.commit()
     vw.extra[prefix] = people

@@ -16,6 +16,7 @@ from tests.world import make_person
 from workspace import record
 from workspace.db import utcnow
 from workspace.needs import service as needs
+from workspace.tavoli import membership
 from workspace.tavoli import service as tavoli
 from workspace.voting import ballots, electorate, methods, payloads, rounds
 from workspace.voting.models import (
@@ -117,7 +118,7 @@ def test_opening_freezes_rules_titles_and_electorate(session, vw):
     assert vote.items[0].title == "Solitudine degli anziani"
     # Someone given a role after opening is not in the electorate.
     late = make_person(session, "Ultima Arrivata", "late@prova.example.org", vw.ets2)
-    tavoli.set_role(session, vw.tavolo, late, "delegate", vw.ets2)
+    membership.set_role(session, vw.admin, vw.tavolo, late, "delegate", vw.ets2)
     session.commit()
     refused(session, lambda: ballots.cast_ballot(session, late, vote, pts(vw, 1)), "forbidden", 403,
             "aventi diritto")

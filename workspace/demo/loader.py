@@ -403,6 +403,7 @@ def _load_procedure(session: Session, people: dict[str, tuple[User, Organisation
     # Imported here: the demo module is also imported by code that needs only the logins.
     from workspace.needs import service as needs
     from workspace.procedures import lifecycle
+    from workspace.tavoli import membership
     from workspace.tavoli import service as tavoli
 
     user = {key: u for key, (u, _org) in people.items()}
@@ -410,22 +411,23 @@ def _load_procedure(session: Session, people: dict[str, tuple[User, Organisation
     macroaree = {m.code: m for m in session.scalars(select(Macroarea).where(Macroarea.code.in_(TAVOLI)))}
     key_points = {(k.macroarea_code, k.text): k.id for k in session.scalars(select(KeyPoint))}
     facilitator = user[FACILITATOR]
+    admin = user["rup"]  # the Ufficio di Piano's administrator, who institutes the tavoli
 
-    procedure = lifecycle.create_procedure(session, user["rup"], AMBITO, PROCEDURE_TITLE, rup=user["rup"],
+    procedure = lifecycle.create_procedure(session, admin, AMBITO, PROCEDURE_TITLE, rup=admin,
                                            object_=PROCEDURE_OBJECT, published=False)
     now = utcnow()
     tavolo = {}
     for code in TAVOLI:
-        t = tavoli.create_tavolo(
-            session, procedure, f"Tavolo {code} — {macroaree[code].name}", [code],
+        t = membership.create_tavolo(
+            session, admin, procedure, f"Tavolo {code} — {macroaree[code].name}", [code],
             description=TAVOLO_DESCRIPTIONS[code],
             opens_at=now - timedelta(days=7), closes_at=now + timedelta(days=35),
         )
-        tavoli.set_role(session, t, facilitator, "facilitator")
+        membership.set_role(session, admin, t, facilitator, "facilitator")
         for person, codes in DELEGATIONS.items():
             if code in codes:
-                tavoli.set_role(session, t, user[person], "delegate", org_of[person])
-        tavoli.set_role(session, t, user[OBSERVER], "observer", org_of[OBSERVER])
+                membership.set_role(session, admin, t, user[person], "delegate", org_of[person])
+        membership.set_role(session, admin, t, user[OBSERVER], "observer", org_of[OBSERVER])
         tavolo[code] = t
 
     def bisogno_data(spec: DemoBisogno, code: str) -> dict:

@@ -8,5 +8,6 @@ def register(app) -> None:
     app.register_blueprint(views.bp)
     realtime.bind(app, live)
     signals.tavolo_snapshot.connect(live.snapshot_part)
+    signals.live_labels.connect(live.live_labels)
     signals.personal_data_requested.connect(privacy.personal_data)
     signals.person_pseudonymised.connect(privacy.pseudonymise)

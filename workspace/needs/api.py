@@ -9,7 +9,8 @@ administrators included) and, once the tavolo's procedure is published, anyone. 
 
 People are not named: bisogni and annotations carry the organisation they are attributed to, as
 published documents name people only in their representative role. Deleted or moderated
-annotations keep their place in the thread without their text.
+annotations keep their place in the thread without their text. The objects are the public
+variants of ``workspace.needs.payloads``.
 """
 from __future__ import annotations
 
@@ -24,7 +25,6 @@ from sqlalchemy.orm import selectinload
 from workspace.api import bp, openapi
 from workspace.db import db
 from workspace.errors import error_response
-from workspace.markdown import render
 from workspace.needs.models import (
     ANNOTATION_KINDS,
     BISOGNO_STATUSES,
@@ -33,17 +33,11 @@ from workspace.needs.models import (
     AnnotationSupport,
     Bisogno,
 )
+from workspace.needs.payloads import bisogno_public
 from workspace.tavoli import permissions
 from workspace.tavoli.models import Tavolo
 
 TAG = "Bisogni"
-
-
-
-
-
-
-
 
 ID = openapi.ID
 MACROAREA = {"type": "string", "pattern": "^[A-L]$"}
@@ -120,53 +114,6 @@ openapi.add_schema("Bisogno", openapi.obj("Bisogno della comunità sollevato a u
 # ------------------------------------------------------------------------------------------ payloads
 
 
-def annotation_payload(a: Annotation) -> dict[str, Any]:
-    deleted = a.deleted_at is not None
-    supports = sorted(s.organisation.name for s in a.supports)
-    return {
-        "id": a.id,
-        "parent_id": a.parent_id,
-        "kind": a.kind,
-        "body": None if deleted else a.body,
-        "body_html": None if deleted else str(render(a.body)),
-        "organisation": a.organisation.name if a.organisation else None,
-        "created_at": a.created_at.isoformat(),
-        "deleted": deleted,
-        "moderated": a.moderated,
-        "moderation_reason": a.deletion_reason if (deleted and a.moderated) else None,
-        "supports": supports,
-        "supports_count": len(supports),
-    }
-
-
-def bisogno_payload(b: Bisogno, merged_here: list[int]) -> dict[str, Any]:
-    return {
-        "id": b.id,
-        "tavolo_id": b.tavolo_id,
-        "seduta_id": b.seduta_id,
-        "title": b.title,
-        "description": b.description or "",
-        "description_html": str(render(b.description)),
-        "macroarea": b.macroarea_code,
-        "transversal": [m.code for m in b.transversal],
-        "key_points": [{"id": k.id, "macroarea": k.macroarea_code, "text": k.text} for k in b.key_points],
-        "target_population": b.target_population or "",
-        "whole_ambito": b.whole_ambito,
-        "comuni": [{"id": c.id, "name": c.name} for c in b.comuni],
-        "evidence": {"source": b.evidence_source or "", "figure": b.evidence_figure or "",
-                     "year": b.evidence_year},
-        "consolidation": b.consolidation,
-        "status": b.status,
-        "merged_into": b.merged_into_id,
-        "merged_here": merged_here,
-        "organisation": b.organisation.name if b.organisation else None,
-        "version": b.version,
-        "created_at": b.created_at.isoformat(),
-        "updated_at": b.updated_at.isoformat(),
-        "annotations": [annotation_payload(a) for a in b.annotations],
-    }
-
-
 def _payloads(rows: list[Bisogno]) -> list[dict[str, Any]]:
     ids = [b.id for b in rows]
     merged: dict[int, list[int]] = {}
@@ -174,8 +121,9 @@ def _payloads(rows: list[Bisogno]) -> list[dict[str, Any]]:
         for child_id, into_id in db.session.execute(
                 select(Bisogno.id, Bisogno.merged_into_id).where(Bisogno.merged_into_id.in_(ids))
                 .order_by(Bisogno.id)):
-            merged.setdefault(into_id, []).append(child_id)
-    return [bisogno_payload(b, merged.get(b.id, [])) for b in rows]
+            if into_id is not None:  # always, by the query; said for the type checker
+                merged.setdefault(into_id, []).append(child_id)
+    return [bisogno_public(b, merged.get(b.id, [])) for b in rows]
 
 
 def _query():

@@ -10,7 +10,7 @@ twice in a row sends nothing the second time.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from itertools import groupby
@@ -25,8 +25,10 @@ from sqlalchemy.orm import Session
 from workspace import record
 from workspace.accounts.models import User
 from workspace.db import utcnow
-from workspace.needs.forms import KIND_LABELS, STATUS_LABELS
+from workspace.needs.labels import KIND_LABELS, STATUS_LABELS
 from workspace.needs.models import Bisogno
+from workspace.problems import forbidden
+from workspace.tavoli import permissions
 from workspace.tavoli.models import Tavolo, TavoloRole
 
 log = logging.getLogger(__name__)
@@ -35,9 +37,11 @@ LOCAL_TZ = ZoneInfo("Europe/Rome")
 FIRST_VISIT_WINDOW = timedelta(days=7)
 FIRST_DIGEST_WINDOW = timedelta(hours=24)
 
-# Live-seduta mechanics: meaningful in the room, noise for someone catching up later.
+# Live-seduta mechanics: meaningful in the room, noise for someone catching up later. The set-up
+# of the tavolo (its institution, members and roles) is on its members page and in the audit trail.
 QUIET_KINDS = frozenset({"presence.joined", "presence.left", "presence.marked", "timer.set",
-                         "agenda.moved", "spotlight.set"})
+                         "agenda.moved", "spotlight.set", "tavolo.created", "member.added",
+                         "member.removed", "role.set", "role.removed"})
 
 
 def local(moment: datetime) -> datetime:
@@ -71,7 +75,13 @@ def _parse(moment: Any) -> datetime | None:
         return None
 
 
-def describe(ev: record.TavoloEvent, actors: dict[int, User], titles: dict[int, str]) -> NewsLine | None:
+def moderation_reason(payload: dict[str, Any]) -> str:
+    """The reason in an ``annotation.deleted`` event (named ``deletion_reason`` in events recorded
+    before the live payloads took the API's name)."""
+    return payload.get("moderation_reason") or payload.get("deletion_reason") or ""
+
+
+def describe(ev: record.TavoloEvent, actors: dict[int, User], titles: Mapping[Any, str]) -> NewsLine | None:
     """The Italian sentence for one event, or None for the live-seduta mechanics."""
     if ev.kind in QUIET_KINDS:
         return None
@@ -95,7 +105,7 @@ def describe(ev: record.TavoloEvent, actors: dict[int, User], titles: dict[int, 
             text = _("%(who)s ha ritirato il bisogno «%(title)s».", who=who, title=title)
         elif ev.kind == "bisogno.status":
             text = _("%(who)s ha portato il bisogno «%(title)s» allo stato «%(s)s».", who=who, title=title,
-                     s=str(STATUS_LABELS.get(p.get("status"), p.get("status"))))
+                     s=str(STATUS_LABELS.get(p.get("status") or "", p.get("status"))))
         elif ev.kind == "bisogno.merged":
             text = _("%(who)s ha accorpato il bisogno «%(title)s» in «%(into)s».", who=who, title=title,
                      into=titles.get(p.get("into"), f"#{p.get('into')}"))
@@ -108,10 +118,10 @@ def describe(ev: record.TavoloEvent, actors: dict[int, User], titles: dict[int, 
             text = _("%(who)s ha risposto a un'annotazione sul bisogno «%(title)s».", who=who_org, title=title)
         elif ev.kind == "annotation.created":
             text = _("%(who)s ha aggiunto un'annotazione («%(kind)s») al bisogno «%(title)s».", who=who_org,
-                     kind=str(KIND_LABELS.get(p.get("kind"), p.get("kind"))), title=title)
+                     kind=str(KIND_LABELS.get(p.get("kind") or "", p.get("kind"))), title=title)
         elif ev.kind == "annotation.deleted" and p.get("moderated"):
             text = _("%(who)s ha moderato un'annotazione sul bisogno «%(title)s». Motivazione: %(r)s",
-                     who=who, title=title, r=p.get("deletion_reason") or "")
+                     who=who, title=title, r=moderation_reason(p))
         elif ev.kind == "annotation.deleted":
             text = _("%(who)s ha eliminato una propria annotazione sul bisogno «%(title)s».", who=who,
                      title=title)
@@ -151,6 +161,33 @@ def news(session: Session, tavolo: Tavolo, since: datetime | None, until: dateti
     titles = dict(session.execute(select(Bisogno.id, Bisogno.title).where(Bisogno.tavolo_id == tavolo.id)).all())
     lines = (describe(ev, actors, titles) for ev in events)
     return [line for line in lines if line is not None]
+
+
+def visit_novita(session: Session, user: User, tavolo: Tavolo,
+                 now: datetime | None = None) -> tuple[list[NewsLine], datetime, TavoloRole | None]:
+    """What is new for ``user`` since their last visit to the «novità» page (the last
+    ``FIRST_VISIT_WINDOW`` on a first visit), and the moment ``since`` they are counted from. The
+    visit is remembered for next time: a personal bookmark, not a change to the tavolo, so not
+    on its record. Administrators without a role at the tavolo have no bookmark."""
+    now = now or utcnow()
+    role = permissions.tavolo_role(session, user, tavolo.id)
+    since = role.last_visit_at if role is not None and role.last_visit_at else now - FIRST_VISIT_WINDOW
+    lines = news(session, tavolo, since, until=now)
+    if role is not None:
+        role.last_visit_at = now
+        session.flush()
+    return lines, since, role
+
+
+def set_digest(session: Session, user: User, tavolo: Tavolo, wanted: bool) -> TavoloRole:
+    """Opt in or out of the daily e-mail of a tavolo (a personal setting, not on the record)."""
+    role = permissions.tavolo_role(session, user, tavolo.id)
+    if role is None:
+        raise forbidden(_("Il riepilogo si attiva per i tavoli a cui partecipi con un ruolo: come amministratore "
+                          "senza ruolo a questo tavolo non viene salvato nulla."))
+    role.digest = wanted
+    session.flush()
+    return role
 
 
 def by_day(lines: Iterable[NewsLine]) -> list[tuple[date, list[NewsLine]]]:

@@ -3,7 +3,8 @@
 The forms only carry the fields and their CSRF token; every rule (required title, text limits,
 macroaree of the tavolo, key points of the chosen macroaree, Comuni of the Ambito, evidence year,
 contribution window, permissions) lives in ``workspace.needs.service``, so the pages, the live
-channel and the tests refuse the same things with the same Italian words.
+channel and the tests refuse the same things with the same Italian words. Labels of fields and
+choices: ``workspace.needs.labels``.
 """
 from __future__ import annotations
 
@@ -21,82 +22,26 @@ from wtforms import (
     TextAreaField,
 )
 
-from workspace.needs.models import ANNOTATION_KINDS, BISOGNO_STATUSES, CONSOLIDATION
-
-STATUS_LABELS = {
-    "proposto": _l("Proposto"),
-    "in_discussione": _l("In discussione"),
-    "accorpato": _l("Accorpato"),
-    "ritirato": _l("Ritirato"),
-}
-assert set(STATUS_LABELS) == set(BISOGNO_STATUSES)
-
-# Bootstrap Italia badge colour of each status (classes only: no style attributes under the CSP).
-STATUS_BADGES = {
-    "proposto": "bg-primary",
-    "in_discussione": "bg-warning text-dark",
-    "accorpato": "bg-secondary",
-    "ritirato": "bg-dark",
-}
-
-CONSOLIDATION_LABELS = {
-    "consolidato": _l("Consolidato"),
-    "nuovo": _l("Nuovo"),
-}
-assert set(CONSOLIDATION_LABELS) == set(CONSOLIDATION)
-
-KIND_LABELS = {
-    "dato": _l("Dato o evidenza"),
-    "esperienza": _l("Esperienza sul campo"),
-    "risorsa": _l("Risorsa offerta"),
-    "criticita": _l("Criticità"),
-    "proposta": _l("Proposta"),
-}
-assert set(KIND_LABELS) == set(ANNOTATION_KINDS)
-
-# Plural headings of the annotation sections on the detail page.
-KIND_HEADINGS = {
-    "dato": _l("Dati ed evidenze"),
-    "esperienza": _l("Esperienze sul campo"),
-    "risorsa": _l("Risorse offerte"),
-    "criticita": _l("Criticità"),
-    "proposta": _l("Proposte"),
-}
-
-FIELD_LABELS = {
-    "title": _l("Titolo"),
-    "description": _l("Descrizione"),
-    "macroarea": _l("Macroarea principale"),
-    "transversal": _l("Macroaree trasversali"),
-    "key_points": _l("Punti chiave"),
-    "target_population": _l("Popolazione destinataria"),
-    "comuni": _l("Comuni interessati"),
-    "whole_ambito": _l("Intero Ambito"),
-    "evidence_source": _l("Fonte del dato"),
-    "evidence_figure": _l("Dato"),
-    "evidence_year": _l("Anno del dato"),
-    "consolidation": _l("Consolidato o nuovo"),
-    "status": _l("Stato"),
-}
+from workspace.needs.labels import ANNOTATION_FIELD_LABELS, FIELD_LABELS
 
 
 class BisognoForm(FlaskForm):
     """Create and edit. The multiple choices are rendered by the template (grouped checkboxes);
     ``validate_choice=False`` leaves the refusal of a foreign value to the service."""
 
-    title = StringField(_l("Titolo"))
-    macroarea = SelectField(_l("Macroarea principale"), choices=[], validate_choice=False)
-    transversal = SelectMultipleField(_l("Macroaree trasversali"), choices=[], validate_choice=False)
-    key_points = SelectMultipleField(_l("Punti chiave"), choices=[], validate_choice=False)
-    description = TextAreaField(_l("Descrizione"))
-    target_population = TextAreaField(_l("Popolazione destinataria"))
-    whole_ambito = BooleanField(_l("Intero Ambito"))
-    comuni = SelectMultipleField(_l("Comuni interessati"), choices=[], validate_choice=False)
-    evidence_source = StringField(_l("Fonte del dato"))
-    evidence_figure = StringField(_l("Dato"))
-    evidence_year = StringField(_l("Anno del dato"))
+    title = StringField(FIELD_LABELS["title"])
+    macroarea = SelectField(FIELD_LABELS["macroarea"], choices=[], validate_choice=False)
+    transversal = SelectMultipleField(FIELD_LABELS["transversal"], choices=[], validate_choice=False)
+    key_points = SelectMultipleField(FIELD_LABELS["key_points"], choices=[], validate_choice=False)
+    description = TextAreaField(FIELD_LABELS["description"])
+    target_population = TextAreaField(FIELD_LABELS["target_population"])
+    whole_ambito = BooleanField(FIELD_LABELS["whole_ambito"])
+    comuni = SelectMultipleField(FIELD_LABELS["comuni"], choices=[], validate_choice=False)
+    evidence_source = StringField(FIELD_LABELS["evidence_source"])
+    evidence_figure = StringField(FIELD_LABELS["evidence_figure"])
+    evidence_year = StringField(FIELD_LABELS["evidence_year"])
     # Choices rendered by the template from CONSOLIDATION_LABELS; the service checks the value.
-    consolidation = RadioField(_l("Consolidato o nuovo"), choices=[], default="nuovo", validate_choice=False)
+    consolidation = RadioField(FIELD_LABELS["consolidation"], choices=[], default="nuovo", validate_choice=False)
     # The version the person started from: a stale one means someone else saved in between.
     version = HiddenField()
 
@@ -118,7 +63,7 @@ class BisognoForm(FlaskForm):
         }
 
     def fill_from(self, fields: dict[str, Any], version: int) -> None:
-        """Pre-fill from ``service.bisogno_fields`` (edit page)."""
+        """Pre-fill from ``payloads.bisogno_fields`` (edit page)."""
         self.title.data = fields["title"]
         self.macroarea.data = fields["macroarea"]
         self.transversal.data = list(fields["transversal"])
@@ -136,14 +81,14 @@ class BisognoForm(FlaskForm):
 
 class AnnotationForm(FlaskForm):
     kind = RadioField(_l("Tipo di annotazione"), choices=[], validate_choice=False)
-    body = TextAreaField(_l("Testo"))
+    body = TextAreaField(ANNOTATION_FIELD_LABELS["body"])
     parent_id = SelectField(_l("In risposta a"), choices=[], validate_choice=False)
 
 
 class ReasonForm(FlaskForm):
     """Deletion of one's own annotation (no reason needed) or moderation (reason required)."""
 
-    reason = TextAreaField(_l("Motivazione"))
+    reason = TextAreaField(ANNOTATION_FIELD_LABELS["reason"])
 
 
 class SupportForm(FlaskForm):

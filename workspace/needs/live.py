@@ -3,13 +3,22 @@ Bound by ``workspace.needs.register``."""
 from __future__ import annotations
 
 from workspace.needs import service
+from workspace.needs.labels import CONSOLIDATION_LABELS, KIND_LABELS, STATUS_LABELS
 from workspace.needs.models import ANNOTATION_KINDS, BISOGNO_STATUSES, CONSOLIDATION
 from workspace.realtime import ID, operation
 from workspace.tavoli import service as tavoli_service
+from workspace.tavoli.labels import plain
 
 
 def snapshot_part(session, tavolo_id: int) -> dict:
     return service.needs_snapshot(session, tavoli_service.get_tavolo(session, tavolo_id))
+
+
+def live_labels(_app) -> dict[str, dict[str, str]]:
+    """Receiver of ``signals.live_labels``: how the live pages name annotation kinds, consolidato
+    or nuovo, and the bisogni's statuses."""
+    return {"kinds": plain(KIND_LABELS), "consolidation": plain(CONSOLIDATION_LABELS),
+            "bisogno_status": plain(STATUS_LABELS)}
 
 
 # Text lengths are checked by the service (a clear message with the configured limit); the

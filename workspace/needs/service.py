@@ -1,6 +1,7 @@
 """Bisogni and annotations: raise, edit (versioned), change state, merge, annotate, support,
 delete or moderate. Same write path as every tavolo change: permission, validation, rows, one
-event — in one transaction the caller commits."""
+event — in one transaction the caller commits. The events' payloads: ``workspace.needs.payloads``
+(member variants)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 from workspace import record
 from workspace.accounts.models import Organisation, User
 from workspace.db import utcnow
-from workspace.markdown import render
+from workspace.needs.labels import ANNOTATION_FIELD_LABELS, FIELD_LABELS
 from workspace.needs.models import (
     ANNOTATION_KINDS,
     CONSOLIDATION,
@@ -23,6 +24,7 @@ from workspace.needs.models import (
     Bisogno,
     BisognoVersion,
 )
+from workspace.needs.payloads import annotation_member, bisogno_fields, bisogno_member
 from workspace.problems import Problem, conflict, forbidden, invalid, not_found
 from workspace.reference.models import KeyPoint, Macroarea
 from workspace.tavoli import permissions
@@ -44,7 +46,7 @@ def text_limit() -> int:
     return int(current_app.config.get("TEXT_LIMIT", DEFAULT_TEXT_LIMIT))
 
 
-def _text(value: Any, label: str, required: bool = False, limit: int | None = None) -> str:
+def _text(value: Any, label: object, required: bool = False, limit: int | None = None) -> str:
     if value is None:
         value = ""
     if not isinstance(value, str):
@@ -92,11 +94,11 @@ def speaking_for(session: Session, user: User, tavolo_id: int) -> Organisation |
 
 def _apply_fields(session: Session, bisogno: Bisogno, tavolo: Tavolo, data: dict[str, Any]) -> None:
     """Validate every field before touching the row, so a refusal leaves nothing half-changed."""
-    title = _text(data.get("title"), _("Titolo"), required=True, limit=300)
-    description = _text(data.get("description"), _("Descrizione"))
-    target = _text(data.get("target_population"), _("Popolazione destinataria"), limit=2000)
-    source = _text(data.get("evidence_source"), _("Fonte del dato"), limit=2000)
-    figure = _text(data.get("evidence_figure"), _("Dato"), limit=200)
+    title = _text(data.get("title"), FIELD_LABELS["title"], required=True, limit=300)
+    description = _text(data.get("description"), FIELD_LABELS["description"])
+    target = _text(data.get("target_population"), FIELD_LABELS["target_population"], limit=2000)
+    source = _text(data.get("evidence_source"), FIELD_LABELS["evidence_source"], limit=2000)
+    figure = _text(data.get("evidence_figure"), FIELD_LABELS["evidence_figure"], limit=200)
     year = data.get("evidence_year")
     if year in ("", None):
         year = None
@@ -161,7 +163,7 @@ def create_bisogno(session: Session, actor: User, tavolo: Tavolo, data: dict[str
     session.add(bisogno)
     session.flush()
     _snapshot_version(session, bisogno, "creato", actor)
-    ev = record.append(session, tavolo.id, "bisogno.created", bisogno_dict(bisogno), actor.id, op_id)
+    ev = record.append(session, tavolo.id, "bisogno.created", bisogno_member(bisogno), actor.id, op_id)
     return bisogno, ev
 
 
@@ -190,7 +192,7 @@ def update_bisogno(session: Session, actor: User, bisogno: Bisogno, data: dict[s
     bisogno.updated_at = utcnow()
     session.flush()
     _snapshot_version(session, bisogno, "modificato", actor)
-    return record.append(session, bisogno.tavolo_id, "bisogno.updated", bisogno_dict(bisogno), actor.id, op_id)
+    return record.append(session, bisogno.tavolo_id, "bisogno.updated", bisogno_member(bisogno), actor.id, op_id)
 
 
 def set_status(session: Session, actor: User, bisogno: Bisogno, status: str,
@@ -208,7 +210,7 @@ def set_status(session: Session, actor: User, bisogno: Bisogno, status: str,
     bisogno.updated_at = utcnow()
     session.flush()
     _snapshot_version(session, bisogno, "stato", actor)
-    return record.append(session, bisogno.tavolo_id, "bisogno.status", bisogno_dict(bisogno), actor.id, op_id)
+    return record.append(session, bisogno.tavolo_id, "bisogno.status", bisogno_member(bisogno), actor.id, op_id)
 
 
 def merge_bisogno(session: Session, actor: User, bisogno: Bisogno, into: Bisogno,
@@ -225,7 +227,7 @@ def merge_bisogno(session: Session, actor: User, bisogno: Bisogno, into: Bisogno
     bisogno.updated_at = utcnow()
     session.flush()
     _snapshot_version(session, bisogno, "accorpato", actor)
-    return record.append(session, bisogno.tavolo_id, "bisogno.merged", bisogno_dict(bisogno) | {"into": into.id},
+    return record.append(session, bisogno.tavolo_id, "bisogno.merged", bisogno_member(bisogno) | {"into": into.id},
                          actor.id, op_id)
 
 
@@ -244,7 +246,7 @@ def spotlight(session: Session, actor: User, seduta: Seduta, bisogno_id: int | N
 
 
 def bisogno_tavolo(session: Session, bisogno: Bisogno) -> Tavolo:
-    return session.get(Tavolo, bisogno.tavolo_id)
+    return tavoli_service.get_tavolo(session, bisogno.tavolo_id)
 
 
 # --- annotations -----------------------------------------------------------------------------------
@@ -255,7 +257,7 @@ def add_annotation(session: Session, actor: User, bisogno: Bisogno, kind: str, b
     permissions.require(session, actor, "contribute", bisogno.tavolo_id)
     if kind not in ANNOTATION_KINDS:
         raise invalid(_("Tipo di annotazione non valido."))
-    body = _text(body, _("Testo"), required=True)
+    body = _text(body, ANNOTATION_FIELD_LABELS["body"], required=True)
     if bisogno.status in ("accorpato", "ritirato"):
         raise conflict(_("Il bisogno è accorpato o ritirato: annotare il bisogno in cui è confluito."))
     tavoli_service.check_contribution_window(session, bisogno_tavolo(session, bisogno))
@@ -268,7 +270,7 @@ def add_annotation(session: Session, actor: User, bisogno: Bisogno, kind: str, b
                             created_at=utcnow())
     session.add(annotation)
     session.flush()
-    ev = record.append(session, bisogno.tavolo_id, "annotation.created", annotation_dict(annotation), actor.id, op_id)
+    ev = record.append(session, bisogno.tavolo_id, "annotation.created", annotation_member(annotation), actor.id, op_id)
     return annotation, ev
 
 
@@ -282,12 +284,12 @@ def delete_annotation(session: Session, actor: User, annotation: Annotation, rea
         moderated = False
     else:
         permissions.require(session, actor, "facilitate", tavolo_id)
-        reason = _text(reason, _("Motivazione"), required=True, limit=1000)
+        reason = _text(reason, ANNOTATION_FIELD_LABELS["reason"], required=True, limit=1000)
         moderated = True
     annotation.deleted_at, annotation.deleted_by_id = utcnow(), actor.id
     annotation.deletion_reason, annotation.moderated = (reason or None), moderated
     session.flush()
-    return record.append(session, tavolo_id, "annotation.deleted", annotation_dict(annotation), actor.id, op_id)
+    return record.append(session, tavolo_id, "annotation.deleted", annotation_member(annotation), actor.id, op_id)
 
 
 def toggle_support(session: Session, actor: User, annotation: Annotation, support: bool,
@@ -309,66 +311,10 @@ def toggle_support(session: Session, actor: User, annotation: Annotation, suppor
         session.delete(existing)
     session.flush()
     session.refresh(annotation)
-    return record.append(session, tavolo_id, "annotation.supported", annotation_dict(annotation), actor.id, op_id)
+    return record.append(session, tavolo_id, "annotation.supported", annotation_member(annotation), actor.id, op_id)
 
 
-# --- serialisation -------------------------------------------------------------------------------
-
-
-def bisogno_fields(b: Bisogno) -> dict[str, Any]:
-    """The editable content of a bisogno (what a version snapshots)."""
-    return {
-        "title": b.title,
-        "description": b.description,
-        "macroarea": b.macroarea_code,
-        "transversal": [m.code for m in b.transversal],
-        "key_points": [k.id for k in b.key_points],
-        "target_population": b.target_population,
-        "comuni": [c.id for c in b.comuni],
-        "whole_ambito": b.whole_ambito,
-        "evidence_source": b.evidence_source,
-        "evidence_figure": b.evidence_figure,
-        "evidence_year": b.evidence_year,
-        "consolidation": b.consolidation,
-        "status": b.status,
-    }
-
-
-def bisogno_dict(b: Bisogno) -> dict[str, Any]:
-    return bisogno_fields(b) | {
-        "id": b.id,
-        "tavolo_id": b.tavolo_id,
-        "seduta_id": b.seduta_id,
-        "description_html": str(render(b.description)),
-        "key_point_labels": [k.text for k in b.key_points],
-        "comuni_names": [c.name for c in b.comuni],
-        "merged_into": b.merged_into_id,
-        "author": b.author.name if b.author else None,
-        "organisation": b.organisation.name if b.organisation else None,
-        "version": b.version,
-        "created_at": b.created_at.isoformat(),
-        "updated_at": b.updated_at.isoformat(),
-    }
-
-
-def annotation_dict(a: Annotation) -> dict[str, Any]:
-    deleted = a.deleted_at is not None
-    return {
-        "id": a.id,
-        "bisogno_id": a.bisogno_id,
-        "parent_id": a.parent_id,
-        "kind": a.kind,
-        # A deleted annotation keeps its place in the thread but no longer shows its text.
-        "body": None if deleted else a.body,
-        "body_html": None if deleted else str(render(a.body)),
-        "author": a.author.name if a.author else None,
-        "organisation": a.organisation.name if a.organisation else None,
-        "created_at": a.created_at.isoformat(),
-        "deleted": deleted,
-        "moderated": a.moderated,
-        "deletion_reason": a.deletion_reason if a.moderated else None,
-        "supports": sorted(s.organisation.name for s in a.supports),
-    }
+# --- reading -------------------------------------------------------------------------------------
 
 
 def bisogni_of(session: Session, tavolo_id: int) -> list[Bisogno]:
@@ -378,6 +324,6 @@ def bisogni_of(session: Session, tavolo_id: int) -> list[Bisogno]:
 def needs_snapshot(session: Session, tavolo: Tavolo) -> dict[str, Any]:
     bisogni = bisogni_of(session, tavolo.id)
     return {
-        "bisogni": [bisogno_dict(b) for b in bisogni],
-        "annotations": [annotation_dict(a) for b in bisogni for a in b.annotations],
+        "bisogni": [bisogno_member(b) for b in bisogni],
+        "annotations": [annotation_member(a) for b in bisogni for a in b.annotations],
     }

@@ -2,8 +2,9 @@
 from a phone, with no JavaScript required.
 
 Views are thin over ``workspace.needs.service``: they check the person may at least see the tavolo,
-read the form, call the service, commit on success (then redirect), and on a ``Problem`` roll
-back and re-render the page with the Italian message and the Problem's status.
+read the form and call the service; ``@transaction`` commits when they succeed (then redirect)
+and rolls back otherwise. A ``Problem`` from a form re-renders the page with the Italian message
+and the Problem's status; any other reaches the application's handler (the error page).
 """
 from __future__ import annotations
 
@@ -17,17 +18,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from workspace.accounts.models import Organisation, User
-from workspace.db import db, utcnow
-from workspace.errors import error_response
+from workspace.db import db
 from workspace.markdown import render
 from workspace.needs import digest, service
 from workspace.needs.forms import (
-    CONSOLIDATION_LABELS,
-    FIELD_LABELS,
-    KIND_HEADINGS,
-    KIND_LABELS,
-    STATUS_BADGES,
-    STATUS_LABELS,
     AnnotationForm,
     BisognoForm,
     DigestForm,
@@ -36,22 +30,26 @@ from workspace.needs.forms import (
     StatusForm,
     SupportForm,
 )
+from workspace.needs.labels import (
+    CHANGE_LABELS,
+    CONSOLIDATION_LABELS,
+    FIELD_LABELS,
+    KIND_HEADINGS,
+    KIND_LABELS,
+    STATUS_BADGES,
+    STATUS_LABELS,
+)
 from workspace.needs.models import ANNOTATION_KINDS, BISOGNO_STATUSES, CONSOLIDATION, Annotation, Bisogno
-from workspace.problems import Problem, invalid
+from workspace.needs.payloads import bisogno_fields
+from workspace.problems import Problem, conflict, forbidden, invalid
 from workspace.record import TavoloEvent
 from workspace.reference.models import KeyPoint, Macroarea
 from workspace.tavoli import permissions
 from workspace.tavoli import service as tavoli_service
 from workspace.tavoli.models import Tavolo
+from workspace.web import transaction
 
 bp = Blueprint("needs", __name__)
-
-
-@bp.errorhandler(Problem)
-def _problem(exc: Problem):
-    """A refusal outside a form (no such tavolo, not a member): the error page, in Italian."""
-    db.session.rollback()
-    return error_response(exc.status, exc.message)
 
 
 @bp.app_template_global()
@@ -180,6 +178,7 @@ def _service_data(form: BisognoForm) -> dict[str, Any]:
 
 @bp.route("/tavoli/<int:tavolo_id>/bisogni/nuovo", methods=["GET", "POST"])
 @login_required
+@transaction
 def nuovo(tavolo_id: int):
     tavolo = _tavolo(tavolo_id, "contribute")
     form = BisognoForm()
@@ -192,28 +191,27 @@ def nuovo(tavolo_id: int):
     try:
         bisogno, _ev = service.create_bisogno(db.session, _user(), tavolo, _service_data(form))
     except Problem as exc:
-        db.session.rollback()
         return _render("needs/form.html", exc.status, form=form, bisogno=None, message=exc.message,
                        **_form_context(tavolo), **_common(tavolo))
-    db.session.commit()
     flash(_("Bisogno «%(t)s» proposto al tavolo.", t=bisogno.title), "success")
     return redirect(url_for("needs.bisogno", tavolo_id=tavolo.id, bisogno_id=bisogno.id))
 
 
 @bp.route("/tavoli/<int:tavolo_id>/bisogni/<int:bisogno_id>/modifica", methods=["GET", "POST"])
 @login_required
+@transaction
 def modifica(tavolo_id: int, bisogno_id: int):
     tavolo = _tavolo(tavolo_id)
     bisogno = service.get_bisogno(db.session, bisogno_id, tavolo.id)
     if not service.may_edit(db.session, _user(), bisogno):
-        raise Problem("forbidden", _("Può modificare il bisogno solo chi lo ha proposto, la sua organizzazione "
-                                     "o un facilitatore."), 403)
+        raise forbidden(_("Può modificare il bisogno solo chi lo ha proposto, la sua organizzazione "
+                          "o un facilitatore."))
     form = BisognoForm()
     _prepare(form, tavolo)
     if request.method == "GET":
         if bisogno.status in ("accorpato", "ritirato"):
-            raise Problem("conflict", _("Un bisogno accorpato o ritirato non si modifica."), 409)
-        form.fill_from(service.bisogno_fields(bisogno), bisogno.version)
+            raise conflict(_("Un bisogno accorpato o ritirato non si modifica."))
+        form.fill_from(bisogno_fields(bisogno), bisogno.version)
         return _render("needs/form.html", form=form, bisogno=bisogno, **_form_context(tavolo), **_common(tavolo))
     form.validate()
     try:
@@ -222,10 +220,8 @@ def modifica(tavolo_id: int, bisogno_id: int):
             raise invalid(_("Versione del bisogno mancante: ricarica la pagina."))
         service.update_bisogno(db.session, _user(), bisogno, _service_data(form), expected)
     except Problem as exc:
-        db.session.rollback()
         return _render("needs/form.html", exc.status, form=form, bisogno=bisogno, message=exc.message,
                        stale=exc.status == 409, **_form_context(tavolo), **_common(tavolo))
-    db.session.commit()
     flash(_("Modifiche salvate (versione %(v)s).", v=bisogno.version), "success")
     return redirect(url_for("needs.bisogno", tavolo_id=tavolo.id, bisogno_id=bisogno.id))
 
@@ -304,6 +300,7 @@ def _back(tavolo_id: int, bisogno_id: int, anchor: str | None = None):
 
 @bp.post("/tavoli/<int:tavolo_id>/bisogni/<int:bisogno_id>/annotazioni")
 @login_required
+@transaction
 def annota(tavolo_id: int, bisogno_id: int):
     tavolo = _tavolo(tavolo_id)
     bisogno = service.get_bisogno(db.session, bisogno_id, tavolo.id)
@@ -314,9 +311,7 @@ def annota(tavolo_id: int, bisogno_id: int):
         annotation, _ev = service.add_annotation(db.session, _user(), bisogno, form.kind.data or "",
                                                  form.body.data or "", parent_id)
     except Problem as exc:
-        db.session.rollback()
         return _render_detail(tavolo, bisogno, exc.status, exc.message, annotation_form=form)
-    db.session.commit()
     flash(_("Annotazione pubblicata."), "success")
     return _back(tavolo.id, bisogno.id, f"annotazione-{annotation.id}")
 
@@ -328,16 +323,15 @@ def _annotation_action(tavolo_id: int, annotation_id: int, action):
     try:
         flash_message = action(annotation)
     except Problem as exc:
-        db.session.rollback()
         return _render_detail(tavolo, bisogno, exc.status, exc.message, reason_for=annotation.id,
                               reason_text=request.form.get("reason", ""))
-    db.session.commit()
     flash(flash_message, "success")
     return _back(tavolo.id, bisogno.id, f"annotazione-{annotation.id}")
 
 
 @bp.post("/tavoli/<int:tavolo_id>/annotazioni/<int:annotation_id>/sostegno")
 @login_required
+@transaction
 def sostieni(tavolo_id: int, annotation_id: int):
     form = SupportForm()
     form.validate()
@@ -352,6 +346,7 @@ def sostieni(tavolo_id: int, annotation_id: int):
 
 @bp.post("/tavoli/<int:tavolo_id>/annotazioni/<int:annotation_id>/elimina")
 @login_required
+@transaction
 def elimina(tavolo_id: int, annotation_id: int):
     form = ReasonForm()
     form.validate()
@@ -366,6 +361,7 @@ def elimina(tavolo_id: int, annotation_id: int):
 
 @bp.post("/tavoli/<int:tavolo_id>/bisogni/<int:bisogno_id>/stato")
 @login_required
+@transaction
 def stato(tavolo_id: int, bisogno_id: int):
     tavolo = _tavolo(tavolo_id)
     bisogno = service.get_bisogno(db.session, bisogno_id, tavolo.id)
@@ -374,9 +370,7 @@ def stato(tavolo_id: int, bisogno_id: int):
     try:
         service.set_status(db.session, _user(), bisogno, form.status.data or "")
     except Problem as exc:
-        db.session.rollback()
         return _render_detail(tavolo, bisogno, exc.status, exc.message)
-    db.session.commit()
     if bisogno.status == "ritirato":
         flash(_("Bisogno ritirato."), "success")
     else:
@@ -386,6 +380,7 @@ def stato(tavolo_id: int, bisogno_id: int):
 
 @bp.post("/tavoli/<int:tavolo_id>/bisogni/<int:bisogno_id>/accorpa")
 @login_required
+@transaction
 def accorpa(tavolo_id: int, bisogno_id: int):
     tavolo = _tavolo(tavolo_id)
     bisogno = service.get_bisogno(db.session, bisogno_id, tavolo.id)
@@ -398,9 +393,7 @@ def accorpa(tavolo_id: int, bisogno_id: int):
         into = service.get_bisogno(db.session, into_id, tavolo.id)
         service.merge_bisogno(db.session, _user(), bisogno, into)
     except Problem as exc:
-        db.session.rollback()
         return _render_detail(tavolo, bisogno, exc.status, exc.message)
-    db.session.commit()
     flash(_("Bisogno accorpato in «%(t)s».", t=into.title), "success")
     return _back(tavolo.id, into.id)
 
@@ -471,22 +464,20 @@ def storia(tavolo_id: int, bisogno_id: int):
     deletions = db.session.scalars(select(TavoloEvent).where(TavoloEvent.tavolo_id == tavolo.id,
                                                              TavoloEvent.kind == "annotation.deleted")
                                    .order_by(TavoloEvent.seq))
-    actors = {}
+    actors: dict[int, User | None] = {}
     for ev in deletions:
         payload = ev.payload or {}
         if payload.get("bisogno_id") != bisogno.id:
             continue
         if ev.actor_id and ev.actor_id not in actors:
             actors[ev.actor_id] = db.session.get(User, ev.actor_id)
-        actor = actors.get(ev.actor_id)
+        actor = actors.get(ev.actor_id) if ev.actor_id else None
         entries.append({"type": "deletion", "at": ev.at, "who": actor.name if actor else None,
                         "annotation_id": payload.get("id"), "author": payload.get("author"),
                         "organisation": payload.get("organisation"), "moderated": payload.get("moderated"),
-                        "reason": payload.get("deletion_reason")})
+                        "reason": digest.moderation_reason(payload) or None})
     entries.sort(key=lambda e: e["at"])
-    change_labels = {"creato": _("Creazione"), "modificato": _("Modifica"), "stato": _("Cambio di stato"),
-                     "accorpato": _("Accorpamento")}
-    return _render("needs/history.html", bisogno=bisogno, entries=entries, change_labels=change_labels,
+    return _render("needs/history.html", bisogno=bisogno, entries=entries, change_labels=CHANGE_LABELS,
                    **_common(tavolo))
 
 
@@ -495,38 +486,28 @@ def storia(tavolo_id: int, bisogno_id: int):
 
 @bp.get("/tavoli/<int:tavolo_id>/novita")
 @login_required
+@transaction  # remembers the visit (the person's bookmark, see digest.visit_novita)
 def novita(tavolo_id: int):
     tavolo = _tavolo(tavolo_id)
-    user = _user()
-    role = permissions.tavolo_role(db.session, user, tavolo.id)
-    now = utcnow()
-    since = role.last_visit_at if role is not None and role.last_visit_at else now - digest.FIRST_VISIT_WINDOW
+    role = permissions.tavolo_role(db.session, _user(), tavolo.id)
     first_visit = role is None or role.last_visit_at is None
-    lines = digest.news(db.session, tavolo, since, until=now)
+    lines, since, role = digest.visit_novita(db.session, _user(), tavolo)
     days = [(day, [(line, url_for("needs.bisogno", tavolo_id=tavolo.id, bisogno_id=line.bisogno_id)
                     if line.bisogno_id else None) for line in group])
             for day, group in digest.by_day(lines)]
-    response = _render("needs/novita.html", days=days, since=since, first_visit=first_visit, role=role,
-                       count=len(lines), first_window_days=digest.FIRST_VISIT_WINDOW // timedelta(days=1),
-                       **_common(tavolo))
-    if role is not None:
-        role.last_visit_at = now
-        db.session.commit()
-    return response
+    return _render("needs/novita.html", days=days, since=since, first_visit=first_visit, role=role,
+                   count=len(lines), first_window_days=digest.FIRST_VISIT_WINDOW // timedelta(days=1),
+                   **_common(tavolo))
 
 
 @bp.post("/tavoli/<int:tavolo_id>/digest")
 @login_required
+@transaction
 def digest_toggle(tavolo_id: int):
     tavolo = _tavolo(tavolo_id)
     form = DigestForm()
     form.validate()
-    role = permissions.tavolo_role(db.session, _user(), tavolo.id)
-    if role is None:
-        return error_response(403, _("Il riepilogo si attiva per i tavoli a cui partecipi con un ruolo: "
-                                     "come amministratore senza ruolo a questo tavolo non viene salvato nulla."))
-    role.digest = form.digest.data == "1"
-    db.session.commit()
+    role = digest.set_digest(db.session, _user(), tavolo, form.digest.data == "1")
     if role.digest:
         flash(_("Riceverai ogni giorno un'e-mail con le novità del tavolo, se ce ne sono."), "success")
     else:

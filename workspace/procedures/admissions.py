@@ -29,8 +29,7 @@ from workspace.problems import Problem, conflict, invalid, invalid_fields, not_f
 from workspace.procedures import permissions
 from workspace.procedures.labels import APPLICATION_STATUS_LABELS, STATUS_LABELS
 from workspace.procedures.models import Application
-from workspace.tavoli import service as tavoli_service
-from workspace.tavoli.models import TavoloRole
+from workspace.tavoli import membership
 
 MAX_MOTIVATION = 5_000
 
@@ -112,16 +111,12 @@ def _organisation_for(session: Session, application: Application) -> Organisatio
         raise Problem("invalid", exc.message, exc.status) from exc
 
 
-def _grant_tavoli(session: Session, application: Application, org: Organisation, user: User) -> None:
+def _grant_tavoli(session: Session, actor: User, application: Application, org: Organisation,
+                  user: User) -> None:
     """The person becomes delegate of the organisation at each tavolo it chose (a person who already
-    has another role at a tavolo keeps it)."""
+    has another role at a tavolo keeps it); recorded on each tavolo with ``actor`` as author."""
     for tavolo in application.tavoli:
-        role = session.scalar(select(TavoloRole).where(TavoloRole.tavolo_id == tavolo.id,
-                                                       TavoloRole.user_id == user.id))
-        if role is None or role.role == "delegate":
-            tavoli_service.set_role(session, tavolo, user, "delegate", org)
-        else:
-            tavoli_service.add_member(session, tavolo, org)
+        membership.admit_organisation(session, actor, tavolo, org, user)
 
 
 def _admit(session: Session, actor: User, application: Application) -> None:
@@ -129,11 +124,11 @@ def _admit(session: Session, actor: User, application: Application) -> None:
     org = _organisation_for(session, application)
     application.organisation = org
     for tavolo in application.tavoli:
-        tavoli_service.add_member(session, tavolo, org)
+        membership.admit_organisation(session, actor, tavolo, org)
     person = accounts.find_user(session, application.delegate_email)
     tavolo_links = [(t.title, mail.external_url("tavoli.home", tavolo_id=t.id)) for t in application.tavoli]
     if person is not None and person.active and accounts.is_member(session, person, org):
-        _grant_tavoli(session, application, org, person)
+        _grant_tavoli(session, actor, application, org, person)
         _send(person.email, _("Partecipazione ai tavoli: %(title)s", title=procedure.title),
               "procedure_delegate_added.txt", application=application, procedure=procedure, tavoli=tavolo_links)
     else:
@@ -183,7 +178,7 @@ def accept_invitation(session: Session, raw: str, *, name: str | None = None,
             if exc.errors:
                 raise invalid_fields(exc.errors, exc.status) from exc
             raise Problem("invalid", exc.message, exc.status) from exc
-        _grant_tavoli(session, application, org, user)
+        _grant_tavoli(session, user, application, org, user)
         session.flush()
         signals.action_recorded.send(session, actor=user, action="application.invitation_accepted",
                                      object_type="application", object_id=application.id,

@@ -10,6 +10,7 @@ def register(app) -> None:
     signals.tavolo_snapshot.connect(live.snapshot_part)
     signals.tavolo_joined.connect(live.presence_on_join)
     signals.tavolo_left.connect(live.presence_on_leave)
+    signals.event_recorded.connect(live.evict_removed)
     signals.personal_data_requested.connect(privacy.personal_data)
     signals.person_pseudonymised.connect(privacy.pseudonymise)
     signals.retention_due.connect(privacy.apply_retention)

@@ -2,8 +2,9 @@
 CSRF token).
 
 Forms check presence, types and lengths with Italian messages; the rules (active macroaree, the
-window's order, quorum, who may be a delegate) live in ``service.py`` and come back as Problems,
-so the pages, the tests and the live channel refuse the same things with the same words.
+window's order, quorum, who may be a delegate) live in the services (``membership.py``,
+``service.py``) and come back as Problems, so the pages, the tests and the live channel refuse the
+same things with the same words. Labels: ``labels.py``.
 Date-times are typed in Europe/Rome (``datetime-local``) and stored in UTC.
 """
 from __future__ import annotations
@@ -22,42 +23,7 @@ from workspace.forms import (
 )
 from workspace.forms import max_length as _max
 from workspace.forms import required as _required
-
-ROLE_LABELS = {
-    "facilitator": _l("Facilitatore"),
-    "delegate": _l("Delegato di un'organizzazione"),
-    "observer": _l("Osservatore"),
-}
-ROLE_SHORT_LABELS = {
-    "facilitator": _l("Facilitatore"),
-    "delegate": _l("Delegato"),
-    "observer": _l("Osservatore"),
-}
-SEDUTA_MODE_LABELS = {
-    "presenza": _l("In presenza"),
-    "remoto": _l("Da remoto"),
-    "mista": _l("Mista (in presenza e da remoto)"),
-}
-SEDUTA_STATUS_LABELS = {
-    "convocata": _l("Convocata"),
-    "in_corso": _l("In corso"),
-    "chiusa": _l("Chiusa"),
-}
-PRESENCE_MODE_LABELS = {"presenza": _l("In sala"), "remoto": _l("Da remoto")}
-ANNOTATION_KIND_LABELS = {
-    "dato": _l("Dato / evidenza"),
-    "esperienza": _l("Esperienza dal territorio"),
-    "risorsa": _l("Risorsa disponibile"),
-    "criticita": _l("Criticità"),
-    "proposta": _l("Proposta"),
-}
-CONSOLIDATION_LABELS = {"consolidato": _l("Consolidato"), "nuovo": _l("Nuovo")}
-BISOGNO_STATUS_LABELS = {
-    "proposto": _l("Proposto"),
-    "in_discussione": _l("In discussione"),
-    "accorpato": _l("Accorpato"),
-    "ritirato": _l("Ritirato"),
-}
+from workspace.tavoli.labels import ROLE_LABELS, SEDUTA_MODE_LABELS
 
 
 class TavoloForm(FlaskForm):

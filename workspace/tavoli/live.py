@@ -2,7 +2,9 @@
 the live snapshot. Bound by ``workspace.tavoli.register``."""
 from __future__ import annotations
 
-from workspace import realtime
+from flask import current_app
+
+from workspace import realtime, record
 from workspace.realtime import ID, operation
 from workspace.tavoli import permissions, service
 
@@ -28,6 +30,20 @@ def presence_on_leave(session, user, tavolo_id: int) -> None:
     # Another tab or device of the same person is still connected: still present.
     if seduta is not None and realtime.connections_in(tavolo_id, user.id) == 0:
         service.presence_leave(session, user, seduta)
+
+
+def evict_removed(session, event: record.TavoloEvent) -> None:
+    """Receiver of ``signals.event_recorded``: a person whose role was removed leaves the tavolo's
+    room once the change is committed (after the ``role.removed`` event has reached them)."""
+    if event.kind != "role.removed":
+        return
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    tavolo_id, user_id = event.tavolo_id, event.payload["user_id"]
+
+    def leave() -> None:
+        realtime.evict(app, tavolo_id, user_id)
+
+    record.on_commit(session, leave)
 
 
 def _seduta(session, data):

@@ -2,6 +2,11 @@
 
 Roles are per tavolo (facilitator, delegate, observer); an administrator of the Ufficio di Piano
 acts as facilitator everywhere. Actions are small named predicates over the role.
+
+Instituting a tavolo and deciding who sits at it (member organisations, people's roles) belongs to
+the Ufficio di Piano's administrators only, not to facilitators: organisations come in through
+the procedure's admissions (art. 55, the RUP's decisions), roles decide who contributes and votes,
+and a facilitator who could name facilitators would widen their own powers.
 """
 from __future__ import annotations
 
@@ -48,6 +53,17 @@ def role_name(session: Session, user: User | None, tavolo_id: int) -> str | None
 
 def can(session: Session, user: User | None, action: str, tavolo_id: int) -> bool:
     return role_name(session, user, tavolo_id) in RULES[action]
+
+
+def may_manage(user: User | None) -> bool:
+    """May institute tavoli and manage their members and roles."""
+    return bool(user is not None and getattr(user, "is_authenticated", False) and user.is_admin)
+
+
+def require_manage(user: User | None) -> None:
+    if not may_manage(user):
+        raise forbidden(_("Solo gli amministratori dell'Ufficio di Piano possono istituire i tavoli e "
+                          "deciderne membri e ruoli."))
 
 
 def require(session: Session, user: User | None, action: str, tavolo_id: int) -> str:

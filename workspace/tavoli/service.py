@@ -1,27 +1,27 @@
 """Tavoli, sedute, agenda, presence: the facilitator's and the room's operations.
 
 Each write checks permission, validates, changes rows and appends one event to the tavolo's
-record in the same transaction (see workspace/record.py). The caller commits.
+record in the same transaction (see workspace/record.py). The caller commits. Instituting a tavolo
+and its members and roles: ``workspace.tavoli.membership``; the events' payloads:
+``workspace.tavoli.payloads``.
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from workspace import record, signals
-from workspace.accounts.models import Organisation, User
+from workspace.accounts.models import User
 from workspace.db import utcnow
 from workspace.problems import Problem, conflict, invalid, not_found
-from workspace.reference.models import Macroarea
 from workspace.tavoli import permissions
 from workspace.tavoli.models import (
     PRESENCE_MODES,
     SEDUTA_MODES,
-    TAVOLO_ROLES,
     AgendaItem,
     Presence,
     Seduta,
@@ -29,9 +29,7 @@ from workspace.tavoli.models import (
     TavoloMember,
     TavoloRole,
 )
-
-if TYPE_CHECKING:
-    from workspace.procedures.models import Procedure
+from workspace.tavoli.payloads import presence_payload, seduta_payload, tavolo_payload
 
 MAX_TIMER_SECONDS = 4 * 3600
 
@@ -68,63 +66,7 @@ def tavoli_for(session: Session, user: User) -> list[tuple[Tavolo, str]]:
     return [(t, r) for t, r in rows]
 
 
-# --- set-up (Ufficio di Piano) -----------------------------------------------------------------
-
-
-def create_tavolo(session: Session, procedure: Procedure, title: str, macroaree: list[str],
-                  description: str = "", opens_at: datetime | None = None,
-                  closes_at: datetime | None = None, quorum_percent: int = 50) -> Tavolo:
-    title = (title or "").strip()
-    if not title:
-        raise invalid(_("Il titolo del tavolo è obbligatorio."))
-    if not macroaree:
-        raise invalid(_("Un tavolo riguarda almeno una macroarea."))
-    found = session.scalars(select(Macroarea).where(Macroarea.code.in_(macroaree))).all()
-    if len(found) != len(set(macroaree)) or any(m.status != "active" for m in found):
-        raise invalid(_("Macroarea non valida: scegliere fra le macroaree attive 2025-2027."))
-    if opens_at and closes_at and closes_at <= opens_at:
-        raise invalid(_("La finestra dei contributi deve chiudersi dopo l'apertura."))
-    if not 0 < quorum_percent <= 100:
-        raise invalid(_("Il quorum è una percentuale fra 1 e 100."))
-    tavolo = Tavolo(procedure=procedure, title=title, description=description, macroaree=list(found),
-                    contribution_opens_at=opens_at, contribution_closes_at=closes_at,
-                    quorum_percent=quorum_percent)
-    session.add(tavolo)
-    session.flush()
-    session.add(record.RecordStream(tavolo_id=tavolo.id, last_seq=0))
-    session.flush()
-    return tavolo
-
-
-def add_member(session: Session, tavolo: Tavolo, organisation: Organisation) -> TavoloMember:
-    existing = session.scalar(select(TavoloMember).where(
-        TavoloMember.tavolo_id == tavolo.id, TavoloMember.organisation_id == organisation.id))
-    if existing:
-        return existing
-    member = TavoloMember(tavolo=tavolo, organisation=organisation)
-    session.add(member)
-    session.flush()
-    return member
-
-
-def set_role(session: Session, tavolo: Tavolo, user: User, role: str,
-             organisation: Organisation | None = None) -> TavoloRole:
-    if role not in TAVOLO_ROLES:
-        raise invalid(_("Ruolo non valido."))
-    if role == "delegate":
-        if organisation is None:
-            raise invalid(_("Un delegato rappresenta un'organizzazione membro del tavolo."))
-        add_member(session, tavolo, organisation)
-    existing = session.scalar(select(TavoloRole).where(TavoloRole.tavolo_id == tavolo.id,
-                                                       TavoloRole.user_id == user.id))
-    if existing:
-        existing.role, existing.organisation = role, organisation
-        session.flush()
-        return existing
-    tr = TavoloRole(tavolo=tavolo, user=user, role=role, organisation=organisation)
-    session.add(tr)
-    session.flush()
-    return tr
+# --- sedute ----------------------------------------------------------------------------------------
 
 
 def create_seduta(session: Session, actor: User, tavolo: Tavolo, starts_at: datetime, place: str = "",
@@ -140,7 +82,7 @@ def create_seduta(session: Session, actor: User, tavolo: Tavolo, starts_at: date
     for position, title in enumerate(titles, start=1):
         session.add(AgendaItem(seduta=seduta, position=position, title=title[:300]))
     session.flush()
-    record.append(session, tavolo.id, "seduta.convened", seduta_dict(seduta), actor.id)
+    record.append(session, tavolo.id, "seduta.convened", seduta_payload(seduta), actor.id)
     return seduta
 
 
@@ -160,7 +102,7 @@ def start_seduta(session: Session, actor: User, seduta: Seduta, op_id: str | Non
     session.flush()
     # The quorum indicator starts with the seduta (nobody present yet), as a snapshot would show it.
     return record.append(session, seduta.tavolo_id, "seduta.started",
-                         seduta_dict(seduta) | {"quorum": quorum(session, seduta)}, actor.id, op_id)
+                         seduta_payload(seduta) | {"quorum": quorum(session, seduta)}, actor.id, op_id)
 
 
 def close_seduta(session: Session, actor: User, seduta: Seduta, op_id: str | None = None) -> record.TavoloEvent:
@@ -174,7 +116,7 @@ def close_seduta(session: Session, actor: User, seduta: Seduta, op_id: str | Non
         if presence.left_at is None:
             presence.left_at = now
     session.flush()
-    event = record.append(session, seduta.tavolo_id, "seduta.closed", seduta_dict(seduta), actor.id, op_id)
+    event = record.append(session, seduta.tavolo_id, "seduta.closed", seduta_payload(seduta), actor.id, op_id)
     # Other areas (voting) finish what belonged to the seduta, in this transaction; a Problem
     # raised by one of them refuses the whole closing.
     signals.seduta_closed.send(session, actor=actor, seduta=seduta)
@@ -220,7 +162,8 @@ def set_timer(session: Session, actor: User, seduta: Seduta, seconds: int, label
 # --- presence ----------------------------------------------------------------------------------
 
 
-def _open_presence(session: Session, seduta: Seduta, user_id: int) -> Presence | None:
+def open_presence(session: Session, seduta: Seduta, user_id: int) -> Presence | None:
+    """The person's presence at the seduta that has not ended yet, if any."""
     return session.scalar(select(Presence).where(
         Presence.seduta_id == seduta.id, Presence.user_id == user_id, Presence.left_at.is_(None)))
 
@@ -231,24 +174,24 @@ def presence_join(session: Session, user: User, seduta: Seduta, mode: str = "rem
     _require_live(seduta)
     if mode not in PRESENCE_MODES:
         raise invalid(_("Modalità di presenza non valida."))
-    if _open_presence(session, seduta, user.id) is not None:
+    if open_presence(session, seduta, user.id) is not None:
         return None
     tr = permissions.tavolo_role(session, user, seduta.tavolo_id)
     presence = Presence(seduta=seduta, user_id=user.id, organisation_id=tr.organisation_id if tr else None,
                         role=role, mode=mode, source="auto", joined_at=utcnow())
     session.add(presence)
     session.flush()
-    return record.append(session, seduta.tavolo_id, "presence.joined", presence_dict(presence) |
+    return record.append(session, seduta.tavolo_id, "presence.joined", presence_payload(presence) |
                          {"quorum": quorum(session, seduta)}, user.id)
 
 
 def presence_leave(session: Session, user: User, seduta: Seduta) -> record.TavoloEvent | None:
-    presence = _open_presence(session, seduta, user.id)
+    presence = open_presence(session, seduta, user.id)
     if presence is None or presence.source == "manual":
         return None  # marked present by the facilitator: leaving the page does not undo that
     presence.left_at = utcnow()
     session.flush()
-    return record.append(session, seduta.tavolo_id, "presence.left", presence_dict(presence) |
+    return record.append(session, seduta.tavolo_id, "presence.left", presence_payload(presence) |
                          {"quorum": quorum(session, seduta)}, user.id)
 
 
@@ -264,7 +207,7 @@ def mark_presence(session: Session, actor: User, seduta: Seduta, user_id: int, p
     if tr is None:
         raise invalid(_("La persona indicata non fa parte del tavolo."))
     now = utcnow()
-    current = _open_presence(session, seduta, user_id)
+    current = open_presence(session, seduta, user_id)
     if present:
         if current is None:
             current = Presence(seduta=seduta, user_id=user_id, organisation_id=tr.organisation_id, role=tr.role,
@@ -276,7 +219,7 @@ def mark_presence(session: Session, actor: User, seduta: Seduta, user_id: int, p
         current.left_at, current.marked_by_id = now, actor.id
     session.flush()
     payload = {"seduta_id": seduta.id, "user_id": user_id, "present": present, "mode": mode,
-               "presence": presence_dict(current) if current else None, "quorum": quorum(session, seduta)}
+               "presence": presence_payload(current) if current else None, "quorum": quorum(session, seduta)}
     return record.append(session, seduta.tavolo_id, "presence.marked", payload, actor.id, op_id)
 
 
@@ -335,54 +278,14 @@ def _local(moment: datetime) -> datetime:
     return moment.astimezone(ZoneInfo("Europe/Rome"))
 
 
-# --- serialisation (event payloads and snapshots) ------------------------------------------------
-
-
-def seduta_dict(seduta: Seduta) -> dict[str, Any]:
-    return {
-        "id": seduta.id,
-        "tavolo_id": seduta.tavolo_id,
-        "number": seduta.number,
-        "starts_at": seduta.starts_at.isoformat(),
-        "place": seduta.place,
-        "mode": seduta.mode,
-        "status": seduta.status,
-        "started_at": seduta.started_at.isoformat() if seduta.started_at else None,
-        "closed_at": seduta.closed_at.isoformat() if seduta.closed_at else None,
-        "agenda": [{"id": i.id, "position": i.position, "title": i.title} for i in seduta.agenda],
-        "current_item_id": seduta.current_item_id,
-        "spotlight_bisogno_id": seduta.spotlight_bisogno_id,
-        "timer": {"ends_at": seduta.timer_ends_at.isoformat() if seduta.timer_ends_at else None,
-                  "label": seduta.timer_label},
-    }
-
-
-def presence_dict(p: Presence) -> dict[str, Any]:
-    return {
-        "id": p.id,
-        "seduta_id": p.seduta_id,
-        "user_id": p.user_id,
-        "name": p.user.name if p.user else None,
-        "organisation": p.organisation.name if p.organisation else None,
-        "role": p.role,
-        "mode": p.mode,
-        "source": p.source,
-        "joined_at": p.joined_at.isoformat(),
-        "left_at": p.left_at.isoformat() if p.left_at else None,
-    }
+# --- the live snapshot ---------------------------------------------------------------------------
 
 
 def tavolo_snapshot(session: Session, tavolo: Tavolo) -> dict[str, Any]:
     seduta = live_seduta(session, tavolo.id)
     return {
-        "tavolo": {
-            "id": tavolo.id,
-            "title": tavolo.title,
-            "macroaree": [m.code for m in tavolo.macroaree],
-            "contribution_opens_at": tavolo.contribution_opens_at.isoformat() if tavolo.contribution_opens_at else None,
-            "contribution_closes_at": tavolo.contribution_closes_at.isoformat() if tavolo.contribution_closes_at else None,
-        },
-        "seduta": seduta_dict(seduta) if seduta else None,
-        "presences": [presence_dict(p) for p in register(session, seduta) if p.left_at is None] if seduta else [],
+        "tavolo": tavolo_payload(tavolo),
+        "seduta": seduta_payload(seduta) if seduta else None,
+        "presences": [presence_payload(p) for p in register(session, seduta) if p.left_at is None] if seduta else [],
         "quorum": quorum(session, seduta) if seduta else None,
     }

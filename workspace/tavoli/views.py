@@ -2,9 +2,11 @@
 console, big screen), the attendance register, and the Ufficio di Piano's administration.
 
 Views are thin: they check permission with ``permissions`` (the same predicates the live channel
-uses), call ``service`` and commit on success; a ``Problem`` rolls back and becomes a page with
-its status and Italian message. The live pages are shells: ``static/js/live.js`` fills them from
-the tavolo's snapshot and keeps them current through the numbered events (docs/live-protocol.md).
+uses) and call the services; ``@transaction`` commits when they succeed and rolls back otherwise.
+A ``Problem`` outside a form reaches the application's handler (a page with its status and
+Italian message); a form re-rendered with a Problem's message answers with its status. The live
+pages are shells: ``static/js/live.js`` fills them from the tavolo's snapshot and keeps them
+current through the numbered events (docs/live-protocol.md).
 """
 from __future__ import annotations
 
@@ -15,29 +17,22 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from workspace import signals
 from workspace.accounts.models import Organisation, User
-from workspace.accounts.permissions import admin_required
 from workspace.db import db, utcnow
-from workspace.errors import error_response
 from workspace.forms import options, to_utc
 from workspace.problems import Problem, not_found
-from workspace.procedures.models import Procedure
 from workspace.reference.models import Macroarea
-from workspace.tavoli import permissions, service
+from workspace.tavoli import labels, membership, permissions, service
 from workspace.tavoli.forms import (
-    ANNOTATION_KIND_LABELS,
-    BISOGNO_STATUS_LABELS,
-    CONSOLIDATION_LABELS,
-    PRESENCE_MODE_LABELS,
-    ROLE_SHORT_LABELS,
-    SEDUTA_MODE_LABELS,
-    SEDUTA_STATUS_LABELS,
     MemberForm,
     RoleForm,
     SedutaForm,
     TavoloForm,
 )
+from workspace.tavoli.labels import ROLE_SHORT_LABELS, plain
 from workspace.tavoli.models import Seduta, Tavolo, TavoloRole
+from workspace.web import transaction
 
 bp = Blueprint("tavoli", __name__, url_prefix="/tavoli")
 
@@ -45,25 +40,18 @@ bp = Blueprint("tavoli", __name__, url_prefix="/tavoli")
 # --------------------------------------------------------------------------- helpers
 
 
-def _refuse(problem: Problem):
-    db.session.rollback()
-    return error_response(problem.status, problem.message)
-
-
 def tavolo_view(action: str):
     """Login, the tavolo (404 if unknown) and ``action`` permission (403 with its message); the view
-    gets ``tavolo`` and the person's ``role``. A Problem raised inside the view becomes its page."""
+    gets ``tavolo`` and the person's ``role``. A Problem raised inside the view reaches the
+    application's handler: its page, status and Italian message."""
 
     def decorate(view):
         @wraps(view)
         @login_required
         def wrapper(tavolo_id: int, **kwargs):
-            try:
-                tavolo = service.get_tavolo(db.session, tavolo_id)
-                role = permissions.require(db.session, current_user, action, tavolo.id)
-                return view(tavolo=tavolo, role=role, **kwargs)
-            except Problem as problem:
-                return _refuse(problem)
+            tavolo = service.get_tavolo(db.session, tavolo_id)
+            role = permissions.require(db.session, current_user, action, tavolo.id)
+            return view(tavolo=tavolo, role=role, **kwargs)
 
         return wrapper
 
@@ -74,13 +62,8 @@ def _render(template: str, status: int = 200, **context):
     return make_response(render_template(template, **context), status)
 
 
-def _labels() -> dict:
-    return {
-        "roles": ROLE_SHORT_LABELS,
-        "seduta_modes": SEDUTA_MODE_LABELS,
-        "seduta_statuses": SEDUTA_STATUS_LABELS,
-        "presence_modes": PRESENCE_MODE_LABELS,
-    }
+def _user() -> User:
+    return current_user._get_current_object()
 
 
 def window_state(tavolo: Tavolo) -> str:
@@ -96,9 +79,11 @@ def window_state(tavolo: Tavolo) -> str:
     return "open"
 
 
-def _live_messages() -> dict[str, object]:
-    """Every string the live pages' JavaScript shows, translated here (no text lives in the JS)."""
-    return {
+def live_messages() -> dict[str, object]:
+    """Every string the live pages' JavaScript shows, translated here (no text lives in the JS),
+    with the labels of every area's objects (``signals.live_labels``)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    return signals.collect(signals.live_labels, app) | {
         "connected": _("Connesso"),
         "connecting": _("Connessione in corso…"),
         "reconnecting": _("Riconnessione in corso…"),
@@ -157,8 +142,6 @@ def _live_messages() -> dict[str, object]:
         "present_since": _("Presente dalle %(time)s"),
         "absent": _("Assente"),
         "left_at": _("Uscito alle %(time)s"),
-        "source_auto": _("registrata automaticamente"),
-        "source_manual": _("segnata dal facilitatore"),
         "quorum_reached": _("Quorum raggiunto"),
         "quorum_missing": _("Quorum non raggiunto"),
         "quorum_detail": _("%(present)s organizzazioni su %(total)s presenti (soglia %(threshold)s%%)"),
@@ -169,18 +152,19 @@ def _live_messages() -> dict[str, object]:
         "no_agenda_item": _("Nessun punto in discussione."),
         "current_item": _("In discussione"),
         "ask_close": _("Chiudere la seduta? Le presenze aperte saranno chiuse ora."),
-        "status": _plain(SEDUTA_STATUS_LABELS),
-        "kinds": _plain(ANNOTATION_KIND_LABELS),
-        "consolidation": _plain(CONSOLIDATION_LABELS),
-        "bisogno_status": _plain(BISOGNO_STATUS_LABELS),
-        "presence_modes": _plain(PRESENCE_MODE_LABELS),
-        "roles": _plain(ROLE_SHORT_LABELS),
+        "my_role_set": _("Il tuo ruolo a questo tavolo è cambiato: ora sei «%(role)s». Ricarica la pagina per "
+                         "aggiornare ciò che puoi fare."),
+        "my_role_removed": _("Non fai più parte di questo tavolo: la pagina sarà ricaricata."),
+        "reload": _("Ricarica la pagina"),
+        "role_set": _("%(name)s partecipa al tavolo come «%(role)s»."),
+        "role_removed": _("%(name)s non fa più parte del tavolo."),
+        "member_added": _("%(org)s è ora membro del tavolo."),
+        "member_removed": _("%(org)s non è più membro del tavolo."),
+        "status": plain(labels.SEDUTA_STATUS_LABELS),
+        "presence_modes": plain(labels.PRESENCE_MODE_LABELS),
+        "presence_sources": plain(labels.PRESENCE_SOURCE_LABELS),
+        "roles": plain(ROLE_SHORT_LABELS),
     }
-
-
-def _plain(labels: dict) -> dict[str, str]:
-    """Lazy labels as plain strings in the current language (for JSON)."""
-    return {k: str(v) for k, v in labels.items()}
 
 
 def _live_context(tavolo: Tavolo, role: str) -> dict:
@@ -194,10 +178,10 @@ def _live_context(tavolo: Tavolo, role: str) -> dict:
         "can_contribute": permissions.can(db.session, current_user, "contribute", tavolo.id),
         "can_facilitate": permissions.can(db.session, current_user, "facilitate", tavolo.id),
         "speaking_for": speaking_for,
-        "live_messages": _live_messages(),
+        "live_messages": live_messages(),
         "server_now": utcnow().isoformat(),
         "window": window_state(tavolo),
-        "labels": _labels(),
+        "labels": labels.for_pages(),
     }
 
 
@@ -211,7 +195,7 @@ def index():
         {"tavolo": t, "role": role, "live": service.live_seduta(db.session, t.id)}
         for t, role in service.tavoli_for(db.session, current_user)
     ]
-    return render_template("tavoli/index.html", rows=rows, labels=_labels())
+    return render_template("tavoli/index.html", rows=rows, labels=labels.for_pages())
 
 
 @bp.get("/<int:tavolo_id>")
@@ -223,8 +207,9 @@ def home(tavolo: Tavolo, role: str):
         role=role,
         live=service.live_seduta(db.session, tavolo.id),
         can_facilitate=permissions.can(db.session, current_user, "facilitate", tavolo.id),
+        can_manage=permissions.may_manage(current_user),
         window=window_state(tavolo),
-        labels=_labels(),
+        labels=labels.for_pages(),
         bisogni_endpoint="needs.bisogni" in current_app.view_functions,
     )
 
@@ -270,19 +255,31 @@ def presences(tavolo: Tavolo, role: str, seduta_id: int):
         register=service.register(db.session, seduta),
         quorum=service.quorum(db.session, seduta) if seduta.status == "in_corso" else None,
         can_facilitate=permissions.can(db.session, current_user, "facilitate", tavolo.id),
-        labels=_labels(),
+        labels=labels.for_pages(),
     )
 
 
 # --------------------------------------------------------------------------- administration
 
 
+def manage_view(view):
+    """Administrators of the Ufficio di Piano only (``permissions.require_manage``, the rule the
+    services apply too): anonymous people are sent to the login page, others refused with 403."""
+
+    @wraps(view)
+    @login_required
+    def wrapper(**kwargs):
+        permissions.require_manage(current_user)
+        return view(**kwargs)
+
+    return wrapper
+
+
 @bp.route("/amministrazione/procedure/<int:procedure_id>/nuovo-tavolo", methods=["GET", "POST"])
-@admin_required
+@manage_view
+@transaction
 def new_tavolo(procedure_id: int):
-    procedure = db.session.get(Procedure, procedure_id)
-    if procedure is None:
-        return _refuse(not_found(_("Procedura inesistente.")))
+    procedure = membership.get_procedure(db.session, procedure_id)
     form = TavoloForm()
     active = db.session.scalars(select(Macroarea).where(Macroarea.status == "active")
                                 .order_by(Macroarea.code)).all()
@@ -291,17 +288,15 @@ def new_tavolo(procedure_id: int):
     if form.is_submitted():
         if form.validate():
             try:
-                tavolo = service.create_tavolo(
-                    db.session, procedure, form.title.data, list(form.macroaree.data),
+                tavolo = membership.create_tavolo(
+                    db.session, _user(), procedure, form.title.data, list(form.macroaree.data),
                     description=(form.description.data or "").strip(),
                     opens_at=to_utc(form.opens_at.data), closes_at=to_utc(form.closes_at.data),
                     quorum_percent=form.quorum_percent.data)
             except Problem as problem:
-                db.session.rollback()
                 form.title.errors = [*form.title.errors, problem.message]
                 status = problem.status
             else:
-                db.session.commit()
                 flash(_("Tavolo «%(t)s» istituito: aggiungi le organizzazioni membro e i loro delegati.",
                         t=tavolo.title), "success")
                 return redirect(url_for("tavoli.members", tavolo_id=tavolo.id))
@@ -321,26 +316,38 @@ def _member_forms(member_form: MemberForm | None = None, role_form: RoleForm | N
     return member_form, role_form
 
 
-def _members_page(tavolo: Tavolo, member_form=None, role_form=None, status: int = 200):
+def _members_page(tavolo: Tavolo, member_form=None, role_form=None, status: int = 200,
+                  message: str | None = None):
     member_form, role_form = _member_forms(member_form, role_form)
     roles = db.session.scalars(
         select(TavoloRole).join(User, User.id == TavoloRole.user_id)
         .where(TavoloRole.tavolo_id == tavolo.id).order_by(User.name)
     ).all()
     return _render("tavoli/members.html", status, tavolo=tavolo, member_form=member_form,
-                   role_form=role_form, roles=roles, labels=_labels())
+                   role_form=role_form, roles=roles, labels=labels.for_pages(), message=message)
+
+
+def _organisation(organisation_id: int) -> Organisation:
+    org = db.session.get(Organisation, organisation_id)
+    if org is None:
+        raise not_found(_("Organizzazione inesistente."))
+    return org
+
+
+def _person(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise not_found(_("Persona inesistente."))
+    return user
 
 
 def admin_tavolo_view(view):
-    """Administrators only, on an existing tavolo."""
+    """Administrators only (``manage_view``), on an existing tavolo."""
 
     @wraps(view)
-    @admin_required
+    @manage_view
     def wrapper(tavolo_id: int, **kwargs):
-        try:
-            return view(tavolo=service.get_tavolo(db.session, tavolo_id), **kwargs)
-        except Problem as problem:
-            return _refuse(problem)
+        return view(tavolo=service.get_tavolo(db.session, tavolo_id), **kwargs)
 
     return wrapper
 
@@ -353,53 +360,81 @@ def members(tavolo: Tavolo):
 
 @bp.post("/<int:tavolo_id>/membri/organizzazioni")
 @admin_tavolo_view
+@transaction
 def add_member(tavolo: Tavolo):
     member_form, _role_form = _member_forms()
     if not member_form.validate():
         return _members_page(tavolo, member_form=member_form, status=422)
-    org = db.session.get(Organisation, member_form.organisation_id.data)
-    service.add_member(db.session, tavolo, org)
-    db.session.commit()
+    org = _organisation(member_form.organisation_id.data)
+    membership.add_member(db.session, _user(), tavolo, org)
     flash(_("%(o)s è membro del tavolo.", o=org.name), "success")
     return redirect(url_for("tavoli.members", tavolo_id=tavolo.id))
 
 
+def _removal(tavolo: Tavolo, remove, done: str):
+    """A removal button of the members page: done (and said), or refused on the page itself."""
+    try:
+        remove()
+    except Problem as problem:
+        return _members_page(tavolo, status=problem.status, message=problem.message)
+    flash(done, "success")
+    return redirect(url_for("tavoli.members", tavolo_id=tavolo.id))
+
+
+@bp.post("/<int:tavolo_id>/membri/organizzazioni/<int:organisation_id>/rimuovi")
+@admin_tavolo_view
+@transaction
+def remove_member(tavolo: Tavolo, organisation_id: int):
+    org = _organisation(organisation_id)
+    return _removal(tavolo, lambda: membership.remove_member(db.session, _user(), tavolo, org),
+                    _("%(org)s non è più membro del tavolo.", org=org.name))
+
+
 @bp.post("/<int:tavolo_id>/membri/ruoli")
 @admin_tavolo_view
+@transaction
 def set_role(tavolo: Tavolo):
     _member_form, role_form = _member_forms()
     if not role_form.validate():
         return _members_page(tavolo, role_form=role_form, status=422)
-    user = db.session.get(User, role_form.user_id.data)
-    org = db.session.get(Organisation, role_form.organisation_id.data) if role_form.organisation_id.data else None
+    user = _person(role_form.user_id.data)
+    org = _organisation(role_form.organisation_id.data) if role_form.organisation_id.data else None
     try:
-        service.set_role(db.session, tavolo, user, role_form.role.data, org)
+        membership.set_role(db.session, _user(), tavolo, user, role_form.role.data, org)
     except Problem as problem:
-        db.session.rollback()
         role_form.role.errors = [*role_form.role.errors, problem.message]
         return _members_page(tavolo, role_form=role_form, status=problem.status)
-    db.session.commit()
     flash(_("%(u)s: ruolo «%(r)s» assegnato.", u=user.name, r=ROLE_SHORT_LABELS[role_form.role.data]), "success")
     return redirect(url_for("tavoli.members", tavolo_id=tavolo.id))
 
 
+@bp.post("/<int:tavolo_id>/membri/ruoli/<int:user_id>/rimuovi")
+@admin_tavolo_view
+@transaction
+def remove_role(tavolo: Tavolo, user_id: int):
+    user = _person(user_id)
+    return _removal(tavolo, lambda: membership.remove_role(db.session, _user(), tavolo, user),
+                    _("%(name)s non fa più parte del tavolo.", name=user.name))
+
+
 @bp.route("/<int:tavolo_id>/sedute/nuova", methods=["GET", "POST"])
 @tavolo_view("facilitate")  # facilitators convene their own sedute (administrators act as facilitators)
+@transaction
 def new_seduta(tavolo: Tavolo, role: str):
     form = SedutaForm()
     status = 200
     if form.is_submitted():
         if form.validate():
+            starts_at = to_utc(form.starts_at.data)
+            assert starts_at is not None  # InputRequired
             try:
                 seduta = service.create_seduta(
-                    db.session, current_user._get_current_object(), tavolo, to_utc(form.starts_at.data),
+                    db.session, _user(), tavolo, starts_at,
                     place=form.place.data or "", mode=form.mode.data, agenda=form.agenda_items())
             except Problem as problem:
-                db.session.rollback()
                 form.starts_at.errors = [*form.starts_at.errors, problem.message]
                 status = problem.status
             else:
-                db.session.commit()
                 flash(_("Seduta n. %(n)s convocata.", n=seduta.number), "success")
                 return redirect(url_for("tavoli.home", tavolo_id=tavolo.id))
         else:

@@ -34,9 +34,9 @@ from workspace.needs.models import Bisogno
 from workspace.problems import Problem, forbidden
 from workspace.tavoli import permissions
 from workspace.tavoli import service as tavoli_service
-from workspace.tavoli.forms import SEDUTA_STATUS_LABELS
+from workspace.tavoli.labels import SEDUTA_STATUS_LABELS
 from workspace.tavoli.models import Seduta, Tavolo
-from workspace.tavoli.views import _live_messages, tavolo_view
+from workspace.tavoli.views import live_messages, tavolo_view
 from workspace.voting import ballots, labels, methods, payloads, rounds
 from workspace.voting import permissions as voting_permissions
 from workspace.voting.electorate import electorate, turnout
@@ -119,7 +119,7 @@ def votazioni_live(tavolo_id: int, seduta_id: int | None = None) -> dict[str, An
 
 def _live_context(tavolo: Tavolo, role: str) -> dict[str, Any]:
     return {"tavolo": tavolo, "role": role, "server_now": utcnow().isoformat(),
-            "live_messages": _live_messages() | {"vote": labels.script_messages()}}
+            "live_messages": live_messages() | {"vote": labels.script_messages()}}
 
 
 # --------------------------------------------------------------------------- list and live state
