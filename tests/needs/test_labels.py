@@ -9,7 +9,7 @@ from html import unescape
 
 import pytest
 
-from tests.needs_web.support import text
+from tests.needs.support import text
 from tests.world import add_bisogno, login_client
 from workspace.db import db
 from workspace.i18n import LANG_COOKIE

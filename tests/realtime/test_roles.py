@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from tests.live.support import attached, call, connected, db_session, events, join, op
+from tests.realtime.support import attached, call, connected, db_session, events, join, op
 from tests.world import login_client
 from workspace.accounts.models import Organisation
 from workspace.tavoli import membership
