@@ -211,9 +211,11 @@ def export() -> None:
 
 def _register_area_commands() -> None:
     # Each area defines its own commands; they are attached here, in one visible place.
+    from workspace.audit.cli import audit
     from workspace.voting.cli import votes
 
     main.add_command(votes)
+    main.add_command(audit)
 
 
 _register_area_commands()

@@ -1,6 +1,7 @@
 """Imports every module's models so ``Base.metadata`` is complete (Alembic, tests, create_all)."""
 from workspace import record  # noqa: F401
 from workspace.accounts import models as accounts_models  # noqa: F401
+from workspace.audit import models as audit_models  # noqa: F401
 from workspace.db import Base
 from workspace.needs import models as needs_models  # noqa: F401
 from workspace.procedures import models as procedures_models  # noqa: F401

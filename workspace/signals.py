@@ -46,7 +46,9 @@ live_state_changed = _signals.signal("live-state-changed")
 #: An administrative action outside a tavolo's record, worth the audit trail (procedure steps,
 #: admissions, invitations, organisation and account changes, exports of official documents,
 #: logins). kwargs: ``actor`` (User or None), ``action`` (dotted name, e.g. "procedure.published"),
-#: ``object_type``, ``object_id``, ``details`` (small JSON-able dict; never a secret ballot).
+#: ``object_type``, ``object_id``, ``details`` (small JSON-able dict; never a secret ballot, never a
+#: name or an e-mail address: people by id); optionally ``outlives_rollback=True`` for an action
+#: recorded even though its transaction is rolled back (a failed login: written apart afterwards).
 action_recorded = _signals.signal("action-recorded")
 
 #: Collect: a person's data held by an area, for the personal-data export. kwargs: ``user``.

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 13:54:44.513624
+Create Date: 2026-12-06 15:48:26.835497
 """
 from alembic import op
 import sqlalchemy as sa
@@ -21,6 +21,31 @@ def upgrade() -> None:
     sa.Column('code', sa.String(length=8), nullable=False),
     sa.Column('name', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('code', name=op.f('pk_ats'))
+    )
+    op.create_table('audit_entry',
+    sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('at', workspace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('actor_label', sa.String(length=500), nullable=True),
+    sa.Column('action', sa.String(length=64), nullable=False),
+    sa.Column('object_type', sa.String(length=48), nullable=True),
+    sa.Column('object_id', sa.Integer(), nullable=True),
+    sa.Column('details', sa.JSON(), nullable=False),
+    sa.Column('prev_hash', sa.String(length=64), nullable=False),
+    sa.Column('hash', sa.String(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_entry'))
+    )
+    with op.batch_alter_table('audit_entry', schema=None) as batch_op:
+        batch_op.create_index('ix_audit_entry_action', ['action'], unique=False)
+        batch_op.create_index('ix_audit_entry_actor_id', ['actor_id'], unique=False)
+        batch_op.create_index('ix_audit_entry_at', ['at'], unique=False)
+        batch_op.create_index('ix_audit_entry_object', ['object_type', 'object_id'], unique=False)
+
+    op.create_table('audit_head',
+    sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('last_id', sa.Integer(), nullable=False),
+    sa.Column('last_hash', sa.String(length=64), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_head'))
     )
     op.create_table('distretto',
     sa.Column('code', sa.String(length=8), nullable=False),
@@ -705,5 +730,13 @@ def downgrade() -> None:
     op.drop_table('leps')
     op.drop_table('field_schema')
     op.drop_table('distretto')
+    op.drop_table('audit_head')
+    with op.batch_alter_table('audit_entry', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_entry_object')
+        batch_op.drop_index('ix_audit_entry_at')
+        batch_op.drop_index('ix_audit_entry_actor_id')
+        batch_op.drop_index('ix_audit_entry_action')
+
+    op.drop_table('audit_entry')
     op.drop_table('ats')
     # ### end Alembic commands ###

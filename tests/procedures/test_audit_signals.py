@@ -80,7 +80,10 @@ def test_applications_and_decisions_are_announced(app, session, setup, heard):
     heard.clear()
     admissions.decide(session, s.rup, application, "admitted", "Requisiti posseduti.", now=NOW)
     session.commit()
-    assert heard == [("application.admitted", "application", application.id, s.rup.id,
+    # The organisation is registered (by the accounts area) as the application is admitted.
+    assert heard == [("organisation.created", "organisation", application.organisation_id, s.rup.id,
+                      {"kind": "ets", "ambito_code": None}),
+                     ("application.admitted", "application", application.id, s.rup.id,
                       {"procedure_id": s.procedure.id, "organisation_id": application.organisation_id})]
     heard.clear()
     advance(session, s, "tavoli_in_corso")
@@ -91,8 +94,11 @@ def test_applications_and_decisions_are_announced(app, session, setup, heard):
     raw = link_in_mail(last_mail(app, "delia@alfa.example.org"), app.config["BASE_URL"]).rsplit("/", 1)[1]
     user, _application = admissions.accept_invitation(session, raw, name="Delia Delegata")
     session.commit()
-    assert heard == [("application.invitation_accepted", "application", application.id, user.id,
-                      {"procedure_id": s.procedure.id, "organisation_id": application.organisation_id})]
+    # The accounts area announces the account, the membership and the login of the same step.
+    assert [a for a in heard if a[0].startswith("application.")] == [
+        ("application.invitation_accepted", "application", application.id, user.id,
+         {"procedure_id": s.procedure.id, "organisation_id": application.organisation_id})]
+    assert "invitation.accepted" in _names(heard) and "login.succeeded" in _names(heard)
 
 
 def test_a_received_application_rolled_back_sends_no_receipt(app, session, setup):

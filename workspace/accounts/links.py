@@ -188,6 +188,8 @@ def invite_delegate(
             mail.send_mail(email, subject, body)
         except mail.MailError as exc:
             raise Problem("mail_unavailable", exc.message, 503) from exc
+    service.announce(session, invited_by, "invitation.sent", "organisation", organisation.id, invitation_id=token.id,
+                     user_id=existing.id if existing is not None else None, grants_admin=bool(grants_admin))
     return raw
 
 
@@ -215,10 +217,18 @@ def accept_invitation(session: Session, raw: str, *, password: str | None = None
             service.set_password(session, user, password)
         if token.organisation is not None:
             service.add_membership(session, user, token.organisation)
+        promoted = token.grants_admin and not user.is_admin
         if token.grants_admin:
             user.is_admin = True
         user.last_login_at = utcnow()
         session.flush()
+        service.announce(session, user, "invitation.accepted", "organisation" if token.organisation_id else "user",
+                         token.organisation_id or user.id, invitation_id=token.id,
+                         invited_by=token.created_by_id, with_password=password is not None)
+        if promoted:
+            service.announce(session, user, "admin.granted", "user", user.id, invitation_id=token.id,
+                             invited_by=token.created_by_id)
+        service.announce(session, user, "login.succeeded", "user", user.id, method="invitation")
     return user
 
 
@@ -307,6 +317,8 @@ def reset_password(session: Session, raw: str, password: str) -> User:
         )
         user.last_login_at = now
         session.flush()
+        service.announce(session, user, "password.reset", "user", user.id)
+        service.announce(session, user, "login.succeeded", "user", user.id, method="password_reset")
     return user
 
 
@@ -318,4 +330,5 @@ def login_with_link(session: Session, raw: str) -> User:
         consume_token(session, raw, "login_link")
         user.last_login_at = utcnow()
         session.flush()
+        service.announce(session, user, "login.succeeded", "user", user.id, method="link")
     return user

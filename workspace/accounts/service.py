@@ -6,6 +6,10 @@ validates everything first and refuses by raising :class:`~workspace.problems.Pr
 message, HTTP status, and the form field at fault when there is one). Writes happen inside a
 SAVEPOINT, so a function that fails leaves nothing of its own behind; the caller commits (views
 through ``workspace.web.transaction``) and rolls back after a Problem.
+
+Each change, each login and each failed one is announced to the audit trail
+(``signals.action_recorded``, see :func:`announce`) in its transaction; a failed login or password
+check is announced as outliving the rollback of its request. People are named by id only.
 """
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from workspace import signals
 from workspace.accounts import codice_fiscale as cf_rules
 from workspace.accounts.models import (
     ORGANISATION_KINDS,
@@ -41,6 +46,18 @@ MAX_PASSWORD_LENGTH = 1024  # argon2 accepts more, but nobody types a novel: ref
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 _dummy_hash: str | None = None
+
+
+# --------------------------------------------------------------------------- the audit trail
+
+
+def announce(session: Session, actor: User | None, action: str, object_type: str | None = None,
+             object_id: int | None = None, *, outlives_rollback: bool = False, **details: Any) -> None:
+    """Tell the audit trail about an action of this area (ids and codes only: never a name, an
+    address or a secret). ``outlives_rollback``: recorded even if the request is rolled back."""
+    extra: dict[str, Any] = {"outlives_rollback": True} if outlives_rollback else {}
+    signals.action_recorded.send(session, actor=actor, action=action, object_type=object_type,
+                                 object_id=object_id, details=details, **extra)
 
 
 # --------------------------------------------------------------------------- small validators
@@ -185,9 +202,10 @@ def create_organisation(
     runts_section: str | None = None,
     runts_repertorio: str | None = None,
     email: str | None = None,
+    actor: User | None = None,
 ) -> Organisation:
     """A new organisation. ETS need a valid 11-digit codice fiscale, RUNTS section and repertorio;
-    a codice fiscale already registered is refused with 409."""
+    a codice fiscale already registered is refused with 409. ``actor``: who creates it (the audit trail)."""
     clean, errors = check_organisation(
         session, name=name, kind=kind, ambito_code=ambito_code, codice_fiscale=codice_fiscale,
         runts_section=runts_section, runts_repertorio=runts_repertorio, email=email,
@@ -203,6 +221,8 @@ def create_organisation(
         with session.begin_nested():
             session.add(org)
             session.flush()
+            announce(session, actor, "organisation.created", "organisation", org.id, kind=org.kind,
+                     ambito_code=org.ambito_code)
     except IntegrityError as exc:  # a concurrent insert of the same codice fiscale
         raise Problem("conflict", duplicate, 409, field="codice_fiscale") from exc
     return org
@@ -242,8 +262,10 @@ def create_user(
     name: str,
     password: str | None = None,
     is_admin: bool = False,
+    actor: User | None = None,
 ) -> User:
-    """A new person; the e-mail is the identity (lower-case, unique: 409 when taken)."""
+    """A new person; the e-mail is the identity (lower-case, unique: 409 when taken). ``actor``: who
+    creates the account, for the audit trail (None: the person themselves, or the system)."""
     email = normalise_email(email)
     name = clean_text(name, field="name", label=_("Nome e cognome"), max_length=200)
     if password is not None:
@@ -258,6 +280,9 @@ def create_user(
         with session.begin_nested():
             session.add(user)
             session.flush()
+            announce(session, actor, "user.created", "user", user.id, is_admin=user.is_admin)
+            if user.is_admin:
+                announce(session, actor, "admin.granted", "user", user.id)
     except IntegrityError as exc:
         raise Problem("conflict", duplicate, 409, field="email") from exc
     return user
@@ -335,9 +360,29 @@ def login_with_password(session: Session, limiter: Limiter, email: str, password
     except Problem as exc:
         if exc.code == "bad_credentials":
             limiter.hit(keys)  # in the limiter's store, not the database: the rollback keeps it
+        if exc.code in ("bad_credentials", "account_disabled"):
+            _failed_login(session, email, exc.code)
         raise
     limiter.reset(keys[:1])  # the address is proven; the IP counter keeps running
+    announce(session, user, "login.succeeded", "user", user.id, method="password")
     return user
+
+
+def _failed_login(session: Session, email: str, reason: str) -> None:
+    """A failed login for the audit trail: the account it aimed at by id when there is one (the
+    address typed is not kept), written even though the request is rolled back. Throttled attempts
+    are not recorded: they never reach the password check and would let anyone fill the trail."""
+    try:
+        account = find_user(session, normalise_email(email))
+    except Problem:
+        account = None
+    announce(session, None, "login.failed", "user" if account else None, account.id if account else None,
+             outlives_rollback=True, reason=reason, known_account=account is not None)
+
+
+def logged_out(session: Session, user: User) -> None:
+    """The person logs out (the audit trail)."""
+    announce(session, user, "logout", "user", user.id)
 
 
 def change_password(session: Session, limiter: Limiter, user: User, current: str | None, new: str,
@@ -352,8 +397,10 @@ def change_password(session: Session, limiter: Limiter, user: User, current: str
             raise throttled(exc.message, exc.retry_after, field="current_password") from exc
         if not _verify(user.password_hash, current or ""):
             limiter.hit(keys)
+            announce(session, user, "password.change_failed", "user", user.id, outlives_rollback=True)
             raise invalid(_("La password attuale non è corretta."), "current_password")
     set_password(session, user, new, field="new_password")
+    announce(session, user, "password.changed", "user", user.id)
 
 
 # --------------------------------------------------------------------------- the placeholder person
@@ -379,8 +426,10 @@ def archived_person(session: Session, *, now: datetime | None = None) -> User:
 # --------------------------------------------------------------------------- memberships
 
 
-def add_membership(session: Session, user: User, organisation: Organisation, role: str = "delegate") -> Membership:
-    """``user`` as delegate of ``organisation``; adding an existing membership returns it."""
+def add_membership(session: Session, user: User, organisation: Organisation, role: str = "delegate", *,
+                   actor: User | None = None) -> Membership:
+    """``user`` as delegate of ``organisation``; adding an existing membership returns it. ``actor``:
+    who adds it (the audit trail; by default the person themselves)."""
     existing = session.scalar(
         select(Membership).where(Membership.user_id == user.id, Membership.organisation_id == organisation.id)
     )
@@ -391,6 +440,8 @@ def add_membership(session: Session, user: User, organisation: Organisation, rol
             membership = Membership(user=user, organisation=organisation, role=role)
             session.add(membership)
             session.flush()
+            announce(session, actor or user, "membership.added", "organisation", organisation.id, user_id=user.id,
+                     role=role)
     except IntegrityError:  # added concurrently: same result
         existing = session.scalar(
             select(Membership).where(Membership.user_id == user.id, Membership.organisation_id == organisation.id)

@@ -143,7 +143,10 @@ def login() -> ResponseReturnValue:
 
 
 @bp.post("/esci")
+@transaction
 def logout() -> ResponseReturnValue:
+    if current_user.is_authenticated:
+        service.logged_out(db.session, current_user._get_current_object())
     logout_user()  # also tells Flask-Login to delete the remember-me cookie: keep that flag
     for key in [k for k in session if not k.startswith("_")]:
         session.pop(key)
@@ -343,6 +346,7 @@ def organisations() -> ResponseReturnValue:
             runts_section=form.runts_section.data,
             runts_repertorio=form.runts_repertorio.data,
             email=form.email.data,
+            actor=current_user._get_current_object(),
         )
     except Problem as problem:
         return _organisations_page(form, problem.status, _refuse(problem, form))

@@ -99,4 +99,8 @@ def purge(session: Session, config: dict[str, Any], *, now: datetime | None = No
     counts = signals.collect(signals.retention_due, session, config=config, now=now, dry_run=dry_run)
     report.presences = int(counts.get("presences", 0))
     report.events = int(counts.get("presence_events", 0))
+    if not dry_run:
+        signals.action_recorded.send(session, actor=None, action="retention.applied", object_type=None,
+                                     object_id=None, details={"mail_files": report.mail_files, "tokens": report.tokens,
+                                                              "presences": report.presences, "events": report.events})
     return report

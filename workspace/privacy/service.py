@@ -304,7 +304,11 @@ def delete_account(session: Session, user: User, confirmation: str | None, *,
                    now: datetime | None = None) -> Pseudonymisation:
     """The person's own request: checks (:func:`check_deletion`), then :func:`pseudonymise_user`."""
     check_deletion(session, user, confirmation)
-    return pseudonymise_user(session, user, now=now)
+    report = pseudonymise_user(session, user, now=now)
+    # For the audit trail: by id only (the old name is gone, and must not come back from there).
+    signals.action_recorded.send(session, actor=user, action="account.deleted", object_type="user",
+                                 object_id=user.id, details={"rows_rewritten": report.events + report.other})
+    return report
 
 
 def forget_mail(mail_dir: str | Path, email: str) -> int:

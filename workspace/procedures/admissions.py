@@ -86,7 +86,7 @@ def decide(session: Session, actor: User, application: Application, decision: st
     return application
 
 
-def _organisation_for(session: Session, application: Application) -> Organisation:
+def _organisation_for(session: Session, actor: User, application: Application) -> Organisation:
     """The organisation record of an admitted application: the one with its codice fiscale, or a new
     one from the data declared (RUNTS data are not asked again)."""
     org = session.scalar(select(Organisation).where(Organisation.codice_fiscale == application.codice_fiscale))
@@ -100,12 +100,14 @@ def _organisation_for(session: Session, application: Application) -> Organisatio
                            email=application.organisation_email)
         session.add(org)
         session.flush()
+        accounts.announce(session, actor, "organisation.created", "organisation", org.id, kind=org.kind,
+                          ambito_code=None)
         return org
     try:
         return accounts.create_organisation(
             session, name=application.organisation_name, kind=application.organisation_kind,
             codice_fiscale=application.codice_fiscale, runts_section=application.runts_section,
-            runts_repertorio=application.runts_repertorio, email=application.organisation_email,
+            runts_repertorio=application.runts_repertorio, email=application.organisation_email, actor=actor,
         )
     except Problem as exc:
         raise Problem("invalid", exc.message, exc.status) from exc
@@ -121,7 +123,7 @@ def _grant_tavoli(session: Session, actor: User, application: Application, org: 
 
 def _admit(session: Session, actor: User, application: Application) -> None:
     procedure = application.procedure
-    org = _organisation_for(session, application)
+    org = _organisation_for(session, actor, application)
     application.organisation = org
     for tavolo in application.tavoli:
         membership.admit_organisation(session, actor, tavolo, org)
