@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import create_engine, select
 
 from tests.audit.support import assert_chained, entries
 from tests.helpers import DEFAULT_PASSWORD, csrf_post, csrf_token_from, last_mail, link_in_mail, login, logout
 from workspace.accounts.models import User
 from workspace.audit import chain
+from workspace.audit.models import AuditEntry
 
 
 def _new(in_app, since: int) -> list[tuple]:
@@ -183,3 +185,23 @@ def test_personal_data_export_lists_the_persons_entries(app, session, person):
     session.commit()
     data = export_personal_data(session, maria)
     assert [(e["action"], e["object_id"]) for e in data["audit_trail"]] == [("logout", maria.id)]
+
+
+@pytest.mark.real_db
+def test_a_failed_login_is_committed_on_its_own_in_a_real_database(app, client, person):
+    """With real commits (SQLite file, PostgreSQL): the refused login's request is rolled back, the
+    failed attempt is written afterwards in its own transaction, and a fresh connection sees it."""
+    maria = person("maria@example.it")
+    assert login(client, "maria@example.it", "password-sbagliata").status_code == 401
+    assert login(client, "maria@example.it").status_code == 302
+    engine = create_engine(app.config["DATABASE_URL"])
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(select(AuditEntry.action, AuditEntry.object_id).order_by(AuditEntry.id)).all()
+    finally:
+        engine.dispose()
+    assert [tuple(r) for r in rows][-2:] == [("login.failed", maria.id), ("login.succeeded", maria.id)]
+    with app.app_context():
+        from workspace.db import db
+
+        assert chain.verify(db.session).checked == len(rows)
