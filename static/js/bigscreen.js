@@ -191,7 +191,7 @@
         ? el('span', { class: 'badge tavoli-kind tavoli-kind-' + i.kind, text: live.label('kinds', i.kind) })
         : el('span', { class: 'badge bs-new-bisogno', text: live.t('wall_bisogno') });
       wallList.appendChild(el('li', { class: 'bs-wall-item', 'data-wall-item': i.key }, [
-        el('p', { class: 'bs-wall-meta' }, [badge, ' ', el('span', { text: i.who }), ' ',
+        el('p', { class: 'bs-wall-meta' }, [badge, ' ', el('span', { text: i.who }), ' · ',
                                              el('span', { class: 'bs-wall-time', text: live.time(i.at) })]),
         el('p', { class: 'bs-wall-title', text: i.kind ? snippet(i.text, 220) : i.title }),
         i.kind && i.title ? el('p', { class: 'bs-wall-on', text: '→ ' + i.title }) : null

@@ -48,7 +48,7 @@
     var b = seduta && seduta.spotlight_bisogno_id && state.bisogni[seduta.spotlight_bisogno_id];
     if (annotateSpotlight) {
       annotateSpotlight.hidden = !(b && !CLOSED[b.status]);
-      annotateSpotlight.setAttribute('data-bisogno-id', b ? String(b.id) : '');
+      annotateSpotlight.setAttribute('data-for-bisogno', b ? String(b.id) : '');
     }
     if (!seduta) { return; }
     root.querySelector('[data-current-item]').textContent = live.agendaTitle(seduta.current_item_id) || live.t('no_agenda_item');
@@ -289,7 +289,7 @@
 
   if (annotateSpotlight) {
     annotateSpotlight.addEventListener('click', function () {
-      var id = annotateSpotlight.getAttribute('data-bisogno-id');
+      var id = annotateSpotlight.getAttribute('data-for-bisogno');
       var card = id && root.querySelector('[data-bisogno-id="' + id + '"]');
       var details = card && card.querySelector('.tavoli-annotate');
       if (!details) { return; }

@@ -161,7 +161,7 @@ def live_messages() -> dict[str, object]:
         "vote_now": _("Votazione aperta — vota ora"),
         "vote_follow": _("Votazione aperta: segui l'affluenza"),
         "vote_opened_alert": _("Votazione aperta: %(title)s. Il collegamento per votare è in cima alla pagina."),
-        "quorum_short": _("%(present)s organizzazioni su %(total)s"),
+        "quorum_short": _("%(present)s su %(total)s organizzazioni"),
         "fullscreen_refused": _("Il browser non ha concesso lo schermo intero: la vista resta nella finestra "
                                 "(si può provare con il tasto F11)."),
         "wall_empty": _("Ancora nessun contributo: i nuovi bisogni e le annotazioni compariranno qui."),
