@@ -351,3 +351,27 @@ def test_a_long_bisogno_scrolls_by_itself_and_full_screen_refused_is_said(open_p
         re.compile("Il browser non ha concesso lo schermo intero"))
     expect(screen.locator("[data-screen-message]")).to_have_attribute("aria-live", "polite")
     # No uncaught rejection: the harness fails the test on any page error after its body.
+
+
+def test_text_counter_shows_the_servers_limit_and_says_it_politely(page, live_app, hall):
+    """The limit comes from the configuration (TAVOLI_TEXT_LIMIT); the counter follows the typing,
+    marks the field invalid past the limit and says it in a polite live region."""
+    limit = live_app.config["TEXT_LIMIT"]
+    login(page, hall.delegate)
+    page.goto(f"/tavoli/{hall.tavolo_id}/bisogni/nuovo")
+    counter = page.locator("#description-conta")
+    expect(counter).to_have_text(f"0 di {limit:,} caratteri".replace(",", "."))
+    field = page.get_by_label("Descrizione")
+    assert "description-conta" in field.get_attribute("aria-describedby")
+    field.fill("x" * (limit + 1))
+    field.press("End")
+    field.type("y")
+    expect(counter).to_have_text(f"{limit + 2:,} caratteri: 2 oltre il limite di {limit:,}".replace(",", "."))
+    expect(field).to_have_attribute("aria-invalid", "true")
+    announcer = page.locator("#description-conta + [aria-live='polite']")
+    expect(announcer).to_have_text(re.compile("oltre il limite"))
+    field.fill("Breve.")
+    field.type("!")
+    expect(counter).to_have_text(f"7 di {limit:,} caratteri".replace(",", "."))
+    expect(field).not_to_have_attribute("aria-invalid", "true")
+    assert_accessible(page)
