@@ -361,7 +361,7 @@ def test_text_counter_shows_the_servers_limit_and_says_it_politely(page, live_ap
     page.goto(f"/tavoli/{hall.tavolo_id}/bisogni/nuovo")
     counter = page.locator("#description-conta")
     expect(counter).to_have_text(f"0 di {limit:,} caratteri".replace(",", "."))
-    field = page.get_by_label("Descrizione")
+    field = page.locator("#description")
     assert "description-conta" in field.get_attribute("aria-describedby")
     field.fill("x" * (limit + 1))
     field.press("End")
