@@ -21,7 +21,7 @@ run: setup
 	@echo ""
 	@echo "  Tavoli è pronto: http://$(HOST):$(PORT)/"
 	@echo ""
-	PORT=$(PORT) HOST=$(HOST) $(BIN)/tavoli serve
+	PORT=$(PORT) HOST=$(HOST) BASE_URL=$${BASE_URL:-http://$(HOST):$(PORT)} $(BIN)/tavoli serve
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

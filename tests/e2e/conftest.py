@@ -15,6 +15,8 @@ Fixtures
 Helpers (import them: ``from tests.e2e.conftest import assert_accessible``)
   axe_check(page)          violations of the WCAG 2.0/2.1 A and AA rules, as a list of dicts.
   assert_accessible(page)  asserts there are none, listing rule ids, targets and help.
+  shot(page, name)         a screenshot saved as a test artifact: test-artifacts/screens/<name>.png
+                           (the folder is ignored by git; CI can keep it).
 
 Every test in this folder is marked ``e2e`` (``pytest -m "not e2e"`` leaves them out).
 """
@@ -48,6 +50,7 @@ CHROMIUM_ARGS = [
 AXE_JS = PROJECT_ROOT / "static" / "vendor" / "axe-core" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 DEMO_AMBITO = "50008"  # the Pavia demo's Ambito (workspace.demo.loader.AMBITO)
+ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 
 
 def pytest_collection_modifyitems(config, items):
@@ -303,6 +306,14 @@ def format_violations(violations: list[dict], url: str = "") -> str:
 def assert_accessible(page, *, context: str | None = None) -> None:
     violations = axe_check(page, context=context)
     assert violations == [], format_violations(violations, page.url)
+
+
+def shot(page, name: str, *, full_page: bool = False) -> Path:
+    """Save a screenshot of ``page`` as test-artifacts/screens/<name>.png and return its path."""
+    path = ARTIFACTS / "screens" / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path), full_page=full_page)
+    return path
 
 
 PHONE = {"width": 390, "height": 844}

@@ -2,9 +2,13 @@
 language switch, phones. The page fixture fails any test that meets a JS error or a CSP violation."""
 from __future__ import annotations
 
+import json
+from datetime import date
+
 import pytest
 
 from tests.e2e.conftest import assert_accessible
+from workspace.config import PROJECT_ROOT
 
 PHONE = {"width": 375, "height": 740}
 
@@ -61,6 +65,15 @@ def test_accessibility_statement(page):
         assert expected in headings
     assert "WCAG" in page.locator("main").inner_text()
     assert page.get_by_role("navigation", name="Percorso di navigazione").is_visible()
+    # The result and the date of the last automatic check, from the data file it was summarised into.
+    check = json.loads((PROJECT_ROOT / "workspace" / "core" / "accessibility_check.json").read_text(encoding="utf-8"))
+    day = date.fromisoformat(check["date"])
+    months = ["gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno", "luglio", "agosto", "settembre",
+              "ottobre", "novembre", "dicembre"]
+    statement = page.locator("[data-accessibility-check]").inner_text()
+    assert f"Verifica del {day.day} {months[day.month - 1]} {day.year}" in statement
+    assert f"0 violazioni su {check['pages']} pagine diverse" in statement
+    assert check["violations"] == 0 and check["pages"] >= 40
     assert_accessible(page)
 
 

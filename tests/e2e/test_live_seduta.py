@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from tests.e2e.conftest import DESKTOP, PHONE, assert_accessible, connected
+from tests.e2e.conftest import DESKTOP, PHONE, assert_accessible, connected, shot
 from tests.e2e.conftest import login as e2e_login
 from tests.world import PASSWORD, make_person
 from workspace.accounts.models import Organisation, User
@@ -94,7 +94,14 @@ def open_console(page, t: LiveTavolo, start: bool = True) -> None:
         expect(page.locator("[data-status-badge]")).to_have_text("In corso")
 
 
+def open_form(page) -> None:
+    """One tap on the remote control's «Proponi un bisogno» opens the form and puts the cursor in it."""
+    page.get_by_role("button", name="Proponi un bisogno").click()
+    expect(page.get_by_label("Titolo")).to_be_focused()
+
+
 def fill_bisogno(page, title: str) -> None:
+    open_form(page)
     page.get_by_label("Titolo").fill(title)
     page.get_by_label("Descrizione").fill("Molti anziani **vivono soli** senza rete familiare.")
     page.get_by_label("Popolazione destinataria").fill("Over 75 soli")
@@ -185,9 +192,9 @@ def test_bisogno_appears_live_and_spotlight_reaches_big_screen(page, open_page, 
     expect(support).to_have_attribute("aria-pressed", "true")
     expect(card.locator(".tavoli-supports")).to_contain_text("Cooperativa Beta")
 
-    facilitator.screenshot(path="/tmp/tavoli-console.png", full_page=True)
-    delegate.screenshot(path="/tmp/tavoli-participant-phone.png", full_page=True)
-    screen.screenshot(path="/tmp/tavoli-bigscreen.png", full_page=True)
+    shot(facilitator, "console", full_page=True)
+    shot(delegate, "participant-phone", full_page=True)
+    shot(screen, "bigscreen", full_page=True)
 
     # Every live page passes axe with content in it.
     assert_accessible(facilitator)
@@ -215,15 +222,14 @@ def test_bisogno_with_the_keyboard_alone(page, tavolo):
     login(page, tavolo.delegate)
     page.goto(f"/tavoli/{tavolo.tavolo_id}/partecipa")
     connected(page)
-    # No mouse from here on: Tab to the "Proponi un bisogno" link, follow it, fill in, press Enter.
+    # No mouse from here on: Tab to the "Proponi un bisogno" button, press it, fill in, press Enter.
     for _ in range(60):
         page.keyboard.press("Tab")
         if page.evaluate("() => document.activeElement.textContent.trim()") == "Proponi un bisogno":
             break
     else:
-        pytest.fail("il collegamento «Proponi un bisogno» non si raggiunge con il tasto Tab")
+        pytest.fail("il pulsante «Proponi un bisogno» non si raggiunge con il tasto Tab")
     page.keyboard.press("Enter")
-    page.keyboard.press("Tab")
     assert page.evaluate("() => document.activeElement.id") == "b-title"
     title = "Trasporto sociale per le visite mediche"
     page.keyboard.type(title)
@@ -258,6 +264,7 @@ def test_refusal_is_shown_in_italian_and_text_is_given_back(page, live_app, tavo
     connected(page)
     expect(page.locator("[data-seduta-title]")).to_have_text("Nessuna seduta in corso.")
     expect(page.locator("[data-window]")).to_contain_text("La raccolta dei contributi è chiusa dal")
+    open_form(page)
     page.get_by_label("Titolo").fill("Un bisogno fuori tempo")
     page.get_by_role("button", name="Invia il bisogno").click()
     error = page.locator("[data-error-for='form-bisogno']")
@@ -279,6 +286,7 @@ def test_text_typed_offline_is_sent_once_back_online(page, open_page, console, l
     status = page.locator("[data-live-status]")
     expect(status).to_have_text("Non in linea: i contributi saranno inviati appena possibile", timeout=60_000)
     title = "Scritto mentre la rete era assente"
+    open_form(page)
     page.get_by_label("Titolo").fill(title)
     page.get_by_role("button", name="Invia il bisogno").click()
     expect(page.locator("[data-status-for='form-bisogno']")).to_have_text(
@@ -363,7 +371,7 @@ def test_role_changes_reach_the_open_pages(page, open_page, console, live_app, t
     login(page, tavolo.delegate)
     page.goto(f"/tavoli/{tavolo.tavolo_id}/partecipa")
     connected(page)
-    expect(page.get_by_role("heading", name="Proponi un bisogno")).to_be_visible()
+    expect(page.get_by_role("button", name="Proponi un bisogno")).to_be_visible()
     other = open_page(PHONE)
     login(other, tavolo.delegate2)
     other.goto(f"/tavoli/{tavolo.tavolo_id}/partecipa")
@@ -379,7 +387,8 @@ def test_role_changes_reach_the_open_pages(page, open_page, console, live_app, t
     expect(other.locator("[data-live-errors]")).to_be_empty()  # someone else's role: no notice
     page.get_by_role("button", name="Ricarica la pagina").click()
     expect(page.locator(".tavoli-participant .tavoli-role")).to_have_text("Osservatore")
-    expect(page.get_by_role("heading", name="Proponi un bisogno")).to_have_count(0)
+    expect(page.get_by_role("button", name="Proponi un bisogno")).to_have_count(0)
+    expect(page.locator("#proponi")).to_have_count(0)
 
     with live_app.app_context():
         t = tavoli_service.get_tavolo(db.session, tavolo.tavolo_id)

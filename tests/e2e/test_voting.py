@@ -17,7 +17,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
-from tests.e2e.conftest import PHONE, assert_accessible, connected
+from tests.e2e.conftest import PHONE, assert_accessible, connected, shot
 from tests.e2e.conftest import login as e2e_login
 from tests.world import PASSWORD, make_person
 from workspace.accounts.models import Organisation, User
@@ -123,7 +123,7 @@ def test_three_delegates_vote_live_and_see_the_results(page, open_page, live_app
     check(facilitator, "Classifica, metodo Schulze")
     expect(facilitator.get_by_label("Dal vivo, durante una seduta")).to_be_checked()
     assert_accessible(facilitator)
-    facilitator.screenshot(path="/tmp/tavoli-vote-form.png", full_page=True)
+    shot(facilitator, "vote-form", full_page=True)
     facilitator.get_by_role("button", name="Prepara la votazione").click()
     expect(facilitator.locator("main")).to_contain_text("Votazione «Priorità del tavolo» preparata")
     facilitator.get_by_role("link", name="Console della seduta n. 1").click()
@@ -197,7 +197,7 @@ def test_three_delegates_vote_live_and_see_the_results(page, open_page, live_app
         f"La posizione 1 è data a più voci: «{TITLES[0]}», «{TITLES[1]}»")
     expect(second.get_by_label(TITLES[1])).to_have_attribute("aria-invalid", "true")
     assert_accessible(second)
-    second.screenshot(path="/tmp/tavoli-vote-ranked-phone.png", full_page=True)
+    shot(second, "vote-ranked-phone", full_page=True)
     second.get_by_label(TITLES[1]).select_option("2")
     expect(second.locator("[data-error-for='ballot']")).to_be_empty()
     second.get_by_role("button", name="Invia la scheda").click()
@@ -211,7 +211,7 @@ def test_three_delegates_vote_live_and_see_the_results(page, open_page, live_app
     # Turnout on the console, on the big screen and on the voters' pages, without reloading.
     expect(screen.locator("[data-vote-turnout]")).to_have_text("Hanno votato 3 aventi diritto su 3 (100%)")
     expect(box).to_contain_text("Hanno votato 3 aventi diritto su 3 (100%)")
-    facilitator.screenshot(path="/tmp/tavoli-vote-console.png", full_page=True)
+    shot(facilitator, "vote-console", full_page=True)
     expect(first.locator("[data-turnout]")).to_have_text("Hanno votato 3 aventi diritto su 3 (100%)")
     expect(screen.locator("[data-vote-chart]")).to_contain_text(
         "Durante la votazione si vede solo l'affluenza")
@@ -243,8 +243,8 @@ def test_three_delegates_vote_live_and_see_the_results(page, open_page, live_app
     expect(results.locator("main")).to_contain_text("Confronti a coppie")
     expect(results.locator("main")).to_contain_text("Delia Delegata")  # open ballots are attributed
     assert_accessible(results)
-    screen.screenshot(path="/tmp/tavoli-vote-bigscreen.png", full_page=True)
-    results.screenshot(path="/tmp/tavoli-vote-results-phone.png", full_page=True)
+    shot(screen, "vote-bigscreen", full_page=True)
+    shot(results, "vote-results-phone", full_page=True)
 
 
 def test_each_ballot_works_without_a_mouse_and_passes_axe(page, live_app, tavolo):
@@ -301,7 +301,7 @@ def test_each_ballot_works_without_a_mouse_and_passes_axe(page, live_app, tavolo
     expect(page.locator("[data-error-for='ballot']")).to_contain_text("Hai distribuito 6 punti: al massimo 5.")
     page.get_by_label(TITLES[2]).fill("")
     assert_accessible(page)
-    page.screenshot(path="/tmp/tavoli-vote-dot-phone.png", full_page=True)
+    shot(page, "vote-dot-phone", full_page=True)
     page.get_by_role("button", name="Invia la scheda").press("Enter")
     expect(page.locator("[data-voted-text]")).to_have_text("Hai votato.")
 
@@ -318,7 +318,7 @@ def test_each_ballot_works_without_a_mouse_and_passes_axe(page, live_app, tavolo
     page.locator(f"#voto-{t.bisogni[1]}-1-0").focus()
     page.keyboard.press("ArrowRight")
     expect(page.locator(f"#voto-{t.bisogni[1]}-1-1")).to_be_checked()
-    page.screenshot(path="/tmp/tavoli-vote-score.png", full_page=True)
+    shot(page, "vote-score", full_page=True)
     page.get_by_role("button", name="Invia la scheda").press("Enter")
     expect(page.locator("[data-voted-text]")).to_have_text("Hai votato.")
     expect(page.locator("[data-ballot-form]")).to_have_count(0)  # a secret ballot cannot be changed

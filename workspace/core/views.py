@@ -1,6 +1,10 @@
 """Home page, accessibility statement, language switch."""
 from __future__ import annotations
 
+import json
+from datetime import date
+from pathlib import Path
+
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
@@ -20,7 +24,21 @@ def home() -> ResponseReturnValue:
 def accessibility() -> ResponseReturnValue:
     # The feedback contact of the administration running this installation (legge 4/2004, art. 3-quinquies).
     contact = (current_app.config.get("ACCESSIBILITY_CONTACT") or "").strip() or None
-    return render_template("core/accessibility.html", contact=contact)
+    return render_template("core/accessibility.html", contact=contact, check=accessibility_check())
+
+
+#: The result of the last automatic check (tests/e2e/test_accessibility_pages.py, summarised by
+#: scripts/accessibility_summary.py): the statement says what was checked, when, and the outcome.
+ACCESSIBILITY_CHECK = Path(__file__).with_name("accessibility_check.json")
+
+
+def accessibility_check() -> dict | None:
+    try:
+        data = json.loads(ACCESSIBILITY_CHECK.read_text(encoding="utf-8"))
+        data["date"] = date.fromisoformat(data["date"])
+    except (OSError, ValueError, KeyError):
+        return None
+    return data
 
 
 @bp.get("/lingua/<code>")

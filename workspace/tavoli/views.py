@@ -12,9 +12,11 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Blueprint, current_app, flash, make_response, redirect, render_template, url_for
+import segno
+from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlalchemy import select
 
 from workspace import signals
@@ -156,6 +158,14 @@ def live_messages() -> dict[str, object]:
                          "aggiornare ciò che puoi fare."),
         "my_role_removed": _("Non fai più parte di questo tavolo: la pagina sarà ricaricata."),
         "reload": _("Ricarica la pagina"),
+        "vote_now": _("Votazione aperta — vota ora"),
+        "vote_follow": _("Votazione aperta: segui l'affluenza"),
+        "vote_opened_alert": _("Votazione aperta: %(title)s. Il collegamento per votare è in cima alla pagina."),
+        "quorum_short": _("%(present)s su %(total)s organizzazioni"),
+        "fullscreen_refused": _("Il browser non ha concesso lo schermo intero: la vista resta nella finestra "
+                                "(si può provare con il tasto F11)."),
+        "wall_empty": _("Ancora nessun contributo: i nuovi bisogni e le annotazioni compariranno qui."),
+        "wall_bisogno": _("Nuovo bisogno"),
         "role_set": _("%(name)s partecipa al tavolo come «%(role)s»."),
         "role_removed": _("%(name)s non fa più parte del tavolo."),
         "member_added": _("%(org)s è ora membro del tavolo."),
@@ -223,10 +233,21 @@ def participant(tavolo: Tavolo, role: str):
     return render_template("tavoli/participant.html", **_live_context(tavolo, role))
 
 
+def participation_qr(url: str) -> Markup:
+    """The QR code of ``url`` as inline SVG, drawn here (segno, pure Python: no image service, nothing
+    fetched by the browser). Decorative for assistive technology: the page writes the link beside it."""
+    svg = segno.make(url, error="m").svg_inline(border=4, dark="#000", light="#fff", omitsize=True,
+                                                 svgclass="tavoli-qr-code")
+    return Markup(svg.replace("<svg ", '<svg aria-hidden="true" focusable="false" ', 1))
+
+
 @bp.get("/<int:tavolo_id>/schermo")
 @tavolo_view("view")
 def bigscreen(tavolo: Tavolo, role: str):
-    return render_template("tavoli/bigscreen.html", **_live_context(tavolo, role))
+    base = current_app.config.get("BASE_URL") or request.host_url
+    link = base.rstrip("/") + url_for("tavoli.participant", tavolo_id=tavolo.id)
+    return render_template("tavoli/bigscreen.html", participation_url=link, participation_qr=participation_qr(link),
+                           **_live_context(tavolo, role))
 
 
 def _seduta_of(tavolo: Tavolo, seduta_id: int) -> Seduta:
