@@ -52,6 +52,7 @@ EXCLUDED = {
     "procedures.admin_proxy_file": "scarico della procura",
     "procedures.public_csv": "dati aperti CSV",
     "voting.live_state": "JSON per le pagine in diretta",
+    "audit.export": "scarico CSV del registro di audit",
     "procedures.admin_application": "la demo non ha candidature: pagina verificata con axe in test_procedure_flow.py",
     "procedures.invitation": "serve una candidatura ammessa: pagina verificata con axe in test_procedure_flow.py",
 }
