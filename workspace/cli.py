@@ -211,9 +211,11 @@ def export() -> None:
 
 def _register_area_commands() -> None:
     # Each area defines its own commands; they are attached here, in one visible place.
+    from workspace.minutes.cli import export_verbale
     from workspace.voting.cli import votes
 
     main.add_command(votes)
+    export.add_command(export_verbale)
 
 
 _register_area_commands()
