@@ -79,7 +79,7 @@ def send_for_review(session: Session, actor: User, verbale: Verbale, days: Any =
     if days in (None, ""):
         days = settings_for(session, tavolo.procedure_id).review_days
     if not isinstance(days, int) or isinstance(days, bool) or not 1 <= days <= MAX_REVIEW_DAYS:
-        raise invalid(_("Il periodo per le osservazioni va da 1 a %(n)s giorni.", n=MAX_REVIEW_DAYS), field="days")
+        raise invalid(_("Il periodo per le osservazioni va da 1 a %(n)s giorni.", n=MAX_REVIEW_DAYS))
     now = now or utcnow()
     verbale.status, verbale.review_days = "in_revisione", days
     verbale.review_opened_at, verbale.review_closes_at = now, now + timedelta(days=days)
@@ -137,7 +137,7 @@ def file_remark(session: Session, actor: User, verbale: Verbale, section: Any, t
         raise conflict(_("Il periodo per le osservazioni si è chiuso il %(d)s.", d=when(verbale.review_closes_at)))
     section = section or None
     if section is not None and section not in section_keys(verbale.generated or {}):
-        raise invalid(_("Sezione del verbale inesistente."), field="section")
+        raise invalid(_("Sezione del verbale inesistente."))
     text = clean_text(text, _("Osservazione"), limit=REMARK_LIMIT, required=True)
     role = tavolo_permissions.tavolo_role(session, actor, verbale.tavolo_id)
     org = role.organisation if role and role.organisation else (actor.organisations[0] if actor.organisations
@@ -166,7 +166,7 @@ def decide_remark(session: Session, actor: User, verbale: Verbale, remark: Verba
     if remark.status != "aperta":
         raise conflict(_("Questa osservazione è già stata esaminata."))
     if not isinstance(accept, bool):
-        raise invalid(_("Indicare se l'osservazione è accolta o respinta."), field="decision")
+        raise invalid(_("Indicare se l'osservazione è accolta o respinta."))
     reason = clean_text(reason, _("Motivazione"), limit=REASON_LIMIT, required=True)
     remark.status = "accolta" if accept else "respinta"
     remark.reason, remark.decided_by_id, remark.decided_by_name = reason, actor.id, actor.name
