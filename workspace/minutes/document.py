@@ -113,23 +113,25 @@ def _header_fields(header: dict[str, Any]) -> Fields:
 def _attendance(attendance: dict[str, Any]) -> list:
     rows = attendance.get("rows", [])
     named = any(r.get("person") for r in rows)
-    columns = ([_("Persona")] if named else []) + [_("Organizzazione"), _("Tipo di organizzazione"), _("Ruolo"),
-                                                   _("Modalità"), _("Entrata"), _("Uscita"), _("Note")]
+    columns = ([_("Persona")] if named else []) + [_("Organizzazione"), _("Ruolo"), _("Modalità"), _("Orario"),
+                                                   _("Note")]
     table_rows = []
     for r in rows:
         note = ""
         if r.get("manual"):
             marker = (r.get("marked_by") or {}).get("person")
             note = _("segnata dal facilitatore %(who)s", who=marker) if marker else _("segnata dal facilitatore")
-        cells = [r.get("organisation") or "—", str(KIND_LABELS.get(r.get("organisation_kind"), "—")),
-                 str(ROLE_LABELS.get(r.get("role"), r.get("role") or "—")),
+        kind = KIND_LABELS.get(r.get("organisation_kind"))
+        organisation = f"{r['organisation']} – {kind}" if r.get("organisation") and kind else (
+            r.get("organisation") or "—")
+        cells = [organisation, str(ROLE_LABELS.get(r.get("role"), r.get("role") or "—")),
                  str(PRESENCE_MODE_LABELS.get(r.get("mode"), r.get("mode") or "—")),
-                 clock(r.get("joined_at")), clock(r.get("left_at")) or "—", note]
+                 f"{clock(r.get('joined_at'))} – {clock(r.get('left_at'))}", note]
         table_rows.append(([r.get("person") or "—"] if named else []) + cells)
     blocks: list = [Heading(_("Registro delle presenze"), 1)]
     if table_rows:
         blocks.append(Table(columns, table_rows, caption=_("Presenze (%(n)s)", n=len(table_rows)),
-                            widths=((3,) if named else ()) + (4, 3, 2, 2, 1.2, 1.2, 2.6)))
+                            widths=((3.2,) if named else ()) + (4.5, 2.6, 2.2, 2.4, 3)))
     else:
         blocks.append(Paragraph(_("Nessuna presenza registrata.")))
     quorum = attendance.get("quorum") or {}
@@ -179,7 +181,7 @@ def _vote_blocks(vote: dict[str, Any]) -> list:
         blocks.append(Table([_("Posizione"), _("Voce"), value, _("Note")],
                             [[f"{r['place']}º", r["title"], _number(r.get("score")),
                               _("pari merito") if r.get("tie") else ""] for r in ranking],
-                            caption=_("Esito della votazione «%(t)s»", t=vote.get("title", "")), widths=(1.2, 6, 2, 1.6)))
+                            caption=_("Esito della votazione «%(t)s»", t=vote.get("title", "")), widths=(1.9, 6, 2, 1.7)))
     if vote.get("tie_break"):
         blocks.append(Paragraph(_("Pari merito risolti per sorteggio deterministico (seme «%(s)s») il %(d)s: la "
                                   "graduatoria qui sopra è quella dopo lo spareggio.",
