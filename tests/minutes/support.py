@@ -104,3 +104,28 @@ def approved(session, s: Scripted, remark: bool = True) -> Verbale:
     verbale = service.approve(session, s.facilitator, get(session, s))
     session.commit()
     return verbale
+
+
+def publish_procedure(session, s) -> None:
+    """The world's procedure goes public: act, avviso, its publication (yesterday, the avviso and the
+    tavolo enter the public record for five years) and the ``published`` flag, set at creation in
+    the procedures area (there is no service that changes it afterwards)."""
+    from datetime import timedelta
+
+    from tests.procedures.support import SECTIONS, pdf
+    from workspace.db import utcnow
+    from workspace.accounts.models import User
+    from workspace.procedures import files, lifecycle
+    from workspace.procedures.models import Procedure
+
+    procedure = session.get(Procedure, s.tavolo.procedure_id)
+    admin = session.get(User, s.admin.id)
+    now = utcnow()
+    stored = files.save_upload(pdf(), "l'atto di avvio")
+    lifecycle.update_act(session, admin, procedure, number="12/2025", act_date=(now - timedelta(days=2)).date(),
+                         stored=stored, now=now)
+    lifecycle.update_avviso(session, admin, procedure, sections=SECTIONS, published_at=now - timedelta(days=1),
+                            deadline=now + timedelta(days=30), allowed_kinds=["ets"])
+    lifecycle.transition(session, admin, procedure, "avviso_pubblicato", now=now)
+    procedure.published = True
+    session.commit()
