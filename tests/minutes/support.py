@@ -113,8 +113,8 @@ def publish_procedure(session, s) -> None:
     from datetime import timedelta
 
     from tests.procedures.support import SECTIONS, pdf
-    from workspace.db import utcnow
     from workspace.accounts.models import User
+    from workspace.db import utcnow
     from workspace.procedures import files, lifecycle
     from workspace.procedures.models import Procedure
 

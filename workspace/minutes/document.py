@@ -8,7 +8,7 @@ approved verbale renders the same text forever.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -47,12 +47,19 @@ def _who(entry: dict[str, Any] | None) -> str:
     """"Nome Cognome (Organizzazione, Ruolo)", or without the name in the edition for publication."""
     if not entry:
         return "—"
-    role = ROLE_LABELS.get(entry.get("role") or "")
+    role = _label(ROLE_LABELS, entry.get("role"), "")
     details = ", ".join(str(x) for x in (entry.get("organisation"), role) if x)
     person = entry.get("person")
     if person:
         return f"{person} ({details})" if details else person
     return details or _("Persona non indicata")
+
+
+def _label(labels: Mapping[str, object], key: Any, default: str = "—") -> str:
+    """A code's label, the code itself when unknown, ``default`` when missing."""
+    if key in labels:
+        return str(labels[key])
+    return str(key) if key else default
 
 
 def _number(value: Any) -> str:
@@ -104,7 +111,7 @@ def _header_fields(header: dict[str, Any]) -> Fields:
         (_("Inizio dei lavori"), clock(seduta.get("started_at")) or "—"),
         (_("Chiusura dei lavori"), clock(seduta.get("closed_at")) or "—"),
         (_("Luogo"), seduta.get("place") or "—"),
-        (_("Modalità"), str(SEDUTA_MODE_LABELS.get(seduta.get("mode"), seduta.get("mode") or "—"))),
+        (_("Modalità"), _label(SEDUTA_MODE_LABELS, seduta.get("mode"))),
         (_("Facilitazione"), "; ".join(_who(f) for f in header.get("facilitators", [])) or "—"),
         (_("Responsabile del procedimento"), _who(header.get("rup")) if header.get("rup") else "—"),
     ], caption=_("Dati della seduta"))
@@ -124,8 +131,7 @@ def _attendance(attendance: dict[str, Any]) -> list:
         kind = KIND_LABELS.get(r.get("organisation_kind"))
         organisation = f"{r['organisation']} – {kind}" if r.get("organisation") and kind else (
             r.get("organisation") or "—")
-        cells = [organisation, str(ROLE_LABELS.get(r.get("role"), r.get("role") or "—")),
-                 str(PRESENCE_MODE_LABELS.get(r.get("mode"), r.get("mode") or "—")),
+        cells = [organisation, _label(ROLE_LABELS, r.get("role")), _label(PRESENCE_MODE_LABELS, r.get("mode")),
                  f"{clock(r.get('joined_at'))} – {clock(r.get('left_at'))}", note]
         table_rows.append(([r.get("person") or "—"] if named else []) + cells)
     blocks: list = [Heading(_("Registro delle presenze"), 1)]
@@ -251,7 +257,7 @@ def _review(review: dict[str, Any], titles: dict[str, str]) -> list:
             decision += " – " + _("%(who)s, %(d)s", who=_who(r.get("decided_by")), d=when(r["decided_at"]))
         blocks.append(Fields([
             (_("Presentata da"), _who(r)),
-            (_("Il"), when(r.get("filed_at"))),
+            (_("Data"), when(r.get("filed_at"))),
             (_("Sezione"), section),
             (_("Osservazione"), Markdown(r.get("text") or "")),
             (_("Esito"), decision),
@@ -342,8 +348,8 @@ def register_sheet(content: dict[str, Any]) -> exports.Sheet:
         rows = [{
             "person": r.get("person") or "", "organisation": r.get("organisation") or "",
             "kind": str(KIND_LABELS.get(r.get("organisation_kind"), "")),
-            "role": str(ROLE_LABELS.get(r.get("role"), r.get("role") or "")),
-            "mode": str(PRESENCE_MODE_LABELS.get(r.get("mode"), r.get("mode") or "")),
+            "role": _label(ROLE_LABELS, r.get("role"), ""),
+            "mode": _label(PRESENCE_MODE_LABELS, r.get("mode"), ""),
             "joined": when(r.get("joined_at")), "left": when(r.get("left_at")), "manual": bool(r.get("manual")),
         } for r in (content.get("attendance") or {}).get("rows", [])]
         return exports.Sheet(_("Registro presenze"), columns, rows)

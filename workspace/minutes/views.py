@@ -117,14 +117,16 @@ def seduta_verbale(tavolo: Tavolo, seduta_id: int):
 @transaction
 def generate(tavolo: Tavolo, seduta_id: int):
     seduta = tavoli_service.get_seduta(db.session, seduta_id, tavolo.id)
-    ActionForm().validate_on_submit() or _csrf_refused()
+    _checked(ActionForm())
     verbale = service.create_draft(db.session, _user(), seduta)
     flash(_("Bozza del verbale generata dal registro della seduta."), "success")
     return _to_verbale(tavolo, verbale)
 
 
-def _csrf_refused() -> None:
-    raise Problem("csrf", _("Il modulo è scaduto: ricarica la pagina e riprova."), 400)
+def _checked(form: ActionForm) -> None:
+    """A button's form (its CSRF token is also checked app-wide before the view runs)."""
+    if not form.validate_on_submit():
+        raise Problem("csrf", _("Il modulo è scaduto: ricarica la pagina e riprova."), 400)
 
 
 # --------------------------------------------------------------------------- a verbale
@@ -205,7 +207,7 @@ def _refusable(tavolo: Tavolo, verbale: Verbale, action, done: str, anchor: str 
 @transaction
 def regenerate(tavolo: Tavolo, verbale_id: int):
     verbale = _verbale(tavolo, verbale_id)
-    ActionForm().validate_on_submit() or _csrf_refused()
+    _checked(ActionForm())
     return _refusable(tavolo, verbale, lambda: service.regenerate(db.session, _user(), verbale),
                       _("Parti generate ricalcolate dal registro della seduta; il testo scritto è rimasto."))
 
@@ -259,7 +261,7 @@ def decide(tavolo: Tavolo, verbale_id: int, remark_id: int):
 @transaction
 def approve(tavolo: Tavolo, verbale_id: int):
     verbale = _verbale(tavolo, verbale_id)
-    ActionForm().validate_on_submit() or _csrf_refused()
+    _checked(ActionForm())
     return _refusable(tavolo, verbale, lambda: service.approve(db.session, _user(), verbale),
                       _("Verbale approvato: il contenuto è ora immutabile e ne è stata calcolata l'impronta."))
 
