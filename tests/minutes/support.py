@@ -107,9 +107,14 @@ def approved(session, s: Scripted, remark: bool = True) -> Verbale:
 
 
 def publish_procedure(session, s) -> None:
-    """The world's procedure goes public: act, avviso, its publication (yesterday, the avviso and the
-    tavolo enter the public record for five years) and the ``published`` flag, set at creation in
-    the procedures area (there is no service that changes it afterwards)."""
+    """The world's procedure goes public (see ``publish``)."""
+    publish(session, s.tavolo.procedure_id, s.admin.id)
+
+
+def publish(session, procedure_id: int, admin_id: int) -> None:
+    """A procedure goes public: act, avviso, its publication (yesterday, the avviso and the tavoli
+    enter the public record for five years) and the ``published`` flag, set at creation in the
+    procedures area (there is no service that changes it afterwards)."""
     from datetime import timedelta
 
     from tests.procedures.support import SECTIONS, pdf
@@ -118,8 +123,8 @@ def publish_procedure(session, s) -> None:
     from workspace.procedures import files, lifecycle
     from workspace.procedures.models import Procedure
 
-    procedure = session.get(Procedure, s.tavolo.procedure_id)
-    admin = session.get(User, s.admin.id)
+    procedure = session.get(Procedure, procedure_id)
+    admin = session.get(User, admin_id)
     now = utcnow()
     stored = files.save_upload(pdf(), "l'atto di avvio")
     lifecycle.update_act(session, admin, procedure, number="12/2025", act_date=(now - timedelta(days=2)).date(),
