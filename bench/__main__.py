@@ -1,7 +1,7 @@
 """Run the benchmarks: ``python -m bench`` runs all of them, ``python -m bench NAME`` one.
 
 Options of a single benchmark: ``python -m bench.live_broadcast --help``, ``python -m bench.votes_burst --help``,
-``python -m bench.exports_render --help``.
+``python -m bench.exports_render --help``, ``python -m bench.verbale --help``.
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ BENCHMARKS = {
     "live_broadcast": "bench.live_broadcast",
     "votes_burst": "bench.votes_burst",
     "exports_render": "bench.exports_render",
+    "verbale": "bench.verbale",
 }
 
 
