@@ -32,6 +32,9 @@ def actions():
 
 
 def test_sending_for_review_notifies_the_attendees(app, session, actions):
+    # With an Ambito configured the mail's layout reads its name from the database: the messages
+    # must be rendered inside the transaction, only sent after the commit.
+    app.config["AMBITO_CODE"] = "50008"
     s = scripted_seduta(session)
     before = len(mail_files(app))
     verbale = review.send_for_review(session, s.facilitator, get(session, s), 10)

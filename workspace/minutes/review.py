@@ -94,21 +94,22 @@ def send_for_review(session: Session, actor: User, verbale: Verbale, days: Any =
 
 
 def _mail_after_commit(session: Session, verbale: Verbale, people: list[User]) -> None:
-    """One e-mail to each attendee, sent only if the review really opened (after commit)."""
+    """One e-mail to each attendee, sent only if the review really opened (after commit). The
+    messages are rendered now, inside the transaction: rendering reads the database (the layout's
+    context), which a committed session no longer allows."""
     tavolo = tavolo_of(session, verbale)
     seduta = seduta_of(session, verbale)
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     link = mail.external_url("minutes.verbale", tavolo_id=tavolo.id, verbale_id=verbale.id)
-    closes = when(verbale.review_closes_at)
-    recipients = [(p.email, p.name) for p in people]
     subject = _("Verbale della seduta n. %(n)s da rivedere – %(t)s", n=seduta.number, t=tavolo.title)
+    messages = [(p.email, mail.render_mail("verbale_review.txt", name=p.name, tavolo=tavolo.title,
+                                           number=seduta.number, link=link, closes=when(verbale.review_closes_at)))
+                for p in people]
 
     def deliver() -> None:
-        for address, name in recipients:
+        for address, body in messages:
             try:
-                mail.send_mail(address, subject, mail.render_mail(
-                    "verbale_review.txt", name=name, tavolo=tavolo.title, number=seduta.number, link=link,
-                    closes=closes))
+                mail.send_mail(address, subject, body)
             except mail.MailError:
                 log.warning("e-mail di revisione del verbale %s non inviata a %s", verbale.id, address)
 
