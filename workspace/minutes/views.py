@@ -21,6 +21,7 @@ from markupsafe import Markup
 from workspace import exports, markdown
 from workspace.accounts.models import User
 from workspace.db import db
+from workspace.forms import options
 from workspace.minutes import content as contents
 from workspace.minutes import document, history, labels, permissions, review, service
 from workspace.minutes.forms import (
@@ -148,7 +149,7 @@ def _verbale_page(tavolo: Tavolo, verbale: Verbale, status: int = 200, **forms: 
     sections = [{"key": k, "title": titles.get(k, k), "text": (verbale.narrative or {}).get(k, ""),
                  "version": service.section_version(session, verbale, k)} for k in keys]
     remark_form = forms.get("remark_form") or RemarkForm()
-    remark_form.section.choices = [("", str(labels.WHOLE_VERBALE))] + [(s["key"], s["title"]) for s in sections]
+    remark_form.section.choices = options([("", str(labels.WHOLE_VERBALE))] + [(s["key"], s["title"]) for s in sections])
     review_form = forms.get("review_form") or ReviewForm()
     if review_form.days.data is None:
         review_form.days.data = service.settings_for(session, tavolo.procedure_id).review_days
@@ -231,7 +232,7 @@ def send_review(tavolo: Tavolo, verbale_id: int):
 def remark(tavolo: Tavolo, verbale_id: int):
     verbale = _verbale(tavolo, verbale_id)
     form = RemarkForm()
-    form.section.choices = [("", "")] + [(k, k) for k in section_keys(verbale.generated or {})]
+    form.section.choices = options([("", "")] + [(k, k) for k in section_keys(verbale.generated or {})])
     if not form.validate_on_submit():
         return _verbale_page(tavolo, verbale, 422, remark_form=form)
     return _refusable(tavolo, verbale,
