@@ -258,3 +258,34 @@ def test_approved_helper_shape(session):
     s = scripted_seduta(session)
     verbale = approved(session, s)
     assert [r.status for r in verbale.remarks] == ["accolta"] and verbale.approved
+
+
+def test_a_rup_outside_the_tavolo_reads_and_approves(app, scripted, in_app):
+    """With approval by the RUP, the procedure's RUP — not an administrator, not at the tavolo —
+    opens the verbale and approves it; they may not write it, nor file remarks."""
+    from tests.world import make_person
+    from workspace.procedures import lifecycle
+    from workspace.procedures.models import Procedure
+
+    s = scripted
+    with in_app() as db:
+        procedure = db.get(Procedure, s.tavolo.procedure_id)
+        rita = make_person(db, "Rita Responsabile", "rup@prova.example.org")
+        lifecycle.set_rup(db, db.merge(s.admin), procedure, rita)
+        service.update_settings(db, db.merge(s.admin), procedure, approver="rup", review_days=7,
+                                naming="organisation_role", publication_years=5)
+        db.commit()
+        to_review(db, s)
+    base = f"/tavoli/{s.tavolo.id}/verbali/{s.verbale_id}"
+    client, _ = login_client(app, rita)
+    page = client.get(base)
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Approva il verbale" in html and "Presenta un'osservazione" not in html and "Scrivi<span" not in html
+    assert client.get(f"{base}/sezioni/apertura").status_code == 403
+    assert client.get(f"/tavoli/{s.tavolo.id}").status_code == 403  # the tavolo itself stays closed to her
+    assert client.post(f"{base}/approva", data={"csrf_token": csrf_token_from(html)}).status_code == 302
+    with in_app() as db:
+        verbale = get(db, s)
+        assert verbale.approved and verbale.content["approval"]["person"] == "Rita Responsabile"
+        assert verbale.approver_role == "rup"

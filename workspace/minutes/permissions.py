@@ -1,7 +1,8 @@
 """Who may do what with a verbale. Used by the views, the API and the services alike.
 
 - read a verbale that is not yet published (drafts, remarks, history): the tavolo's people
-  (``tavoli.permissions`` "view"; administrators of the Ufficio di Piano act as facilitators);
+  (``tavoli.permissions`` "view"; administrators of the Ufficio di Piano act as facilitators) and
+  the RUP of its procedure, who may be the one to approve it;
 - write the narrative, regenerate, send for review, decide on remarks: the tavolo's facilitators;
 - file a remark: whoever attended the seduta (is in its presence register) and still sits at the
   tavolo;
@@ -25,11 +26,16 @@ from workspace.tavoli.models import Presence, Tavolo
 
 
 def can_read(session: Session, user: User | None, tavolo_id: int) -> bool:
-    return tavolo_permissions.can(session, user, "view", tavolo_id)
+    """The tavolo's people, and whoever manages its procedure (the RUP may have to approve)."""
+    if tavolo_permissions.can(session, user, "view", tavolo_id):
+        return True
+    tavolo = session.get(Tavolo, tavolo_id)
+    return tavolo is not None and procedure_permissions.can_manage(user, tavolo.procedure)
 
 
-def require_read(session: Session, user: User | None, tavolo_id: int) -> str:
-    return tavolo_permissions.require(session, user, "view", tavolo_id)
+def require_read(session: Session, user: User | None, tavolo_id: int) -> None:
+    if not can_read(session, user, tavolo_id):
+        tavolo_permissions.require(session, user, "view", tavolo_id)  # its refusal, in its words
 
 
 def can_write(session: Session, user: User | None, tavolo_id: int) -> bool:
