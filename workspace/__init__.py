@@ -39,13 +39,13 @@ def create_app(overrides: dict | None = None) -> Flask:
     errors.init_app(app)
 
     import workspace.models  # noqa: F401  (complete metadata before anything queries)
-    from workspace import accounts, api, audit, core, needs, privacy, procedures, reference, tavoli, voting
+    from workspace import accounts, api, audit, core, minutes, needs, privacy, procedures, reference, tavoli, voting
     from workspace.tavoli.live import guard
 
     realtime.init_app(app, guard=guard)
     # The areas, lower ones first. Each registers its pages, API routes, live handlers and the
     # signals it listens to; the API blueprint goes last, once every area has added its routes.
-    for area in (core, reference, accounts, audit, privacy, procedures, tavoli, needs, voting, api):
+    for area in (core, reference, accounts, audit, privacy, procedures, tavoli, needs, voting, minutes, api):
         area.register(app)
 
     if app.config["CHECK_MIGRATIONS"]:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 15:48:26.835497
+Create Date: 2026-12-06 16:40:12.343599
 """
 from alembic import op
 import sqlalchemy as sa
@@ -256,6 +256,18 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_membership')),
     sa.UniqueConstraint('user_id', 'organisation_id', name=op.f('uq_membership_user_id_organisation_id'))
     )
+    op.create_table('minutes_settings',
+    sa.Column('procedure_id', sa.Integer(), nullable=False),
+    sa.Column('approver', sa.String(length=16), nullable=False),
+    sa.Column('review_days', sa.Integer(), nullable=False),
+    sa.Column('naming', sa.String(length=24), nullable=False),
+    sa.Column('publication_years', sa.Integer(), nullable=False),
+    sa.Column('updated_by_id', sa.Integer(), nullable=True),
+    sa.Column('updated_at', workspace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['procedure_id'], ['procedure.id'], name=op.f('fk_minutes_settings_procedure_id_procedure'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['updated_by_id'], ['user_account.id'], name=op.f('fk_minutes_settings_updated_by_id_user_account'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('procedure_id', name=op.f('pk_minutes_settings'))
+    )
     op.create_table('procedure_transition',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('procedure_id', sa.Integer(), nullable=False),
@@ -460,6 +472,44 @@ def upgrade() -> None:
     with op.batch_alter_table('presence', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_presence_seduta_id'), ['seduta_id'], unique=False)
 
+    op.create_table('verbale',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('seduta_id', sa.Integer(), nullable=False),
+    sa.Column('tavolo_id', sa.Integer(), nullable=False),
+    sa.Column('edition', sa.Integer(), nullable=False),
+    sa.Column('corrects_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('generated', sa.JSON(), nullable=False),
+    sa.Column('narrative', sa.JSON(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('generated_at', workspace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', workspace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('review_opened_at', workspace.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('review_closes_at', workspace.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('review_days', sa.Integer(), nullable=True),
+    sa.Column('approved_at', workspace.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('approved_by_id', sa.Integer(), nullable=True),
+    sa.Column('approver_role', sa.String(length=16), nullable=True),
+    sa.Column('content', sa.JSON(), nullable=True),
+    sa.Column('content_sha256', sa.String(length=64), nullable=True),
+    sa.Column('pdf', sa.LargeBinary(), nullable=True),
+    sa.Column('pdf_sha256', sa.String(length=64), nullable=True),
+    sa.Column('public_pdf', sa.LargeBinary(), nullable=True),
+    sa.Column('public_pdf_sha256', sa.String(length=64), nullable=True),
+    sa.Column('naming', sa.String(length=24), nullable=True),
+    sa.Column('published_from', workspace.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('published_until', workspace.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['approved_by_id'], ['user_account.id'], name=op.f('fk_verbale_approved_by_id_user_account'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['corrects_id'], ['verbale.id'], name=op.f('fk_verbale_corrects_id_verbale'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['seduta_id'], ['seduta.id'], name=op.f('fk_verbale_seduta_id_seduta'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tavolo_id'], ['tavolo.id'], name=op.f('fk_verbale_tavolo_id_tavolo'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_verbale')),
+    sa.UniqueConstraint('seduta_id', 'edition', name=op.f('uq_verbale_seduta_id_edition'))
+    )
+    with op.batch_alter_table('verbale', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_verbale_seduta_id'), ['seduta_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_verbale_tavolo_id'), ['tavolo_id'], unique=False)
+
     op.create_table('vote_round',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('tavolo_id', sa.Integer(), nullable=False),
@@ -578,6 +628,51 @@ def upgrade() -> None:
     with op.batch_alter_table('secret_ballot', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_secret_ballot_round_id'), ['round_id'], unique=False)
 
+    op.create_table('verbale_remark',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('verbale_id', sa.Integer(), nullable=False),
+    sa.Column('section', sa.String(length=40), nullable=True),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('author_id', sa.Integer(), nullable=True),
+    sa.Column('author_name', sa.String(length=200), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=True),
+    sa.Column('organisation_name', sa.String(length=300), nullable=True),
+    sa.Column('role', sa.String(length=16), nullable=True),
+    sa.Column('against_version', sa.Integer(), nullable=False),
+    sa.Column('filed_at', workspace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=True),
+    sa.Column('decided_by_id', sa.Integer(), nullable=True),
+    sa.Column('decided_by_name', sa.String(length=200), nullable=True),
+    sa.Column('decided_at', workspace.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['author_id'], ['user_account.id'], name=op.f('fk_verbale_remark_author_id_user_account'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['decided_by_id'], ['user_account.id'], name=op.f('fk_verbale_remark_decided_by_id_user_account'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisation.id'], name=op.f('fk_verbale_remark_organisation_id_organisation'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['verbale_id'], ['verbale.id'], name=op.f('fk_verbale_remark_verbale_id_verbale'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_verbale_remark'))
+    )
+    with op.batch_alter_table('verbale_remark', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_verbale_remark_verbale_id'), ['verbale_id'], unique=False)
+
+    op.create_table('verbale_version',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('verbale_id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=False),
+    sa.Column('change', sa.String(length=16), nullable=False),
+    sa.Column('section', sa.String(length=40), nullable=True),
+    sa.Column('text', sa.Text(), nullable=True),
+    sa.Column('generated', sa.JSON(), nullable=True),
+    sa.Column('author_id', sa.Integer(), nullable=True),
+    sa.Column('author_name', sa.String(length=200), nullable=False),
+    sa.Column('at', workspace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['author_id'], ['user_account.id'], name=op.f('fk_verbale_version_author_id_user_account'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['verbale_id'], ['verbale.id'], name=op.f('fk_verbale_version_verbale_id_verbale'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_verbale_version')),
+    sa.UniqueConstraint('verbale_id', 'number', name=op.f('uq_verbale_version_verbale_id_number'))
+    )
+    with op.batch_alter_table('verbale_version', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_verbale_version_verbale_id'), ['verbale_id'], unique=False)
+
     op.create_table('vote_conflict',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('round_id', sa.Integer(), nullable=False),
@@ -660,6 +755,14 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_vote_conflict_round_id'))
 
     op.drop_table('vote_conflict')
+    with op.batch_alter_table('verbale_version', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_verbale_version_verbale_id'))
+
+    op.drop_table('verbale_version')
+    with op.batch_alter_table('verbale_remark', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_verbale_remark_verbale_id'))
+
+    op.drop_table('verbale_remark')
     with op.batch_alter_table('secret_ballot', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_secret_ballot_round_id'))
 
@@ -677,6 +780,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_vote_round_tavolo_id'))
 
     op.drop_table('vote_round')
+    with op.batch_alter_table('verbale', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_verbale_tavolo_id'))
+        batch_op.drop_index(batch_op.f('ix_verbale_seduta_id'))
+
+    op.drop_table('verbale')
     with op.batch_alter_table('presence', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_presence_seduta_id'))
 
@@ -712,6 +820,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_procedure_transition_procedure_id'))
 
     op.drop_table('procedure_transition')
+    op.drop_table('minutes_settings')
     op.drop_table('membership')
     with op.batch_alter_table('application', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_application_procedure_id'))

@@ -492,3 +492,6 @@ def _load_procedure(session: Session, people: dict[str, tuple[User, Organisation
         raise_bisogni(specs, code)
     annotate(OTHER_ANNOTATIONS)
     session.flush()
+    from workspace.minutes.demo import load_minutes  # the verbali: one reviewed and approved, one draft
+
+    load_minutes(session, user, tavolo)
