@@ -39,7 +39,19 @@ def create_app(overrides: dict | None = None) -> Flask:
     errors.init_app(app)
 
     import workspace.models  # noqa: F401  (complete metadata before anything queries)
-    from workspace import accounts, api, audit, core, minutes, needs, privacy, procedures, reference, tavoli, voting
+    from workspace import (
+        accounts,
+        api,
+        audit,
+        core,
+        minutes,
+        needs,
+        privacy,
+        procedures,
+        reference,
+        tavoli,
+        voting,
+    )
     from workspace.tavoli.live import guard
 
     realtime.init_app(app, guard=guard)
