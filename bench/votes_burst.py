@@ -33,6 +33,7 @@ import multiprocessing as mp
 import os
 import platform
 import random
+import re
 import secrets
 import shutil
 import signal
@@ -83,6 +84,7 @@ class Settings:
     connect_timeout: float = 30.0
     save: bool = True
     seed: int = 2025
+    profile: str | None = None  # a folder: py-spy samples the server during the burst (see ``Profiler``)
 
     def workers(self) -> int:
         return max(1, min(self.procs or max(2, os.cpu_count() or 2), self.voters))
@@ -338,6 +340,57 @@ class Workers:
                 proc.join(timeout=5)
 
 
+# --- profiling -------------------------------------------------------------------------------------------
+
+
+class Profiler:
+    """``py-spy`` attached to the server for the burst (``--profile DIR``), twice: ``cpu`` samples only
+    the thread holding the GIL (where the CPU goes), ``wall`` samples every thread, idle ones too
+    (where handlers wait: locks, the connection pool, the database). Raw collapsed stacks go to
+    ``DIR/<scenario>-<kind>.txt``; the report keeps the functions that hold most samples."""
+
+    KINDS = {"cpu": ["--gil"], "wall": ["--idle"]}
+
+    def __init__(self, folder: Path, scenario: str, pid: int):
+        import subprocess
+
+        folder.mkdir(parents=True, exist_ok=True)
+        exe = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+        self.paths = {kind: folder / f"{scenario}-{kind}.txt" for kind in self.KINDS}
+        self.procs = [subprocess.Popen([exe, "record", "--pid", str(pid), "--rate", "200", "--format", "raw",
+                                        "--output", str(self.paths[kind]), "--nonblocking", *extra],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                      for kind, extra in self.KINDS.items()]
+
+    def stop(self) -> dict:
+        for proc in self.procs:
+            proc.send_signal(signal.SIGINT)
+        for proc in self.procs:
+            proc.wait(timeout=60)
+        return {kind: summarise_profile(path) for kind, path in self.paths.items()}
+
+
+def summarise_profile(path: Path, top: int = 25) -> dict:
+    """Inclusive share of samples per function (``name (file)``), from py-spy's collapsed stacks."""
+    total, inclusive = 0, {}
+    if not path.exists():
+        return {"samples": 0, "top": []}
+    for line in path.read_text().splitlines():
+        stack, _sep, count = line.rpartition(" ")
+        if not count.isdigit():
+            continue
+        n = int(count)
+        total += n
+        seen = set()
+        for frame in stack.split(";"):
+            name = re.sub(r":\d+\)$", ")", frame.strip())
+            if name and name not in seen:
+                seen.add(name)
+                inclusive[name] = inclusive.get(name, 0) + n
+    ranked = sorted(inclusive.items(), key=lambda kv: -kv[1])[:top]
+    return {"samples": total, "top": [{"function": f, "share": round(n / total, 3)} for f, n in ranked]}
+
+
 # --- one scenario -----------------------------------------------------------------------------------------
 
 
@@ -418,6 +471,7 @@ def run_scenario(settings: Settings, scenario: str) -> dict:
                                              ballot_of(i, world.bisogni)))
         start_at = time.monotonic() + 2.0
         client_pids = [p.pid for p in workers.procs]
+        profiler = Profiler(Path(settings.profile), scenario, server.proc.pid) if settings.profile else None
         cpu_start = cpu_seconds(server.proc.pid)
         clients_cpu_start = sum(cpu_seconds(pid) or 0.0 for pid in client_pids)
         busy_start = machine_busy_seconds()
@@ -428,6 +482,8 @@ def run_scenario(settings: Settings, scenario: str) -> dict:
                                timeout=settings.ack_timeout * (settings.retries + 2) + 60):
             records.extend(got)
         cpu_end = cpu_seconds(server.proc.pid)
+        if profiler is not None:
+            timings["profile"] = profiler.stop()
         timings["clients_cpu_during_burst_s"] = round(
             sum(cpu_seconds(pid) or 0.0 for pid in client_pids) - clients_cpu_start, 2)
         busy_end = machine_busy_seconds()
@@ -665,12 +721,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=defaults.batch, help="connections in flight at once")
     parser.add_argument("--ack-timeout", type=float, default=defaults.ack_timeout)
     parser.add_argument("--no-save", action="store_true", help="print only, do not write bench/results/")
+    parser.add_argument("--profile", metavar="DIR", help="sample the server with py-spy during the burst")
     args = parser.parse_args(argv)
     if args.voters < 2 or args.spread < 0:
         parser.error("servono almeno 2 votanti e una finestra di invio non negativa")
     settings = Settings(voters=args.voters, spread=args.spread,
                         scenarios=tuple(args.scenario or defaults.scenarios), procs=args.procs, batch=args.batch,
-                        ack_timeout=args.ack_timeout, save=not args.no_save)
+                        ack_timeout=args.ack_timeout, save=not args.no_save, profile=args.profile)
     runs = []
     for scenario in settings.scenarios:
         print(f"votes_burst: voto {scenario}, {settings.voters} votanti in {settings.spread} s...", flush=True)
