@@ -119,12 +119,10 @@ def _sqlite_checkpoint(engine: Engine) -> bool:
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
-        cursor.execute("PRAGMA busy_timeout")
-        previous = cursor.fetchone()[0]
+        previous = cursor.execute("PRAGMA busy_timeout").fetchone()[0]
         cursor.execute("PRAGMA busy_timeout = 0")
         try:
-            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            busy, _log, _done = cursor.fetchone()
+            busy = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
         finally:
             cursor.execute(f"PRAGMA busy_timeout = {int(previous)}")
             cursor.close()

@@ -113,9 +113,7 @@ def close_due() -> None:
     utile con un server esterno, da cron o da un timer systemd)."""
     with _app_context():
         from workspace.db import db
-        from workspace.voting import rounds
-
-        from workspace.voting import box
+        from workspace.voting import box, rounds
 
         session = db.session
         try:
