@@ -35,7 +35,9 @@ Every ballot of a round is written under the round's lock, so ballots arriving t
 it. ``submit`` (the live channel's ``vote.cast``) does not make each one take the lock and commit
 on its own: the first to arrive becomes the *leader* and writes every ballot waiting at that moment
 (up to ``MAX_BATCH``) in one transaction — with set-wise reads and inserts (``cast_many``) — then
-acknowledges each, and hands the lead to the first ballot that arrived meanwhile. Waiting uses
+acknowledges each, and hands the lead to the first ballot that arrived meanwhile. Batches go through
+a connection of the committer's own (a leader never queues for a pooled connection behind the
+submitters it writes for). Waiting uses
 ``threading`` primitives, which gevent's monkey-patching makes cooperative, so it works in threading
 mode and under gevent alike; nobody waits while holding a transaction. One bad ballot is refused
 alone; if the batch's transaction itself fails, its ballots are written again one by one.
@@ -46,7 +48,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -56,12 +58,13 @@ from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from workspace import record, signals
 from workspace.accounts.models import User
-from workspace.db import utcnow
+from workspace.db import make_engine, utcnow
 from workspace.problems import Problem, conflict, not_found
 from workspace.tavoli import permissions
 from workspace.voting import box, methods
@@ -70,9 +73,8 @@ from workspace.voting.electorate import (
     find_voter,
     has_voted,
     not_a_voter,
-    roles_of,
+    roles_and_voters,
     turnout,
-    voter_from_role,
 )
 from workspace.voting.labels import when
 from workspace.voting.models import (
@@ -213,9 +215,13 @@ def cast_ballot(session: Session, actor: User, vote: VoteRound, content: Any, op
 
 
 @contextmanager
-def _in_language(locale: str | None) -> Iterator[None]:
-    """Refusals in the submitter's language (the leader of a batch may speak another)."""
-    with force_locale(locale) if locale and locale != str(get_locale()) else nullcontext():
+def _in_language(locale: str | None, current: str | None = None) -> Iterator[None]:
+    """Refusals in the submitter's language (the leader of a batch may speak another); ``current``
+    is the language in force, when known."""
+    if locale and locale != (current or str(get_locale())):
+        with force_locale(locale):
+            yield
+    else:
         yield
 
 
@@ -255,24 +261,24 @@ def _cast_in_round(session: Session, round_id: int, items: list[tuple[int, Submi
             with _in_language(submission.locale):
                 outcomes[index] = not_found(_("Votazione inesistente."))
         return
-    roles = roles_of(session, vote.tavolo_id, {s.user_id for _i, s in items})
+    language = str(get_locale())
+    people = roles_and_voters(session, vote, {s.user_id for _i, s in items})
     allowed = []
     for index, submission in items:
-        with _in_language(submission.locale):
+        with _in_language(submission.locale, language):
             try:
                 if submission.tavolo_id is not None and submission.tavolo_id != vote.tavolo_id:
                     raise not_found(_("Votazione inesistente."))
-                user = users.get(submission.user_id)
-                role = roles.get(submission.user_id)
-                if role is None or role.role not in permissions.RULES["view"]:
-                    permissions.require(session, user, "view", vote.tavolo_id)  # admins, or the refusal
+                role = people.get(submission.user_id, (None, None))[0]
+                if role not in permissions.RULES["view"]:  # admins pass, anyone else is refused
+                    permissions.require(session, users.get(submission.user_id), "view", vote.tavolo_id)
                 allowed.append((index, submission))
             except Problem as problem:
                 outcomes[index] = problem
     if not allowed:
         return
     vote = lock_round(session, round_id)
-    voters = {s.user_id: voter_from_role(vote, roles.get(s.user_id)) for _i, s in allowed}
+    voters = {s.user_id: people.get(s.user_id, (None, None))[1] for _i, s in allowed}
     keys = {v.key for v in voters.values() if v is not None}
     op_ids = {s.op_id for _i, s in allowed if s.op_id is not None}
     applied = {op: key for op, key in session.execute(select(VoteOperation.op_id, VoteOperation.voter_key).where(
@@ -290,7 +296,7 @@ def _cast_in_round(session: Session, round_id: int, items: list[tuple[int, Submi
     duplicates: list[tuple[int, Voter]] = []
     for index, submission in allowed:
         voter = voters[submission.user_id]
-        with _in_language(submission.locale):
+        with _in_language(submission.locale, language):
             try:
                 done = applied.get(submission.op_id) if submission.op_id is not None else None
                 if done is not None:
@@ -372,12 +378,25 @@ class _Waiting:
 
 
 class _Committer:
-    """The ballots waiting to be written, and whether one of their submitters is writing a batch."""
+    """The ballots waiting to be written, whether one of their submitters is writing a batch, and the
+    engine batches are written through: one of the committer's own, so a leader never queues for a
+    pooled connection behind the very submitters it is about to write for."""
 
-    def __init__(self) -> None:
+    def __init__(self, url: str) -> None:
         self.lock = threading.Lock()
         self.queue: deque[_Waiting] = deque()
         self.leading = False
+        self.url = url
+        self.engine: Engine | None = None
+
+    def session_for(self, caller: Session) -> Session:
+        """Where a batch is written: the caller's session when its caller handed it a connection
+        (the transaction is theirs: a test's, say), otherwise a session of the committer's engine."""
+        if isinstance(caller.get_bind(), Connection):
+            return caller
+        if self.engine is None:
+            self.engine = make_engine(self.url)
+        return Session(bind=self.engine, expire_on_commit=False)
 
 
 _EXT = "tavoli_ballots"
@@ -388,7 +407,9 @@ def submit(session: Session, submission: Submission) -> dict[str, Any]:
     committed; the receipt, or the refusal raised. ``session`` is the caller's (its transaction, if
     any, is ended first: nobody waits holding one); a leader writes the batch through it."""
     session.rollback()
-    committer: _Committer = current_app.extensions.setdefault(_EXT, _Committer())
+    committer: _Committer | None = current_app.extensions.get(_EXT)
+    if committer is None:
+        committer = current_app.extensions.setdefault(_EXT, _Committer(current_app.config["DATABASE_URL"]))
     me = _Waiting(submission)
     with committer.lock:
         committer.queue.append(me)
@@ -409,8 +430,9 @@ def _lead(session: Session, committer: _Committer) -> None:
     """Write the batch waiting (this submitter's first), wake its submitters, hand over the lead."""
     with committer.lock:
         batch = [committer.queue.popleft() for _ in range(min(MAX_BATCH, len(committer.queue)))]
+    writer = committer.session_for(session)
     try:
-        outcomes = _commit(session, [w.submission for w in batch])
+        outcomes = _commit(writer, [w.submission for w in batch])
         for waiting, outcome in zip(batch, outcomes, strict=True):
             waiting.outcome = outcome
     except BaseException as exc:  # never leave a submitter waiting forever
@@ -420,6 +442,8 @@ def _lead(session: Session, committer: _Committer) -> None:
                 waiting.outcome = RuntimeError(f"batch failed: {exc!r}")
         raise
     finally:
+        if writer is not session:
+            writer.close()
         for waiting in batch[1:]:
             waiting.ready.set()
         with committer.lock:

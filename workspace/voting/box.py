@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -132,19 +133,49 @@ def _sqlite_checkpoint(engine: Engine) -> bool:
 
 
 def _pg_vacuum(engine: Engine) -> bool:
-    """``VACUUM (FULL)`` of the tables a ballot's casting writes; True when done. A lock another
-    transaction holds makes it give up after a second (tried again later by the caller)."""
-    with engine.connect() as conn:
-        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-        try:
-            conn.exec_driver_sql("SET lock_timeout = '1s'")
-            conn.exec_driver_sql("VACUUM (FULL) " + ", ".join(TABLES))
-            return True
-        except OperationalError as exc:
-            log.info("seal postponed: %s", exc.orig)
-            return False
-        finally:
-            conn.exec_driver_sql("RESET lock_timeout")
+    """``VACUUM (FULL, VERBOSE)`` of the tables a ballot's casting writes; True when it kept no dead
+    row version. A lock another transaction holds makes it give up after a second; a dead row
+    version that some transaction's snapshot may still see — any transaction on the server, in any
+    database, begun before the closing (a ``pg_dump`` running then, say) — is kept by VACUUM, which
+    says so: the caller tries again later."""
+    notices: list[tuple[str, str]] = []
+
+    def keep(notice: Any) -> None:  # the notice is readable only during the call
+        notices.append((notice.message_primary or "", notice.message_detail or ""))
+
+    try:
+        with engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            driver = conn.connection.driver_connection
+            driver.add_notice_handler(keep)  # type: ignore[union-attr]
+            try:
+                conn.exec_driver_sql("SET lock_timeout = '1s'")
+                conn.exec_driver_sql("VACUUM (FULL, VERBOSE) " + ", ".join(TABLES))
+            finally:
+                driver.remove_notice_handler(keep)  # type: ignore[union-attr]
+                conn.exec_driver_sql("RESET lock_timeout")
+    except OperationalError as exc:
+        log.info("seal postponed: %s", exc.orig)
+        return False
+    kept = recently_dead(notices)
+    if set(kept) != set(TABLES) or any(kept.values()):
+        log.info("seal postponed: dead row versions not removable yet %s", kept)
+        return False
+    return True
+
+
+def recently_dead(notices: list[tuple[str, str]]) -> dict[str, int]:
+    """Per table, the dead row versions ``VACUUM (FULL, VERBOSE)`` had to keep, from its notices'
+    (primary message, detail): ``"public.t": found R removable, N nonremovable row versions in P
+    pages`` with the detail ``D dead row versions cannot be removed yet``, in the server's
+    language: the first number of the detail's first line."""
+    kept: dict[str, int] = {}
+    for primary, detail in notices:
+        table = next((t for t in TABLES if f'.{t}"' in primary or f'"{t}"' in primary), None)
+        number = re.search(r"\d+", detail.splitlines()[0]) if detail else None
+        if table is not None and number is not None:
+            kept[table] = int(number.group())
+    return kept
 
 
 def seal_once(engine: Engine) -> bool:
@@ -183,6 +214,7 @@ class _Sealer:
         self.again = False
         self.requested = 0
         self.done = 0
+        self.sealed = False  # the outcome of the latest seal
 
 
 _EXT = "tavoli_seal"
@@ -229,12 +261,14 @@ def _seal_loop(app: Any, sealer: _Sealer) -> None:
         with sealer.lock:
             target = sealer.requested
             sealer.again = False
+        sealed = False
         try:
-            seal(engine, sleep=socketio.sleep)
+            sealed = seal(engine, sleep=socketio.sleep)
         except Exception:  # noqa: BLE001 — logged; the next close, start-up or `tavoli votes seal` tries again
             log.exception("sealing the database failed")
         with sealer.lock:
             sealer.done = max(sealer.done, target)
+            sealer.sealed = sealed
             if not sealer.again:
                 sealer.running = False
                 sealer.changed.notify_all()
@@ -243,7 +277,8 @@ def _seal_loop(app: Any, sealer: _Sealer) -> None:
 
 
 def wait_sealed(app: Any, timeout: float) -> bool:
-    """Wait until every seal requested so far has run; False after ``timeout`` seconds."""
+    """Wait until every seal requested so far has run; True when the latest one sealed, False when
+    it failed or ``timeout`` seconds went by first."""
     sealer = _sealer(app)
     deadline = time.monotonic() + timeout
     with sealer.lock:
@@ -252,4 +287,4 @@ def wait_sealed(app: Any, timeout: float) -> bool:
             if left <= 0:
                 return False
             sealer.changed.wait(left)
-        return True
+        return sealer.sealed or sealer.requested == 0
