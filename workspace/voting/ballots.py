@@ -384,10 +384,12 @@ class _Committer:
 
     def __init__(self, url: str) -> None:
         self.lock = threading.Lock()
+        self.changed = threading.Condition(self.lock)  # a ballot joined the queue, or a batch left it
         self.queue: deque[_Waiting] = deque()
         self.leading = False
         self.url = url
         self.engine: Engine | None = None
+        self.batches = self.written = self.largest = 0
 
     def session_for(self, caller: Session) -> Session:
         """Where a batch is written: the caller's session when its caller handed it a connection
@@ -407,18 +409,17 @@ def submit(session: Session, submission: Submission) -> dict[str, Any]:
     committed; the receipt, or the refusal raised. ``session`` is the caller's (its transaction, if
     any, is ended first: nobody waits holding one); a leader writes the batch through it."""
     session.rollback()
-    committer: _Committer | None = current_app.extensions.get(_EXT)
-    if committer is None:
-        committer = current_app.extensions.setdefault(_EXT, _Committer(current_app.config["DATABASE_URL"]))
+    committer = _committer(current_app)
     me = _Waiting(submission)
     with committer.lock:
         committer.queue.append(me)
         lead = not committer.leading
         committer.leading = True
+        committer.changed.notify_all()
     if not lead:
         me.ready.wait()  # woken with an outcome, or to lead the next batch
     if me.outcome is None:
-        _lead(session, committer)
+        _lead(session, committer, me)
     outcome = me.outcome
     if isinstance(outcome, Exception):
         raise outcome
@@ -426,10 +427,46 @@ def submit(session: Session, submission: Submission) -> dict[str, Any]:
     return outcome
 
 
-def _lead(session: Session, committer: _Committer) -> None:
+def _committer(app: Any) -> _Committer:
+    committer: _Committer | None = app.extensions.get(_EXT)
+    if committer is None:
+        committer = app.extensions.setdefault(_EXT, _Committer(app.config["DATABASE_URL"]))
+    return committer
+
+
+def stats(app: Any) -> dict[str, int]:
+    """What group commit did so far in ``app``: batches written, ballots in them, the largest batch,
+    and the ballots waiting now."""
+    committer = _committer(app)
+    with committer.lock:
+        return {"batches": committer.batches, "ballots": committer.written, "largest": committer.largest,
+                "waiting": len(committer.queue)}
+
+
+def wait_until_batches(app: Any, count: int, timeout: float) -> bool:
+    """Wait until ``count`` batches have been taken to be written; False after ``timeout`` seconds."""
+    committer = _committer(app)
+    with committer.lock:
+        return committer.changed.wait_for(lambda: committer.batches >= count, timeout)
+
+
+def wait_until_waiting(app: Any, count: int, timeout: float) -> bool:
+    """Wait until at least ``count`` ballots wait to be written (the one being written aside); False
+    after ``timeout`` seconds."""
+    committer = _committer(app)
+    with committer.lock:
+        return committer.changed.wait_for(lambda: len(committer.queue) >= count, timeout)
+
+
+def _lead(session: Session, committer: _Committer, me: _Waiting) -> None:
     """Write the batch waiting (this submitter's first), wake its submitters, hand over the lead."""
     with committer.lock:
         batch = [committer.queue.popleft() for _ in range(min(MAX_BATCH, len(committer.queue)))]
+        committer.batches += 1
+        committer.written += len(batch)
+        committer.largest = max(committer.largest, len(batch))
+        committer.changed.notify_all()
+    assert batch[0] is me, "the leader is the first ballot waiting"
     writer = committer.session_for(session)
     try:
         outcomes = _commit(writer, [w.submission for w in batch])
