@@ -256,14 +256,15 @@ class _Accepted:
 
 def _cast_in_round(session: Session, round_id: int, items: list[tuple[int, Submission]], users: dict[int, User],
                    now: datetime, outcomes: list[Outcome | None]) -> None:
-    vote = session.get(VoteRound, round_id)
-    if vote is None:
+    try:
+        vote = lock_round(session, round_id)
+    except Problem:
         for index, submission in items:
             with _in_language(submission.locale):
                 outcomes[index] = not_found(_("Votazione inesistente."))
         return
     language = str(get_locale())
-    people = roles_and_voters(session, vote, {s.user_id for _i, s in items})
+    people = roles_and_voters(session, vote, {s.user_id for _i, s in items})  # read under the lock
     allowed = []
     for index, submission in items:
         with _in_language(submission.locale, language):
@@ -278,7 +279,6 @@ def _cast_in_round(session: Session, round_id: int, items: list[tuple[int, Submi
                 outcomes[index] = problem
     if not allowed:
         return
-    vote = lock_round(session, round_id)
     voters = {s.user_id: people.get(s.user_id, (None, None))[1] for _i, s in allowed}
     keys = {v.key for v in voters.values() if v is not None}
     op_ids = {s.op_id for _i, s in allowed if s.op_id is not None}
