@@ -65,6 +65,9 @@ def make_engine(url: str, *, one_shot: bool = False) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.execute("PRAGMA synchronous=NORMAL")
+            # Deleted rows and freed pages are overwritten with zeros, so what a secret round's mixer
+            # removes (its pool of ballots) does not linger in the file (docs/secret-ballot.md).
+            cur.execute("PRAGMA secure_delete=ON")
             cur.close()
 
         @event.listens_for(engine, "begin")

@@ -17,6 +17,7 @@ from workspace.voting.models import (
     ConflictDeclaration,
     OpenBallot,
     Participation,
+    PooledBallot,
     SecretBallot,
     VoteOperation,
     VoteRound,
@@ -95,8 +96,19 @@ def footprint(session, tavolo_id: int) -> dict[str, int]:
         "rounds": count(session, VoteRound),
         "items": count(session, VoteRoundItem),
         "open": count(session, OpenBallot),
-        "secret": count(session, SecretBallot),
+        "secret": count(session, SecretBallot) + count(session, PooledBallot),
         "participation": count(session, Participation),
         "operations": count(session, VoteOperation),
         "conflicts": count(session, ConflictDeclaration),
     }
+
+
+def kendall_tau(order: list, reference: list) -> float:
+    """Kendall's rank correlation between two orders of the same items: 1 the same order, -1 the
+    reverse, around 0 unrelated (a random order: standard deviation about 0.19 for 16 items)."""
+    rank = {item: n for n, item in enumerate(reference)}
+    assert sorted(rank) == sorted(order) and len(rank) == len(order), "not the same items"
+    positions = [rank[item] for item in order]
+    n = len(positions)
+    concordant = sum(1 if positions[i] < positions[j] else -1 for i in range(n) for j in range(i + 1, n))
+    return concordant / (n * (n - 1) / 2)

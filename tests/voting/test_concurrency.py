@@ -13,7 +13,14 @@ from tests.voting.support import make_round, voting_world
 from workspace.db import db
 from workspace.problems import Problem
 from workspace.voting import ballots, results, rounds
-from workspace.voting.models import OpenBallot, Participation, SecretBallot, VoteOperation, VoteRound
+from workspace.voting.models import (
+    OpenBallot,
+    Participation,
+    PooledBallot,
+    SecretBallot,
+    VoteOperation,
+    VoteRound,
+)
 
 THREADS = 20
 # Each thread has its own connection and transaction: the commits must be real.
@@ -76,7 +83,8 @@ def _counts(app, round_id):
         def n(model):
             return session.scalar(select(func.count()).select_from(model).where(model.round_id == round_id))
 
-        counts = {"open": n(OpenBallot), "secret": n(SecretBallot), "participation": n(Participation),
+        # Secret ballots wait in the pool until the round closes, then sit in the box.
+        counts = {"open": n(OpenBallot), "secret": n(PooledBallot) + n(SecretBallot), "participation": n(Participation),
                   "operations": n(VoteOperation), "revision": session.get(VoteRound, round_id).revision}
         return counts
 

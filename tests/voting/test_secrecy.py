@@ -1,55 +1,60 @@
-"""Secret ballots are unlinkable from voters.
+"""Secret ballots are unlinkable from voters: the schema, the data and the outputs. The attack on the
+database files themselves (SQLite pages and -wal, PostgreSQL system columns, dead rows, pg_dump) is
+in test_secrecy_attack.py; docs/secret-ballot.md states the model.
 
-The schema (models and the migrated databases): ``secret_ballot`` has no voter identifier, no
-timestamp, no foreign key but the round, a random key and, on SQLite, no hidden rowid; nothing
-references it; it shares no key with participation. The data: after each ballot the round's
-ballots are rewritten in a random order with fresh ids (and, on PostgreSQL, a common ``xmin``), so
-neither storage order nor system columns follow the order of voting. The outputs: no partial tally,
-breakdowns with fewer than 5 ballots suppressed (with their complement), published ballots sorted
-and bare."""
+The schema (models and the migrated databases): the pool (``vote_pool``) and the box
+(``secret_ballot``) have no voter identifier, no timestamp, no foreign key but the round, a random
+key and, on SQLite, no hidden rowid; nothing references them; participations and operation ids are
+keyed by random values too. The data: while the round is open its ballots wait in the pool and the
+box is empty; closing moves them into the box in random order with fresh keys and rewrites the
+round's participations (on PostgreSQL everything then carries the mixer's transaction id). The
+outputs: no partial tally, breakdowns with fewer than 5 ballots suppressed (with their
+complement), published ballots sorted and bare."""
 from __future__ import annotations
 
+import json
 import re
 
 from sqlalchemy import DateTime, Integer, inspect, select, text
 
 from tests.helpers import refused
-from tests.voting.support import add_delegates, cast, make_round, pts
+from tests.voting.support import add_delegates, cast, kendall_tau, make_round, pts
 from workspace.db import Base, db
-from workspace.voting import payloads, rounds
-from workspace.voting.models import Participation, SecretBallot
+from workspace.voting import payloads, results, rounds
+from workspace.voting.models import Participation, PooledBallot, SecretBallot
 
 SECRET_COLUMNS = {"id", "round_id", "org_group", "content"}
-VOTER_TABLES = {"user_account", "organisation", "vote_participation", "membership", "tavolo_role", "vote_conflict",
-                "vote_operation", "open_ballot"}
+BALLOT_TABLES = ("secret_ballot", "vote_pool")
+RANDOM_KEYED = ("secret_ballot", "vote_pool", "vote_participation", "vote_operation")
 
 
 # --------------------------------------------------------------------------------------- schema
 
 
-def test_secret_ballot_model_has_nothing_that_names_a_voter_or_a_moment():
-    table = Base.metadata.tables["secret_ballot"]
-    assert set(table.columns.keys()) == SECRET_COLUMNS
-    assert {fk.column.table.name for fk in table.foreign_keys} == {"vote_round"}
-    assert not [c for c in table.columns if isinstance(c.type, DateTime)]
-    # The key is a random text, not a counter that follows the order of insertion.
-    (pk,) = table.primary_key.columns
-    assert pk.name == "id" and not isinstance(pk.type, Integer) and pk.autoincrement is not True
-    assert table.dialect_options["sqlite"]["with_rowid"] is False
-    key = SecretBallot.__table__.c.id.default.arg(None)
-    assert re.fullmatch(r"[0-9a-f]{32}", key)
+def test_ballot_tables_have_nothing_that_names_a_voter_or_a_moment():
+    for name in BALLOT_TABLES:
+        table = Base.metadata.tables[name]
+        assert set(table.columns.keys()) == SECRET_COLUMNS, name
+        assert {fk.column.table.name for fk in table.foreign_keys} == {"vote_round"}, name
+        assert not [c for c in table.columns if isinstance(c.type, DateTime)], name
+        # The key is a random text, not a counter that follows the order of insertion.
+        (pk,) = table.primary_key.columns
+        assert pk.name == "id" and not isinstance(pk.type, Integer) and pk.autoincrement is not True, name
+        assert re.fullmatch(r"[0-9a-f]{32}", table.c.id.default.arg(None)), name
+    for name in RANDOM_KEYED:  # no hidden insertion counter behind any table a ballot's casting writes
+        assert Base.metadata.tables[name].dialect_options["sqlite"]["with_rowid"] is False, name
 
 
-def test_nothing_references_secret_ballots_and_participation_shares_no_key_with_them():
+def test_nothing_references_ballots_and_participation_shares_no_key_with_them():
     for table in Base.metadata.tables.values():
-        assert "secret_ballot" not in {fk.column.table.name for fk in table.foreign_keys}, table.name
+        assert not {"secret_ballot", "vote_pool"} & {fk.column.table.name for fk in table.foreign_keys}, table.name
     participation = Base.metadata.tables["vote_participation"]
-    ballots = Base.metadata.tables["secret_ballot"]
-    shared = set(participation.columns.keys()) & set(ballots.columns.keys())
-    assert shared == {"id", "round_id"}
-    # "id" is a different thing in each (a counter vs a random text): no join on it means anything.
-    assert type(participation.c.id.type) is not type(ballots.c.id.type)
-    assert not {"voter_key", "user_id", "organisation_id", "ballot_id", "token"} & set(ballots.columns.keys())
+    for name in BALLOT_TABLES:
+        ballots = Base.metadata.tables[name]
+        assert set(participation.columns.keys()) & set(ballots.columns.keys()) == {"id", "round_id"}
+        assert not {"voter_key", "user_id", "organisation_id", "ballot_id", "token"} & set(ballots.columns.keys())
+    # "id" is an independent random text in each: equal only by a 1 in 2**122 chance, joining means nothing.
+    assert re.fullmatch(r"[0-9a-f]{32}", participation.c.id.default.arg(None))
     assert not {"ballot_id", "secret_ballot_id", "token", "content"} & set(participation.columns.keys())
 
 
@@ -57,24 +62,27 @@ def test_the_migrated_database_has_the_same_unlinkable_schema(app):
     with app.app_context():
         conn = db.session.connection()  # the test's own connection: the migrated schema, read there
         inspector = inspect(conn)
-        columns = {c["name"]: c for c in inspector.get_columns("secret_ballot")}
-        assert set(columns) == SECRET_COLUMNS
-        assert not [c for c in columns.values() if isinstance(c["type"], DateTime)]
-        fks = inspector.get_foreign_keys("secret_ballot")
-        assert [(fk["referred_table"], fk["constrained_columns"]) for fk in fks] == [("vote_round", ["round_id"])]
-        assert inspector.get_pk_constraint("secret_ballot")["constrained_columns"] == ["id"]
+        for name in BALLOT_TABLES:
+            columns = {c["name"]: c for c in inspector.get_columns(name)}
+            assert set(columns) == SECRET_COLUMNS
+            assert not [c for c in columns.values() if isinstance(c["type"], DateTime)]
+            fks = inspector.get_foreign_keys(name)
+            assert [(fk["referred_table"], fk["constrained_columns"]) for fk in fks] == [("vote_round", ["round_id"])]
+            assert inspector.get_pk_constraint(name)["constrained_columns"] == ["id"]
+            assert not (set(columns) - {"id", "round_id"}) & {c["name"] for c in inspector.get_columns(
+                "vote_participation")}
         for name in inspector.get_table_names():
             referred = {fk["referred_table"] for fk in inspector.get_foreign_keys(name)}
-            assert "secret_ballot" not in referred, name
-        assert not (set(columns) - {"id", "round_id"}) & {c["name"] for c in inspector.get_columns("vote_participation")}
+            assert not {"secret_ballot", "vote_pool"} & referred, name
         if conn.dialect.name == "sqlite":
-            sql = conn.scalar(text("SELECT sql FROM sqlite_master WHERE name = 'secret_ballot'"))
-            assert "WITHOUT ROWID" in sql.upper()
+            for name in RANDOM_KEYED:
+                sql = conn.scalar(text("SELECT sql FROM sqlite_master WHERE name = :n"), {"n": name})
+                assert "WITHOUT ROWID" in sql.upper(), name
             assert not conn.scalars(text("SELECT name FROM sqlite_master WHERE type IN ('trigger', 'view')")).all()
         else:
             assert not conn.scalars(text(
                 "SELECT trigger_name FROM information_schema.triggers WHERE event_object_table IN "
-                "('secret_ballot', 'vote_participation')")).all()
+                "('secret_ballot', 'vote_pool', 'vote_participation', 'vote_operation')")).all()
             assert not conn.scalars(text("SELECT table_name FROM information_schema.views "
                                          "WHERE table_schema = 'public'")).all()
 
@@ -82,49 +90,65 @@ def test_the_migrated_database_has_the_same_unlinkable_schema(app):
 # --------------------------------------------------------------------------------------- data
 
 
-def _storage_order(session, round_id: int) -> list:
-    """The ballots as the database returns them without ORDER BY (its physical order)."""
-    return [row[0] for row in session.execute(text(
-        "SELECT content FROM secret_ballot WHERE round_id = :r"), {"r": round_id})]
+def _stored(session, sql: str, round_id: int) -> list:
+    """Rows as the database returns them without ORDER BY (its physical order), JSON decoded."""
+    rows = [row[0] for row in session.execute(text(sql), {"r": round_id})]
+    return [json.loads(r) if isinstance(r, str) and r.startswith("{") else r for r in rows]
 
 
-def test_storage_order_and_system_columns_do_not_follow_the_order_of_voting(session, vw):
-    voters = [vw.delegate, vw.colleague, vw.delegate2, *add_delegates(session, vw, "ets", 7, "ETS extra")]
+def test_ballots_wait_in_the_pool_and_closing_mixes_them_into_the_box(session, vw):
+    voters = [vw.delegate, vw.colleague, vw.delegate2, *add_delegates(session, vw, "ets", 13, "ETS extra")]  # 16
     vote = make_round(session, vw, secret=True)
-    cast_order, seen_ids = [], set()
+    cast_order = []
     for n, voter in enumerate(voters):
         ballot = {"points": {str(vw.bisogni[0]): n % 5 + 1, str(vw.bisogni[1]): n // 5 + 1}}  # all different
         cast(session, voter, vote, ballot)
         cast_order.append(ballot)
-        ids = set(session.scalars(select(SecretBallot.id).where(SecretBallot.round_id == vote.id)))
-        assert len(ids) == n + 1 and not ids & seen_ids  # every ballot got a fresh random id
-        seen_ids |= ids
-    import json
+        # While the round is open the box stays empty: the ballots wait in the pool.
+        assert session.scalar(select(SecretBallot.id).limit(1)) is None
+        assert len(session.scalars(select(PooledBallot.id).where(PooledBallot.round_id == vote.id)).all()) == n + 1
+    pool_ids = set(session.scalars(select(PooledBallot.id)))
+    participation_ids = set(session.scalars(select(Participation.id)))
+    keys = [f"u:{v.id}" for v in voters]
+    rounds.close_round(session, vw.facilitator, vote)
+    session.commit()
 
-    stored = [json.loads(c) if isinstance(c, str) else c for c in _storage_order(session, vote.id)]
+    assert session.scalar(select(PooledBallot.id).limit(1)) is None  # the pool is empty
+    box_ids = set(session.scalars(select(SecretBallot.id).where(SecretBallot.round_id == vote.id)))
+    assert len(box_ids) == len(voters) and not box_ids & pool_ids  # fresh keys: none survives from the pool
+    assert not set(session.scalars(select(Participation.id))) & participation_ids  # participations rewritten
+    stored = _stored(session, "SELECT content FROM secret_ballot WHERE round_id = :r", vote.id)
     assert sorted(map(json.dumps, stored)) == sorted(map(json.dumps, cast_order))
-    assert stored != cast_order, "the database returns the ballots in the order they were cast"
-    # The order of the keys is random too: sorting by id does not give the order of voting either.
-    by_id = [c for _i, c in sorted(session.execute(select(SecretBallot.id, SecretBallot.content)
-                                                   .where(SecretBallot.round_id == vote.id)))]
-    assert by_id != cast_order
+    # Neither the physical order nor the order of the keys follows the order of voting, for ballots
+    # or participations (|tau| >= 0.9 by chance: about 1 in a million with 16 rows).
+    by_key = [c for _i, c in sorted(session.execute(select(SecretBallot.id, SecretBallot.content)
+                                                    .where(SecretBallot.round_id == vote.id)))]
+    stored_keys = _stored(session, "SELECT voter_key FROM vote_participation WHERE round_id = :r", vote.id)
+    for order, reference in ((stored, cast_order), (by_key, cast_order), (stored_keys, keys)):
+        assert abs(kendall_tau([json.dumps(x) for x in order], [json.dumps(x) for x in reference])) < 0.9
+    assert vote.result["ballots"] == len(voters) and results.recount(session, vote)["match"] is True
     if session.get_bind().dialect.name == "postgresql":
-        xmins = set(session.scalars(text("SELECT xmin::text FROM secret_ballot WHERE round_id = :r"),
-                                    {"r": vote.id}))
-        assert len(xmins) == 1, "ballots carry the transaction ids of their own casting"
+        box_xmins = set(session.scalars(text("SELECT xmin::text FROM secret_ballot WHERE round_id = :r"),
+                                        {"r": vote.id}))
         participation_xmins = set(session.scalars(text("SELECT xmin::text FROM vote_participation "
                                                        "WHERE round_id = :r"), {"r": vote.id}))
-        assert len(participation_xmins) == len(voters)
-        assert len(participation_xmins & xmins) == 1  # only the latest voter's, shared by all ballots
+        operation_xmins = set(session.scalars(text("SELECT xmin::text FROM vote_operation WHERE round_id = :r"),
+                                              {"r": vote.id}))
+        # One transaction wrote them all (the mixer's): the system columns pair nothing with anything.
+        assert len(box_xmins) == 1 and participation_xmins == box_xmins
+        assert operation_xmins <= box_xmins
 
 
-def test_participation_times_are_coarse_and_ballots_have_none(session, vw):
+def test_participations_of_secret_rounds_have_no_time_and_ballots_none_either(session, vw):
     vote = make_round(session, vw, secret=True)
     cast(session, vw.delegate, vote, pts(vw, 10))
-    moment = session.scalar(select(Participation.voted_at))
-    assert (moment.second, moment.microsecond) == (0, 0)
-    row = session.execute(text("SELECT * FROM secret_ballot")).mappings().one()
+    assert session.scalar(select(Participation.voted_at).where(Participation.round_id == vote.id)) is None
+    row = session.execute(text("SELECT * FROM vote_pool")).mappings().one()
     assert set(row.keys()) == SECRET_COLUMNS and row["org_group"] is None  # breakdown off by default
+    open_round = make_round(session, vw)
+    cast(session, vw.delegate, open_round, pts(vw, 10))
+    moment = session.scalar(select(Participation.voted_at).where(Participation.round_id == open_round.id))
+    assert (moment.second, moment.microsecond) == (0, 0)  # open rounds: to the minute
 
 
 # --------------------------------------------------------------------------------------- outputs
@@ -178,8 +202,6 @@ def test_published_ballots_are_bare_and_sorted(session, vw):
     session.commit()
     out = payloads.anonymised_ballots(session, vote)
     assert out["candidates"] == [str(b) for b in vw.bisogni]
-    import json
-
     assert out["ballots"] == sorted(out["ballots"], key=lambda b: json.dumps(b, sort_keys=True))
     assert all(set(b) == {"points"} for b in out["ballots"])
     # Nothing in the closing event or the results says who cast which ballot.

@@ -22,6 +22,7 @@ from workspace.voting import ballots, electorate, methods, payloads, rounds
 from workspace.voting.models import (
     OpenBallot,
     Participation,
+    PooledBallot,
     SecretBallot,
     VoteRound,
 )
@@ -229,7 +230,8 @@ def test_a_secret_ballot_is_never_replaced(session, vw):
     cast(session, vw.delegate, by_org, pts(vw, 10))
     refused(session, lambda: ballots.cast_ballot(session, vw.colleague, by_org, pts(vw, 0, 10)),
             "already_voted", 409, "La tua organizzazione ha già votato")
-    assert count(session, SecretBallot) == 2 and count(session, OpenBallot) == 0
+    # In the pools until their rounds close.
+    assert count(session, PooledBallot) == 2 and count(session, SecretBallot) == count(session, OpenBallot) == 0
 
 
 def test_a_retried_operation_is_applied_once(session, vw):
@@ -244,7 +246,7 @@ def test_a_retried_operation_is_applied_once(session, vw):
     secret = make_round(session, vw, secret=True)
     cast(session, vw.delegate, secret, pts(vw, 10), op_id="op-secret-ballot")
     assert cast(session, vw.delegate, secret, pts(vw, 10), op_id="op-secret-ballot")["duplicate"] is True
-    assert count(session, SecretBallot) == 1
+    assert count(session, PooledBallot) == 1
 
 
 def test_ballots_outside_the_window_are_refused_with_a_clear_message(session, vw):

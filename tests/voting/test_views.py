@@ -17,7 +17,14 @@ from tests.world import login_client
 from workspace.db import db, utcnow
 from workspace.tavoli import service as tavoli
 from workspace.voting import ballots, rounds
-from workspace.voting.models import ConflictDeclaration, OpenBallot, Participation, SecretBallot, VoteRound
+from workspace.voting.models import (
+    ConflictDeclaration,
+    OpenBallot,
+    Participation,
+    PooledBallot,
+    SecretBallot,
+    VoteRound,
+)
 
 # ------------------------------------------------------------------------------------------ helpers
 
@@ -298,7 +305,8 @@ def test_secret_ballot_cannot_be_replaced(app, vw):
     assert other.status_code == 409
     assert "Hai già votato: nel voto segreto la scheda non si può sostituire." in errors_of(other)
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(SecretBallot)) == 1
+        assert db.session.scalar(select(func.count()).select_from(PooledBallot)) == 1  # until closing
+        assert db.session.scalar(select(func.count()).select_from(SecretBallot)) == 0
     after = client.get(f"{base(vw)}/{round_id}")
     assert "Nel voto segreto la scheda non si può cambiare." in text_of(after)
     assert "data-ballot-form" not in after.get_data(as_text=True)

@@ -4,8 +4,9 @@ JSON tally file; ``cli`` is the ``votes`` click group (``from workspace.voting.c
 
 The services, lowest first: ``labels`` (the words), ``electorate`` (who may vote, turnout),
 ``rules`` (a round's configuration), ``results`` (counting glue, breakdown, recount), ``payloads``
-(rounds as JSON, member and public variants), ``rounds`` (create, open, declare, close, tie-break)
-and ``ballots`` (casting, secrecy); ``views``, ``api`` and ``live`` sit on top of them.
+(rounds as JSON, member and public variants), ``box`` (the pool, the mixer and the seal of secret
+rounds), ``rounds`` (create, open, declare, close, tie-break) and ``ballots`` (casting, group commit);
+``views``, ``api`` and ``live`` sit on top of them. Secret ballots: docs/secret-ballot.md.
 """
 from workspace.voting.methods import (
     BALLOT_FIELDS,

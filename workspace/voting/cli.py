@@ -1,5 +1,6 @@
 """The ``votes`` command group: count a tally file, recount a stored round, close the due rounds.
 
+``seal`` removes what the database engine still keeps of secret rounds' mixed ballots (docs/secret-ballot.md).
 The lead wires it into ``tavoli`` (``from workspace.voting.cli import votes``); it also runs on its
 own: ``python -m workspace.voting.cli tally --method schulze voti.json``. The report is JSON on
 standard output; invalid input exits with status 2 and an Italian message on standard error.
@@ -13,6 +14,7 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import click
+from flask import current_app
 
 from workspace.voting.methods import METHOD_NAMES, VotingError
 from workspace.voting.tallyfile import count, parse, read_text
@@ -111,7 +113,7 @@ def close_due() -> None:
     utile con un server esterno, da cron o da un timer systemd)."""
     with _app_context():
         from workspace.db import db
-        from workspace.voting import rounds
+        from workspace.voting import box, rounds
 
         session = db.session
         try:
@@ -121,10 +123,28 @@ def close_due() -> None:
             session.rollback()
             raise
         closed = [ev.payload.get("id") for ev in events]
+        if any(ev.payload.get("secret") for ev in events) and not box.wait_sealed(current_app, box.SEAL_PATIENCE):
+            click.echo("Il database non è stato sigillato: eseguire «tavoli votes seal».", err=True)
     if closed:
         click.echo(f"Votazioni chiuse: {len(closed)} ({', '.join(str(i) for i in closed)}).")
     else:
         click.echo("Nessuna votazione da chiudere.")
+
+
+@votes.command()
+def seal() -> None:
+    """Cancella dai file del database le tracce delle schede segrete già mescolate nell'urna (checkpoint
+    del -wal su SQLite, VACUUM FULL su PostgreSQL). Si fa da sé alla chiusura di ogni votazione segreta
+    e all'avvio di «tavoli serve»; utile prima di un backup. Esce con stato 1 se non ci riesce."""
+    with _app_context():
+        from workspace.db import db
+        from workspace.voting import box
+
+        done = box.seal(db.engine, patience=60)
+    if not done:
+        click.echo("Il database è occupato: non è stato possibile sigillarlo entro 60 secondi, riprovare.", err=True)
+        sys.exit(DIFFERENT)
+    click.echo("Database sigillato: nessuna traccia delle schede segrete mescolate resta nei file.")
 
 
 if __name__ == "__main__":

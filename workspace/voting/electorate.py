@@ -11,16 +11,16 @@ public bodies, others). Every voter key has the same weight: one ballot each.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
-from workspace.accounts.models import ORGANISATION_KINDS, Organisation, User
-from workspace.problems import forbidden, invalid
+from workspace.accounts.models import ORGANISATION_KINDS, Membership, Organisation, User
+from workspace.problems import Problem, forbidden, invalid
 from workspace.tavoli import permissions
 from workspace.tavoli.models import TavoloRole
 from workspace.voting.models import Participation, VoteRound
@@ -85,21 +85,26 @@ def _role_organisation(role: TavoloRole) -> Organisation | None:
 
 
 def _voter_of_role(vote: VoteRound, role: TavoloRole) -> Voter | None:
-    rules = eligibility_of(vote)
-    if role.role == "observer" and rules["exclude_observers"]:
-        return None
-    if role.role == "facilitator" and not rules["include_facilitators"]:
-        return None
     org = _role_organisation(role)
-    if org is not None and org.kind in rules["excluded_kinds"]:
+    return _voter(vote, role.role, role.user_id, org.id if org else None, org.kind if org else None)
+
+
+def _voter(vote: VoteRound, role: str, user_id: int, org_id: int | None, org_kind: str | None) -> Voter | None:
+    """The voter a person with ``role`` speaking for organisation ``org_id`` (of ``org_kind``) is."""
+    rules = eligibility_of(vote)
+    if role == "observer" and rules["exclude_observers"]:
+        return None
+    if role == "facilitator" and not rules["include_facilitators"]:
+        return None
+    if org_id is not None and org_kind in rules["excluded_kinds"]:
         return None
     if vote.ballot_unit == "organisation":
-        if org is None:
+        if org_id is None:
             return None
-        key = f"o:{org.id}"
+        key = f"o:{org_id}"
     else:
-        key = f"u:{role.user_id}"
-    return Voter(key, role.user_id, org.id if org else None, group_of(org.kind if org else None))
+        key = f"u:{user_id}"
+    return Voter(key, user_id, org_id, group_of(org_kind if org_id is not None else None))
 
 
 def compute_electorate(session: Session, vote: VoteRound) -> dict[str, str]:
@@ -122,8 +127,39 @@ def electorate(session: Session, vote: VoteRound) -> dict[str, str]:
 
 def find_voter(session: Session, vote: VoteRound, user: User) -> Voter | None:
     """The voter ``user`` acts as in this round, or None if they may not vote in it."""
-    role = permissions.tavolo_role(session, user, vote.tavolo_id)
-    voter = _voter_of_role(vote, role) if role is not None else None
+    return voter_from_role(vote, permissions.tavolo_role(session, user, vote.tavolo_id))
+
+
+def roles_and_voters(session: Session, vote: VoteRound, user_ids: Iterable[int]
+                     ) -> dict[int, tuple[str, Voter | None]]:
+    """Several people at once: their role at the round's tavolo and the voter each is in the round
+    (what ``permissions.tavolo_role`` and :func:`find_voter` give one by one), in one query of
+    plain columns. People without a role are left out."""
+    role_org = aliased(Organisation)
+    member_org = aliased(Organisation)
+    rows = session.execute(
+        select(TavoloRole.user_id, TavoloRole.role, role_org.id, role_org.kind, member_org.id, member_org.kind)
+        .outerjoin(role_org, role_org.id == TavoloRole.organisation_id)
+        .outerjoin(Membership, Membership.user_id == TavoloRole.user_id)
+        .outerjoin(member_org, member_org.id == Membership.organisation_id)
+        .where(TavoloRole.tavolo_id == vote.tavolo_id, TavoloRole.user_id.in_(set(user_ids)))
+        .order_by(TavoloRole.user_id, Membership.id))
+    out: dict[int, tuple[str, Voter | None]] = {}
+    for user_id, role, role_org_id, role_kind, member_id, member_kind in rows:
+        if user_id in out:  # the first membership is the one that counts (``User.organisations[0]``)
+            continue
+        org_id, kind = (role_org_id, role_kind) if role_org_id is not None else (member_id, member_kind)
+        out[user_id] = (role, _frozen(vote, _voter(vote, role, user_id, org_id, kind)))
+    return out
+
+
+def voter_from_role(vote: VoteRound, role: TavoloRole | None) -> Voter | None:
+    """The voter a role makes of its person in this round (``find_voter`` without the lookup)."""
+    return _frozen(vote, _voter_of_role(vote, role) if role is not None else None)
+
+
+def _frozen(vote: VoteRound, voter: Voter | None) -> Voter | None:
+    """The voter as the electorate frozen at opening has them (None if they are not in it)."""
     if voter is None or vote.electorate is None:
         return voter
     frozen = vote.electorate.get("voters", {})
@@ -132,11 +168,16 @@ def find_voter(session: Session, vote: VoteRound, user: User) -> Voter | None:
     return Voter(voter.key, voter.user_id, voter.organisation_id, frozen[voter.key])
 
 
+def not_a_voter() -> Problem:
+    """The refusal of someone who may not vote in the round."""
+    return forbidden(_("Non sei fra gli aventi diritto al voto in questa votazione."))
+
+
 def voter_for(session: Session, vote: VoteRound, user: User) -> Voter:
     """The voter ``user`` acts as in this round, or a 403 saying they may not vote."""
     voter = find_voter(session, vote, user)
     if voter is None:
-        raise forbidden(_("Non sei fra gli aventi diritto al voto in questa votazione."))
+        raise not_a_voter()
     return voter
 
 

@@ -7,7 +7,8 @@ Operations (acks as everywhere on /live: ``{"ok": true, ...}`` or ``{"error": co
   one numbered event each (vote.opened, vote.closed with the results, vote.interest_declared,
   vote.tie_break).
 - ``vote.cast`` ``{op_id, tavolo_id, round_id, ballot}``: no numbered event per ballot (it would be
-  one broadcast per ballot, and for secret rounds a per-voter timestamped record). The ack is
+  one broadcast per ballot, and for secret rounds a per-voter timestamped record). Ballots arriving
+  together are written in one transaction (``ballots.submit``, group commit). The ack is
   ``{"ok": true, "result": receipt}``; a retried ``op_id`` is acknowledged with ``"duplicate": true``.
 - ``vote.status`` ``{tavolo_id, round_id}``: read-only; may I vote, have I voted, my declarations.
 
@@ -28,6 +29,7 @@ import logging
 from typing import Any
 
 from flask import Flask, current_app
+from flask_babel import get_locale
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -39,7 +41,7 @@ from workspace.realtime import ID, OP_ID, action, operation
 from workspace.tavoli import permissions
 from workspace.tavoli import service as tavoli_service
 from workspace.tavoli.models import Seduta
-from workspace.voting import ballots, payloads, rounds
+from workspace.voting import ballots, box, payloads, rounds
 from workspace.voting.electorate import turnout
 from workspace.voting.models import VoteRound
 
@@ -97,8 +99,10 @@ def close_due_once(app: Flask) -> int:
 
 
 def close_due_forever(app: Flask, interval: float = CLOSE_DUE_INTERVAL) -> None:
-    """Background task of ``tavoli serve``: every ``interval`` seconds, close the due rounds
-    (their ``vote.closed`` events reach the live pages like any other)."""
+    """Background task of ``tavoli serve``: seal the database once (a crash between a secret round's
+    closing and its seal leaves nothing behind past the restart: ``box``), then every ``interval``
+    seconds close the due rounds (their ``vote.closed`` events reach the live pages like any other)."""
+    box.request_seal(app)
     while True:
         socketio.sleep(interval)
         count = close_due_once(app)
@@ -143,10 +147,13 @@ def _tie_break(session, user, data):
 
 
 @action("vote.cast", {"op_id": OP_ID, "tavolo_id": ID, "round_id": ID, "ballot": {"type": "object"}},
-        required=("op_id", "tavolo_id", "round_id", "ballot"), writes=True, attempts=3)
+        required=("op_id", "tavolo_id", "round_id", "ballot"), writes=True)
 def _cast(session, user, data):
-    # A concurrent delivery of the same ballot (or a lock timeout) is retried: the retry sees its outcome.
-    receipt = ballots.cast_ballot(session, user, _round(session, data), data["ballot"], data["op_id"])
+    # Written together with the ballots arriving at the same moment (group commit, ballots.submit),
+    # which also retries a lost race: the retry sees its outcome.
+    submission = ballots.Submission(user.id, data["round_id"], data["ballot"], data["op_id"], data["tavolo_id"],
+                                    str(get_locale()))
+    receipt = ballots.submit(session, submission)
     return {"ok": True, "result": receipt, **({"duplicate": True} if receipt["duplicate"] else {})}
 
 

@@ -1,14 +1,17 @@
 """Priority votes (votazioni) of a tavolo: rounds, their items, ballots, participation, conflicts.
 
-Secrecy by construction (the full design and its residual risks: workspace/voting/ballots.py):
+Secrecy by construction (the model and its limits: docs/secret-ballot.md; the code: ``ballots``
+and ``box``):
 
 - ``OpenBallot`` rows are attributed (person, organisation): the minutes can list them.
-- ``SecretBallot`` rows carry only the round, the content and (when the round allows a breakdown)
-  a coarse group label. No voter identifier, no timestamp, no foreign key to people,
-  organisations or participation; the primary key is a random UUID, and on SQLite the table is
-  ``WITHOUT ROWID`` so no hidden insertion counter exists either.
-- ``Participation`` records *who* voted (for turnout and "one ballot each"), with a time rounded
-  to the minute, and nothing that names a ballot.
+- ``PooledBallot`` holds a secret round's ballots while it is open (the mixing pool), written in the
+  same transaction as their participations; ``SecretBallot`` is the ballot box proper, filled only by
+  the mixer when the round closes, in one transaction, in random order with fresh random keys.
+  Neither carries a voter identifier, a timestamp or a foreign key other than the round.
+- ``Participation`` records *who* voted (for turnout and "one ballot each") and names no ballot;
+  in secret rounds it has no time at all, in open ones a time rounded to the minute.
+- Every table a secret ballot touches is keyed by random values (on SQLite ``WITHOUT ROWID``): no
+  hidden insertion counter anywhere.
 """
 from __future__ import annotations
 
@@ -116,8 +119,22 @@ class OpenBallot(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class PooledBallot(Base):
+    """A secret ballot waiting in the mixing pool of its (open) round; the mixer moves it into the
+    ballot box when the round closes and deletes it here. Same columns as ``SecretBallot``."""
+
+    __tablename__ = "vote_pool"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_ballot_id)
+    round_id: Mapped[int] = mapped_column(ForeignKey("vote_round.id", ondelete="CASCADE"), index=True)
+    org_group: Mapped[str | None] = mapped_column(String(16))
+    content: Mapped[dict] = mapped_column(JSON)
+
+
 class SecretBallot(Base):
-    """An anonymous ballot. Deliberately without voter, time or sequence: see the module docstring."""
+    """An anonymous ballot in the ballot box. Deliberately without voter, time or sequence: see the
+    module docstring."""
 
     __tablename__ = "secret_ballot"
     __table_args__ = {"sqlite_with_rowid": False}
@@ -130,24 +147,27 @@ class SecretBallot(Base):
 
 
 class Participation(Base):
-    """Who voted in a round (turnout, one ballot each). Names no ballot."""
+    """Who voted in a round (turnout, one ballot each). Names no ballot; a random key, so the order
+    of voting is not kept in a counter either."""
 
     __tablename__ = "vote_participation"
-    __table_args__ = (UniqueConstraint("round_id", "voter_key"),)
+    __table_args__ = (UniqueConstraint("round_id", "voter_key"), {"sqlite_with_rowid": False})
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_ballot_id)
     round_id: Mapped[int] = mapped_column(ForeignKey("vote_round.id", ondelete="CASCADE"), index=True)
     voter_key: Mapped[str] = mapped_column(String(32))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id", ondelete="SET NULL"))
-    # Rounded down to the minute.
-    voted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Open rounds: rounded down to the minute. Secret rounds: none (when someone voted is not kept).
+    voted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class VoteOperation(Base):
-    """Client operation ids of accepted ballots, so a retried submission is applied once."""
+    """Client operation ids of accepted ballots, so a retried submission is applied once (also after
+    closing: a late retry is told its ballot counted)."""
 
     __tablename__ = "vote_operation"
+    __table_args__ = {"sqlite_with_rowid": False}
 
     round_id: Mapped[int] = mapped_column(ForeignKey("vote_round.id", ondelete="CASCADE"), primary_key=True)
     op_id: Mapped[str] = mapped_column(String(64), primary_key=True)

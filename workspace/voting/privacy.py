@@ -40,7 +40,7 @@ def personal_data(session: Session, *, user: User, **_: Any) -> dict[str, Any]:
         select(OpenBallot).join(VoteRound, VoteRound.id == OpenBallot.round_id)
         .where(OpenBallot.user_id == uid, VoteRound.secret.is_(False)).order_by(OpenBallot.id)))
     participations = list(session.scalars(select(Participation).where(Participation.user_id == uid)
-                                          .order_by(Participation.id)))
+                                          .order_by(Participation.round_id)))
     conflicts = list(session.scalars(select(ConflictDeclaration).where(ConflictDeclaration.user_id == uid)
                                      .order_by(ConflictDeclaration.id)))
     rows: list[OpenBallot | Participation | ConflictDeclaration] = [*ballots, *participations, *conflicts]

@@ -12,6 +12,8 @@ Rules
   when it opens**, together with its electorate (``electorate.compute_electorate``).
 - Ballots, closing and tie-breaks of one round run one at a time: each locks the round first
   (``lock_round``: row lock on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite).
+- Closing a secret round mixes its pooled ballots into the ballot box in the same transaction
+  (``box.mix``); the storage is sealed once that commits (docs/secret-ballot.md).
 - Conflict of interest: before voting a participant may declare an interest in an item; it is
   recorded and shown with the results and, when the round says so, that voter's ballot may not
   give that item anything (``ballots.validate_content``).
@@ -42,7 +44,7 @@ from workspace.db import utcnow
 from workspace.problems import conflict, invalid, not_found
 from workspace.tavoli import permissions
 from workspace.tavoli.models import Seduta, Tavolo
-from workspace.voting import methods
+from workspace.voting import box, methods
 from workspace.voting.electorate import compute_electorate, has_voted, turnout, voter_for
 from workspace.voting.labels import when
 from workspace.voting.models import ConflictDeclaration, VoteRound
@@ -202,6 +204,8 @@ def declare_interest(session: Session, actor: User, vote: VoteRound, bisogno_id:
 
 def _close(session: Session, vote: VoteRound, actor_id: int | None, op_id: str | None,
            now: datetime) -> record.TavoloEvent:
+    if vote.secret:
+        box.mix(session, vote)  # the pool into the ballot box, before counting it
     vote.result = compute_result(session, vote) | {"computed_at": now.isoformat()}
     vote.status, vote.closed_at = "closed", now
     session.flush()
