@@ -9,4 +9,6 @@ permissions inside), ``documents`` (priorities and cards in every format from on
 
 
 def register(app) -> None:
-    pass
+    from workspace.planning import views
+
+    app.register_blueprint(views.bp)

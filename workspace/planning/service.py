@@ -147,6 +147,13 @@ def prioritised(session: Session, tavolo_id: int) -> dict[int, tuple[VoteRound, 
     return out
 
 
+def macroaree_of(session: Session, bisogno_ids: list[int]) -> dict[int, str]:
+    """bisogno id -> its macroarea code."""
+    if not bisogno_ids:
+        return {}
+    return dict(session.execute(select(Bisogno.id, Bisogno.macroarea_code).where(Bisogno.id.in_(bisogno_ids))).all())
+
+
 def dispositions_of(session: Session, *, procedure_id: int | None = None, tavolo_id: int | None = None,
                     bisogno_ids: Iterable[int] | None = None) -> list[Disposition]:
     stmt = select(Disposition).options(selectinload(Disposition.bisogno), selectinload(Disposition.decided_by))
