@@ -160,7 +160,7 @@ def card_row(scheda: Scheda, names: dict[str, str]) -> dict[str, Any]:
     row: dict[str, Any] = {
         "scheda_id": scheda.id,
         "macroarea_principale": f"{scheda.macroarea_code} – {names.get(scheda.macroarea_code, '')}",
-        "leps": "; ".join(leps.id for leps in scheda.leps),
+        "leps": "; ".join(leps.id for leps in scheda.leps) or None,
         "bisogni": "; ".join(str(b.id) for b in scheda.bisogni),
         "stato": scheda.status,
         "versione": scheda.version,
