@@ -27,6 +27,7 @@ from workspace.accounts import links
 from workspace.accounts.models import Organisation, User
 from workspace.db import db, utcnow
 from workspace.needs.models import Bisogno
+from workspace.planning.models import Scheda
 from workspace.procedures.models import Procedure
 from workspace.tavoli.models import Seduta, Tavolo
 from workspace.voting import rounds as voting_rounds
@@ -55,6 +56,8 @@ EXCLUDED = {
     "audit.export": "scarico CSV del registro di audit",
     "procedures.admin_application": "la demo non ha candidature: pagina verificata con axe in test_procedure_flow.py",
     "procedures.invitation": "serve una candidatura ammessa: pagina verificata con axe in test_procedure_flow.py",
+    "planning.download": "scarico di priorità, schede obiettivo e Documento di Piano (CSV, XLSX, ODS, JSON, ODT, DOCX, PDF)",
+    "planning.public_download": "scarico pubblico di priorità e schede obiettivo",
 }
 
 
@@ -84,6 +87,7 @@ def values(live_app) -> dict:
             "tavolo_id": tavolo.id, "seduta_id": seduta.id, "bisogno_id": bisogni[0].id, "round_id": vote.id,
             "procedure_id": s.scalar(select(Procedure.id).order_by(Procedure.id)),
             "organisation_id": org.id, "code": "E", "tokens": tokens,
+            "scheda_id": s.scalar(select(Scheda.id).order_by(Scheda.id)),
         }
         s.commit()
         return result
