@@ -30,3 +30,15 @@ def test_demo_has_dispositions_and_four_complete_cards(session):
     # Tavolo E's cards link the approved verbale of its first seduta.
     e_cards = [c for c in cards if c.macroarea_code == "E"]
     assert any(t["verbali"] for c in e_cards for t in service.trace(session, c))
+
+
+def test_demo_cards_cite_the_approved_verbale_in_the_co_programming_field(session):
+    from tests.exports.readback import odt_text
+    from workspace.planning import documents
+
+    assert load_demo(session, only_if_empty=True) is True
+    session.commit()
+    procedure = session.scalar(select(Procedure).order_by(Procedure.id))
+    text = odt_text(documents.schede_bytes(session, procedure, "odt", documents.Scope(macroarea="E")))
+    assert "SI – verbali approvati: n. " in text
+    assert "ETS che hanno contribuito:" in text

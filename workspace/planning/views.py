@@ -156,7 +156,10 @@ def scheda(procedure_id: int, scheda_id: int):
     session = db.session
     card = service.get_scheda(session, scheda_id, procedure.id)
     names = {m.code: m.name for m in reference.list_macroaree(session)}
+    note = documents.co_programming_note(session, card)
     rows = [(f, schema.display(f, (card.values or {}).get(f["id"]), names)) for f in schema.fields()]
+    rows = [(f, f"{text} – {note}" if f["id"] == "formally_co_programmed_with_ets" and text == "SI" and note else text)
+            for f, text in rows]
     return render_template("planning/scheda.html", procedure=procedure, scheda=card, rows=rows,
                            meter=service.completeness(card), trace=service.trace(session, card), names=names,
                            can_manage=service.can_manage(_user(), procedure), formats=documents.SCHEDE_FORMATS,
