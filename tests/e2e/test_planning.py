@@ -71,3 +71,33 @@ def test_from_a_closed_vote_to_a_downloaded_card(page, live_app, tmp_path):
     page.goto(f"/procedure/{procedure_id}/piano")
     expect(page.get_by_role("heading", level=1)).to_have_text("Priorità e schede obiettivo")
     assert_accessible(page)
+
+
+def test_public_page_of_published_priorities(page, live_app):
+    """Anonymous visitors read the published priorities, dispositions and ready cards (axe-clean)."""
+    from tests.minutes.support import publish
+    from tests.planning.support import closed_world, complete_values
+    from workspace.planning import service
+    from workspace.procedures.models import Procedure
+
+    with live_app.app_context():
+        session = db.session
+        vw, _round = closed_world(session)
+        procedure = session.get_one(Procedure, vw.tavolo.procedure_id)
+        service.record_disposition(session, vw.admin, vw.bisogni[1], "accolto", "Coerente con il Piano di Zona.")
+        card = service.create_scheda(session, vw.admin, procedure, [vw.bisogni[1]])
+        service.update_scheda(session, vw.admin, card, values=complete_values(session))
+        service.set_ready(session, vw.admin, card)
+        session.commit()
+        publish(session, procedure.id, vw.admin.id)
+        service.publish(session, vw.admin, procedure)
+        session.commit()
+        procedure_id, card_title = procedure.id, card.title
+    page.goto(f"/procedure/{procedure_id}/priorita")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Priorità, disposizioni e schede obiettivo")
+    expect(page.get_by_text("Coerente con il Piano di Zona.")).to_be_visible()
+    expect(page.get_by_text(card_title)).to_be_visible()
+    assert_accessible(page)
+    page.goto(f"/procedure/{procedure_id}")
+    page.get_by_role("link", name="Priorità dei tavoli, disposizioni dell'Ufficio di Piano e schede obiettivo").click()
+    expect(page).to_have_url(f"{page.url.split('/procedure')[0]}/procedure/{procedure_id}/priorita")
