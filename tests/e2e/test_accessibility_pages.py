@@ -58,6 +58,7 @@ EXCLUDED = {
     "minutes.download": "scarico del verbale (PDF/A, ODT, DOCX): letto in tests/minutes",
     "minutes.register": "scarico del registro delle presenze (CSV, ODS)",
     "minutes.public_pdf": "scarico del verbale approvato in PDF/A",
+    "minutes.document_css": "foglio di stile dell'anteprima dei documenti",
     "procedures.admin_application": "la demo non ha candidature: pagina verificata con axe in test_procedure_flow.py",
     "procedures.invitation": "serve una candidatura ammessa: pagina verificata con axe in test_procedure_flow.py",
 }
