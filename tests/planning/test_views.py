@@ -82,3 +82,12 @@ def test_downloads_and_public_page(app, session):
     assert client.get(f"/procedure/{procedure.id}/piano").status_code == 200
     outsider, _t = login_client(app, vw.outsider)
     assert outsider.get(f"/procedure/{procedure.id}/piano/priorita.csv").status_code == 403
+
+
+def test_one_click_from_the_tavolo_and_the_bisogno_pages(app, session):
+    vw, _ = closed_world(session)
+    client, _t = login_client(app, vw.delegate)
+    home = client.get(f"/tavoli/{vw.tavolo.id}").get_data(as_text=True)
+    assert f"/tavoli/{vw.tavolo.id}/priorita\"" in home
+    detail = client.get(f"/tavoli/{vw.tavolo.id}/bisogni/{vw.bisogni[1]}").get_data(as_text=True)
+    assert f"/tavoli/{vw.tavolo.id}/bisogni/{vw.bisogni[1]}/schede\"" in detail
