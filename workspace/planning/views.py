@@ -203,7 +203,15 @@ def _edit_page(procedure, card, values, status: int = 200, errors: dict | None =
     return make_response(render_template(
         "planning/scheda_form.html", procedure=procedure, scheda=card, values=values, errors=errors or {},
         fields=schema.fields(), macroaree=macroaree, key_points=points, all_leps=reference.list_leps(session),
-        chosen_leps=leps if leps is not None else [x.id for x in card.leps], spare=2, **_common()), status)
+        chosen_leps=leps if leps is not None else [x.id for x in card.leps], spare=2, euro=_euro_input,
+        **_common()), status)
+
+
+def _euro_input(value: Any) -> str:
+    """An amount for the editor's input, as an Italian writes it without thousands separators: 15000,5."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "" if value is None else str(value)
+    return (str(int(value)) if float(value).is_integer() else repr(float(value))).replace(".", ",")
 
 
 @bp.get("/procedure/<int:procedure_id>/schede/<int:scheda_id>/modifica")
