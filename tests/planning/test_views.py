@@ -175,3 +175,24 @@ def test_amounts_as_people_type_them():
     for bad in ("dieci", "", "nan", "inf", True):
         with pytest.raises(ValueError):
             service.parse_euro(bad)
+
+
+def test_members_read_and_download_only_their_tavoli(app, session):
+    vw, _ = closed_world(session)
+    procedure = session.get_one(Procedure, vw.tavolo.procedure_id)
+    card = service.create_scheda(session, vw.admin, procedure, [vw.bisogni[1]])
+    session.commit()
+    client, _t = login_client(app, vw.delegate)
+    assert client.get(f"/procedure/{procedure.id}/schede/{card.id}").status_code == 200
+    whole = client.get(f"/procedure/{procedure.id}/piano/priorita.csv")
+    assert whole.status_code == 403 and "uno per volta" in whole.get_data(as_text=True)
+    assert client.get(f"/procedure/{procedure.id}/piano/obiettivi.odt").status_code == 403
+    mine = client.get(f"/procedure/{procedure.id}/piano/priorita.csv?tavolo={vw.tavolo.id}")
+    assert mine.status_code == 200
+    # Another tavolo of the same procedure, where the delegate does not sit: its card is not theirs.
+    from workspace.tavoli import membership
+
+    other = membership.create_tavolo(session, vw.admin, procedure, "Tavolo povertà", ["A"])
+    session.commit()
+    outside = client.get(f"/procedure/{procedure.id}/piano/schede.csv?tavolo={other.id}")
+    assert outside.status_code == 403

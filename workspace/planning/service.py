@@ -81,6 +81,22 @@ def require_read_procedure(session: Session, user: User | None, procedure: Proce
         raise forbidden(_("Non fai parte dei tavoli di questa procedura."))
 
 
+def readable_tavoli(session: Session, user: User | None, procedure: Procedure) -> set[int]:
+    """The procedure's tavoli whose priorities and cards ``user`` may read: all of them for the
+    Ufficio di Piano, the ones they sit at for everybody else (other tavoli's votes are theirs until
+    the procedure publishes them)."""
+    if can_manage(user, procedure):
+        return {t.id for t in procedure.tavoli}
+    return {t.id for t in procedure.tavoli if tavolo_permissions.can(session, user, "view", t.id)}
+
+
+def require_read_scheda(session: Session, user: User | None, scheda: Scheda) -> None:
+    procedure = get_procedure(session, scheda.procedure_id)
+    readable = readable_tavoli(session, user, procedure)
+    if not readable & ({b.tavolo_id for b in scheda.bisogni} | {scheda.tavolo_id}):
+        raise forbidden(_("La scheda risponde a bisogni di tavoli di cui non fai parte."))
+
+
 # --- lookups ----------------------------------------------------------------------------------------
 
 
