@@ -71,4 +71,4 @@ def export_esiti(procedure_id: str, fmt: str, output: str) -> None:
         service.announce(session, None, "exported", procedure, None, format=fmt, channel="cli")
         session.commit()
         click.echo(f"Scritto {path} ({len(data)} byte): esiti 2021-2023 della procedura n. {procedure.id}, "
-                   f"{len(objectives)} obiettivi.")
+                   f"obiettivi in tabella: {len(objectives)}.")

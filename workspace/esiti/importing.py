@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.orm import Session
 
 from workspace import exports
@@ -47,7 +48,7 @@ class ImportReport:
     added: list[PreviousObjective] = field(default_factory=list)
 
     def summary(self) -> str:
-        return _("Importati %(n)d obiettivi.", n=len(self.added))
+        return ngettext("Importato %(num)d obiettivo.", "Importati %(num)d obiettivi.", len(self.added))
 
 
 def _fold(text: str) -> str:
