@@ -26,6 +26,7 @@ from tests.e2e.conftest import login as e2e_login
 from workspace.accounts import links
 from workspace.accounts.models import Organisation, User
 from workspace.db import db, utcnow
+from workspace.esiti.models import PreviousObjective
 from workspace.needs.models import Bisogno
 from workspace.procedures.models import Procedure
 from workspace.tavoli.models import Seduta, Tavolo
@@ -55,6 +56,9 @@ EXCLUDED = {
     "audit.export": "scarico CSV del registro di audit",
     "procedures.admin_application": "la demo non ha candidature: pagina verificata con axe in test_procedure_flow.py",
     "procedures.invitation": "serve una candidatura ammessa: pagina verificata con axe in test_procedure_flow.py",
+    "esiti.download": "scarico della tabella esiti (PDF/A, ODT, DOCX, ODS, XLSX, CSV, JSON)",
+    "esiti.public_download": "scarico pubblico della tabella esiti",
+    "esiti.template": "scarico del modello da compilare (CSV, XLSX, ODS)",
 }
 
 
@@ -84,6 +88,7 @@ def values(live_app) -> dict:
             "tavolo_id": tavolo.id, "seduta_id": seduta.id, "bisogno_id": bisogni[0].id, "round_id": vote.id,
             "procedure_id": s.scalar(select(Procedure.id).order_by(Procedure.id)),
             "organisation_id": org.id, "code": "E", "tokens": tokens,
+            "objective_id": s.scalar(select(PreviousObjective.id).order_by(PreviousObjective.id)),
         }
         s.commit()
         return result
