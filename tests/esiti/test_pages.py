@@ -159,3 +159,22 @@ def test_public_page_downloads_and_api(app, world, filled, in_app):
     assert one["coincidenza_risorse_pct"] == 95.21 and one["fascia_coincidenza"] == "<100%"
     assert one["risorse_pagate"] == 228500.5 and one["dimensioni_mancanti"] == []
     assert client.get("/api/v1/procedure/999999/esiti").status_code == 404
+
+
+def test_a_members_download_goes_on_the_audit_trail(app, world, filled):
+    from workspace import signals
+
+    pid, _oid = filled
+    seen = []
+
+    def receiver(_session, *, action, actor, details, **_):
+        seen.append((action, actor.id if actor else None, details.get("format"), details.get("channel")))
+
+    signals.action_recorded.connect(receiver)
+    try:
+        client, _token = login_client(app, world.delegate)
+        assert client.get(f"/procedure/{pid}/esiti/tavoli/esporta/ods").status_code == 200
+        assert client.get(f"/procedure/{pid}/esiti/tavoli/esporta/rtf").status_code == 422
+    finally:
+        signals.action_recorded.disconnect(receiver)
+    assert [s for s in seen if s[0] == "esiti.exported"] == [("esiti.exported", world.delegate.id, "ods", "web")]

@@ -84,9 +84,11 @@ def members(procedure: Procedure):
 
 @bp.get("/procedure/<int:procedure_id>/esiti/tavoli/esporta/<fmt>")
 @readable
+@transaction  # the export is recorded in the audit trail
 def download(procedure: Procedure, fmt: str):
     fmt = exports.check_format(fmt, document.FORMATS).name
     data = document.render(procedure, service.list_for(db.session, _user(), procedure), fmt)
+    service.announce(db.session, _user(), "exported", procedure, None, format=fmt, channel="web")
     return exports.download_response(data, document.stem(procedure), fmt)
 
 
