@@ -178,3 +178,25 @@ def test_a_members_download_goes_on_the_audit_trail(app, world, filled):
     finally:
         signals.action_recorded.disconnect(receiver)
     assert [s for s in seen if s[0] == "esiti.exported"] == [("esiti.exported", world.delegate.id, "ods", "web")]
+
+
+def test_a_concluded_procedure_is_read_only_on_every_route(app, world, filled, in_app):
+    from workspace.procedures.models import Procedure
+
+    pid, oid = filled
+    with in_app() as db:
+        db.get(Procedure, pid).status = "conclusa"
+        db.commit()
+    client, token = login_client(app, world.admin)
+    page = client.get(f"/amministrazione/procedure/{pid}/esiti")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "La procedura è conclusa" in text and "esiti/nuovo" not in text and "Elimina" not in text
+    for path in (f"/amministrazione/procedure/{pid}/esiti/nuovo", f"/amministrazione/procedure/{pid}/esiti/{oid}",
+                 f"/amministrazione/procedure/{pid}/esiti/importa"):
+        assert client.get(path).status_code == 409, path
+        assert client.post(path, data={**row(obiettivo="Nuovo"), "csrf_token": token}).status_code == 409, path
+    assert client.post(f"/amministrazione/procedure/{pid}/esiti/{oid}/elimina",
+                       data={"csrf_token": token}).status_code == 409
+    assert _objectives(in_app, pid) == [("Potenziare l'assistenza domiciliare", 1)]
+    assert client.get(f"/procedure/{pid}/esiti/tavoli/esporta/csv").status_code == 200

@@ -27,10 +27,16 @@ def can_edit(user: User | None, procedure: Procedure) -> bool:
     return procedure_permissions.can_manage(user, procedure)
 
 
-def require_edit(user: User | None, procedure: Procedure) -> None:
+def require_manage(user: User | None, procedure: Procedure) -> None:
+    """The Ufficio di Piano's side of the esiti (403 for anyone else), frozen or not."""
     if not can_edit(user, procedure):
         raise forbidden(_("Gli esiti della precedente programmazione li inserisce l'Ufficio di Piano: il "
                           "responsabile del procedimento (RUP) o un amministratore."))
+
+
+def require_edit(user: User | None, procedure: Procedure) -> None:
+    """A write: the Ufficio di Piano (403), on a procedure not yet concluded (409)."""
+    require_manage(user, procedure)
     if procedure.status in FROZEN_STATUSES:
         raise Problem("frozen", _("La procedura è conclusa: gli esiti non si possono più modificare."), 409)
 

@@ -68,8 +68,10 @@ def common(procedure: Procedure) -> dict[str, Any]:
 
 
 @bp.get("/amministrazione/procedure/<int:procedure_id>/esiti")
-@editable
-def admin(procedure: Procedure):
+@login_required
+def admin(procedure_id: int):
+    procedure = procedures.get_procedure(db.session, procedure_id)
+    permissions.require_manage(current_user, procedure)  # a concluded procedure's table stays readable here
     return render_template("esiti/table.html", objectives=service.objectives(db.session, procedure), admin=True,
                            frozen=procedure.status in permissions.FROZEN_STATUSES, delete_form=ActionForm(),
                            **common(procedure))
@@ -96,8 +98,7 @@ def download(procedure: Procedure, fmt: str):
 @login_required
 def template(procedure_id: int, fmt: str):
     procedure = procedures.get_procedure(db.session, procedure_id)
-    if not permissions.can_edit(current_user, procedure):
-        permissions.require_edit(current_user, procedure)
+    permissions.require_manage(current_user, procedure)
     return exports.download_response(importing.template_bytes(fmt), "modello-esiti-2021-2023", fmt)
 
 
