@@ -200,3 +200,20 @@ def test_a_concluded_procedure_is_read_only_on_every_route(app, world, filled, i
                        data={"csrf_token": token}).status_code == 409
     assert _objectives(in_app, pid) == [("Potenziare l'assistenza domiciliare", 1)]
     assert client.get(f"/procedure/{pid}/esiti/tavoli/esporta/csv").status_code == 200
+
+
+def test_the_pages_in_english(app, world, filled):
+    from workspace.i18n import LANG_COOKIE
+
+    pid, oid = filled
+    client, _token = login_client(app, world.admin)
+    client.set_cookie(LANG_COOKIE, "en")
+    table = client.get(f"/amministrazione/procedure/{pid}/esiti").get_data(as_text=True)
+    assert "Outcomes of the previous 2021-2023 programming" in table
+    assert "(49.5 % is " in table and "%%" not in table  # the literal percent sign survives translation
+    assert "50-79% (sufficiente)" in table  # official bands stay as printed
+    form = client.get(f"/amministrazione/procedure/{pid}/esiti/{oid}").get_data(as_text=True)
+    assert "Number of planned actions" in form and "GRADO DI RAGGIUNGIMENTO" in form
+    bad = client.post(f"/amministrazione/procedure/{pid}/esiti/{oid}",
+                      data={**row(azioni_programmate="x"), "csrf_token": _token})
+    assert bad.status_code == 422 and "must be a whole number from 1 up" in bad.get_data(as_text=True)
