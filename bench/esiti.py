@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.small or args.no_save):
         report = {"benchmark": "esiti", "date": datetime.now(UTC).isoformat(timespec="seconds"),
                   "environment": {"cores": os.cpu_count(), "python": platform.python_version(),
-                                  "platform": platform.platform()},
+                                  "platform": platform.platform(),
+                                  "load_average_1min": round(os.getloadavg()[0], 2)},
                   "settings": {"objectives": n, "documents": pages, "repeat": args.repeat}, "results": figures}
         RESULTS_DIR.mkdir(exist_ok=True)
         (RESULTS_DIR / "esiti.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
