@@ -80,7 +80,7 @@ def test_an_objective_already_in_the_table_is_an_error_of_its_row(session, world
     ("esiti.csv", b"Obiettivo 2021-2023;Colore\nA;rosso\n", "intestazioni non riconosciute: «Colore»"),
     ("esiti.csv", "Macroarea o area di policy 2021-2023\nDomiciliarità\n".encode(), "Manca la colonna «Obiettivo"),
     ("esiti.csv", b"obiettivo\n", "nessun obiettivo"),
-    ("esiti.csv", "obiettivo\nCaffè\n".encode("latin-1"), "non è in UTF-8"),
+    ("esiti.csv", b"obiettivo\nCaff\x81\n", "non è in UTF-8"),
     ("esiti.xlsx", b"PK\x03\x04 not a workbook", "non si apre come XLSX"),
     ("esiti.ods", b"not an ods", "non si apre come ODS"),
 ])
@@ -90,6 +90,14 @@ def test_bad_files(session, world, name, data, fragment):
         importing.import_file(session, world.admin, procedure, name, data)
     assert fragment in caught.value.message
     assert service.objectives(session, procedure) == []
+
+
+def test_a_windows_1252_csv_as_excel_saves_it(session, world):
+    procedure = procedure_of(session, world)
+    data = "Obiettivo 2021-2023;Criticità rilevate e piano di miglioramento\nCaffè sociale;Più volontari\n"
+    importing.import_file(session, world.admin, procedure, "e.csv", data.encode("cp1252"))
+    [o] = service.objectives(session, procedure)
+    assert (o.title, o.critical_issues) == ("Caffè sociale", "Più volontari")
 
 
 def test_keys_as_headers_comma_separated_csv_and_blank_lines(session, world):

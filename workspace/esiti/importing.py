@@ -1,7 +1,7 @@
 """Import of the previous objectives from a CSV, XLSX or ODS file, and the template to fill in.
 
 The file's first sheet is read (openpyxl for XLSX, odfdo for ODS, the ``csv`` module for CSV: UTF-8
-with or without BOM, ``;`` or ``,`` between fields). Its first non-empty row holds the headers: the
+with or without BOM, or Windows-1252 as Excel writes a plain CSV; ``;`` or ``,`` between fields). Its first non-empty row holds the headers: the
 column keys or the Italian headers of the table (``service.COLUMNS``), in any order; the computed
 columns (percentages, bands, "N.") are ignored, so a file exported by Tavoli imports back as is.
 
@@ -73,7 +73,12 @@ def _cells_csv(data: bytes) -> list[list[Any]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ImportRefused(_("Il file CSV non è in UTF-8: salvarlo come «CSV UTF-8» e riprovare.")) from None
+        # Excel's plain "CSV" on Windows is Windows-1252: accepted as such (UTF-8 is tried first,
+        # and a UTF-8 file never fails to decode, so nothing is read twice in different ways).
+        try:
+            text = data.decode("cp1252")
+        except UnicodeDecodeError:
+            raise ImportRefused(_("Il file CSV non è in UTF-8: salvarlo come «CSV UTF-8» e riprovare.")) from None
     first = text.split("\n", 1)[0]
     delimiter = ";" if first.count(";") >= first.count(",") else ","
     return [list(row) for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
