@@ -148,3 +148,13 @@ def test_a_concluded_procedure_is_frozen(session, world):
     refused(session, lambda: service.update(session, world.admin, o, row(obiettivo="Cambiato")), "frozen", 409)
     refused(session, lambda: service.delete(session, world.admin, o), "frozen", 409)
     assert service.list_for(session, world.delegate, procedure) == [o]
+
+
+def test_personal_data_export_lists_what_a_person_last_changed(session, world):
+    from workspace.privacy import service as privacy
+
+    procedure = procedure_of(session, world)
+    o = service.create(session, world.admin, procedure, row())
+    data = privacy.export_personal_data(session, world.admin)
+    assert [(e["objective_id"], e["title"]) for e in data["esiti_objectives_last_changed"]] == [(o.id, o.title)]
+    assert privacy.export_personal_data(session, world.delegate)["esiti_objectives_last_changed"] == []

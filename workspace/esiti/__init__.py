@@ -12,6 +12,8 @@ all or nothing, and the template), ``document`` (the exports), ``payloads`` (JSO
 
 
 def register(app) -> None:
-    from workspace.esiti import api, public, views  # noqa: F401  (api, public: routes)
+    from workspace import signals
+    from workspace.esiti import api, privacy, public, views  # noqa: F401  (api, public: routes)
 
     app.register_blueprint(views.bp)
+    signals.personal_data_requested.connect(privacy.personal_data)
