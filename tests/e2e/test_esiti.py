@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import assert_accessible
+from tests.e2e.conftest import assert_accessible, shot
 from tests.e2e.conftest import login as e2e_login
 from tests.esiti.support import row
 from tests.exports.readback import pdf_xmp
@@ -50,6 +50,7 @@ def test_esiti_pages(page, browser, live_server, live_app, tmp_path):
     expect(page.get_by_role("heading", level=1)).to_have_text("Esiti della precedente programmazione 2021-2023")
     expect(page.locator("main")).to_contain_text("oltre il programmato")
     assert_accessible(page)
+    shot(page, "esiti-ufficio-di-piano", full_page=True)
 
     page.get_by_role("link", name="Aggiungi un obiettivo").click()
     assert_accessible(page)
@@ -73,6 +74,7 @@ def test_esiti_pages(page, browser, live_server, live_app, tmp_path):
     expect(page.locator("#riepilogo-errori")).to_contain_text("nulla è stato importato")
     expect(page.locator("#riepilogo-errori")).to_contain_text("Riga 2:")
     assert_accessible(page)
+    shot(page, "esiti-importazione-rifiutata")
 
     page.goto(f"/amministrazione/procedure/{pid}/esiti")
     with page.expect_download() as download:
