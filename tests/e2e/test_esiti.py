@@ -65,6 +65,12 @@ def test_esiti_pages(page, browser, live_server, live_app, tmp_path):
     expect(page.locator("main")).to_contain_text("Obiettivo n. 3: Sportello lavoro")
     expect(page.locator("main")).to_contain_text("1-49% (insufficiente)")
 
+    page.locator("summary", has_text="Elimina").nth(2).click()
+    assert_accessible(page)
+    page.get_by_role("button", name="Conferma l'eliminazione dell'obiettivo n. 3").click()
+    expect(page.locator("main")).to_contain_text("Obiettivo «Sportello lavoro» eliminato.")
+    expect(page.locator("main")).not_to_contain_text("Obiettivo n. 3:")
+
     page.get_by_role("link", name="Importa da CSV, XLSX o ODS").click()
     assert_accessible(page)
     bad = tmp_path / "esiti.csv"
@@ -94,7 +100,7 @@ def test_esiti_pages(page, browser, live_server, live_app, tmp_path):
         e2e_login(other, delegate_email, PASSWORD)
         other.goto(f"/tavoli/{tid}")
         other.get_by_role("link", name="Esiti della precedente programmazione 2021-2023").click()
-        expect(other.locator("main")).to_contain_text("Sportello lavoro")
+        expect(other.locator("main")).to_contain_text("Oltre il programmato")
         expect(other.get_by_role("link", name="Aggiungi un obiettivo")).to_have_count(0)
         assert_accessible(other)
     finally:
