@@ -206,18 +206,20 @@ def privacy_purge(dry_run: bool) -> None:
 
 @main.group()
 def export() -> None:
-    """Esporta i documenti ufficiali (verbali, priorità, schede, sintesi) su file."""
+    """Esporta i documenti ufficiali (verbali, priorità, schede, sintesi, esiti) su file."""
 
 
 def _register_area_commands() -> None:
     # Each area defines its own commands; they are attached here, in one visible place.
     from workspace.audit.cli import audit
+    from workspace.esiti.cli import export_esiti
     from workspace.minutes.cli import export_verbale
     from workspace.voting.cli import votes
 
     main.add_command(votes)
     main.add_command(audit)
     export.add_command(export_verbale)
+    export.add_command(export_esiti)
 
 
 _register_area_commands()

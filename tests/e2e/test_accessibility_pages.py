@@ -28,6 +28,7 @@ from workspace.accounts.models import Organisation, User
 from workspace.db import db, utcnow
 from workspace.minutes.labels import OPENING
 from workspace.minutes.models import Verbale
+from workspace.esiti.models import PreviousObjective
 from workspace.needs.models import Bisogno
 from workspace.procedures.models import Procedure
 from workspace.tavoli.models import Seduta, Tavolo
@@ -61,6 +62,9 @@ EXCLUDED = {
     "minutes.document_css": "foglio di stile dell'anteprima dei documenti",
     "procedures.admin_application": "la demo non ha candidature: pagina verificata con axe in test_procedure_flow.py",
     "procedures.invitation": "serve una candidatura ammessa: pagina verificata con axe in test_procedure_flow.py",
+    "esiti.download": "scarico della tabella esiti (PDF/A, ODT, DOCX, ODS, XLSX, CSV, JSON)",
+    "esiti.public_download": "scarico pubblico della tabella esiti",
+    "esiti.template": "scarico del modello da compilare (CSV, XLSX, ODS)",
 }
 
 
@@ -92,6 +96,7 @@ def values(live_app) -> dict:
             "organisation_id": org.id, "code": "E", "tokens": tokens,
             # the demo's approved verbale of tavolo E, and its opening section
             "verbale_id": s.scalar(select(Verbale.id).where(Verbale.seduta_id == seduta.id)), "key": OPENING,
+            "objective_id": s.scalar(select(PreviousObjective.id).order_by(PreviousObjective.id)),
         }
         s.commit()
         return result

@@ -495,3 +495,6 @@ def _load_procedure(session: Session, people: dict[str, tuple[User, Organisation
     from workspace.minutes.demo import load_minutes  # the verbali: one reviewed and approved, one draft
 
     load_minutes(session, user, tavolo)
+    from workspace.esiti.demo import load_esiti  # three objectives of 2021-2023 with their esiti
+
+    load_esiti(session, admin, procedure)
