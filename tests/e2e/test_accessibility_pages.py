@@ -26,6 +26,7 @@ from tests.e2e.conftest import login as e2e_login
 from workspace.accounts import links
 from workspace.accounts.models import Organisation, User
 from workspace.db import db, utcnow
+from workspace.esiti.models import PreviousObjective
 from workspace.minutes.labels import OPENING
 from workspace.minutes.models import Verbale
 from workspace.needs.models import Bisogno
@@ -64,6 +65,9 @@ EXCLUDED = {
     "procedures.invitation": "serve una candidatura ammessa: pagina verificata con axe in test_procedure_flow.py",
     "planning.download": "scarico di priorità, schede obiettivo e Documento di Piano (CSV, XLSX, ODS, JSON, ODT, DOCX, PDF)",
     "planning.public_download": "scarico pubblico di priorità e schede obiettivo",
+    "esiti.download": "scarico della tabella esiti (PDF/A, ODT, DOCX, ODS, XLSX, CSV, JSON)",
+    "esiti.public_download": "scarico pubblico della tabella esiti",
+    "esiti.template": "scarico del modello da compilare (CSV, XLSX, ODS)",
 }
 
 
@@ -96,6 +100,7 @@ def values(live_app) -> dict:
             "scheda_id": s.scalar(select(Scheda.id).order_by(Scheda.id)),
             # the demo's approved verbale of tavolo E, and its opening section
             "verbale_id": s.scalar(select(Verbale.id).where(Verbale.seduta_id == seduta.id)), "key": OPENING,
+            "objective_id": s.scalar(select(PreviousObjective.id).order_by(PreviousObjective.id)),
         }
         s.commit()
         return result
