@@ -664,6 +664,24 @@ def set_ready(session: Session, actor: User, scheda: Scheda, ready: bool = True,
     return scheda
 
 
+def version_changes(scheda: Scheda) -> dict[int, list[str]]:
+    """Version number -> the labels of what changed since the previous version (fields by their
+    official label; the macroarea, the LEPS, the bisogni and the state by name)."""
+    extra = {"macroarea": "Macroarea principale", "leps": "LEPS collegati", "bisogni": "Bisogni",
+             "status": "Stato"}
+    out: dict[int, list[str]] = {}
+    previous: dict[str, Any] | None = None
+    for version in scheda.versions:
+        data = version.data or {}
+        if previous is not None:
+            old_values, new_values = previous.get("values") or {}, data.get("values") or {}
+            changed = [f["label_it"] for f in schema.fields() if old_values.get(f["id"]) != new_values.get(f["id"])]
+            changed += [label for key, label in extra.items() if previous.get(key) != data.get(key)]
+            out[version.version] = changed
+        previous = data
+    return out
+
+
 def completeness(scheda: Scheda) -> dict[str, Any]:
     return schema.completeness(scheda.values or {})
 

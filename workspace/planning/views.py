@@ -166,6 +166,7 @@ def scheda(procedure_id: int, scheda_id: int):
             for f, text in rows]
     return render_template("planning/scheda.html", procedure=procedure, scheda=card, rows=rows,
                            meter=service.completeness(card), trace=service.trace(session, card), names=names,
+                           changed=service.version_changes(card),
                            can_manage=service.can_manage(_user(), procedure), formats=documents.SCHEDE_FORMATS,
                            **_common())
 
