@@ -25,19 +25,20 @@ _DIGITS = re.compile(r"[0-9]{1,10}")
 BAD_ID = _l("Identificativo non valido: deve essere un numero intero positivo.")
 
 
-def parse_id(raw: Any) -> int | None:
-    """The id written in ``raw`` (an int or a text of ASCII digits in range), or None."""
+def parse_id(raw: Any, minimum: int = 1) -> int | None:
+    """The id written in ``raw`` (an int or a text of ASCII digits in range), or None.
+    ``minimum=0`` for a counter that starts at 0 (a version)."""
     if isinstance(raw, bool):
         return None
     if isinstance(raw, int):
-        return raw if 1 <= raw <= MAX_ID else None
+        return raw if minimum <= raw <= MAX_ID else None
     if not isinstance(raw, str):
         return None
     raw = raw.strip()
     if not _DIGITS.fullmatch(raw):
         return None
     value = int(raw)
-    return value if 1 <= value <= MAX_ID else None
+    return value if minimum <= value <= MAX_ID else None
 
 
 def require_id(raw: Any, message: str | None = None, field: str | None = None) -> int:

@@ -27,7 +27,7 @@ class SectionForm(FlaskForm):
     version = HiddenField()
 
     def base_version(self) -> int | None:
-        return parse_id(self.version.data)
+        return parse_id(self.version.data, minimum=0)
 
 
 class ReviewForm(FlaskForm):
