@@ -35,6 +35,7 @@ from jsonschema import Draft202012Validator
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from workspace import record, signals
+from workspace import text as typed_text
 from workspace.db import db
 from workspace.extensions import socketio
 from workspace.problems import Problem
@@ -104,9 +105,16 @@ def check(schema: Draft202012Validator, data: Any) -> dict[str, str] | None:
     """None when ``data`` fits ``schema``, else the error acknowledgement saying what is wrong."""
     if not isinstance(data, dict):
         return error("invalid", _("Il messaggio non ha la forma prevista."))
+    # Text no person typed (NUL, control characters, lone surrogates) is refused here, for every
+    # handler; accepted text continues in NFC (workspace/text.py, the same rule as HTML forms).
+    problem = typed_text.find_problem(data)
+    if problem is not None:
+        return error("invalid", problem.message)
     errors = sorted(schema.iter_errors(data), key=lambda e: [str(p) for p in e.path])
     if errors:
         return error("invalid", schema_message(errors[0]))
+    for key, value in list(data.items()):
+        data[key] = typed_text.normalise(value)
     return None
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 18:01:27.084029
+Create Date: 2026-12-06 18:07:24.956174
 """
 from alembic import op
 import sqlalchemy as sa
@@ -129,6 +129,17 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['macroarea_code'], ['macroarea.code'], name=op.f('fk_macroarea_leps_macroarea_code_macroarea'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('macroarea_code', 'leps_id', name=op.f('pk_macroarea_leps'))
     )
+    op.create_table('submission_key',
+    sa.Column('key', sa.String(length=64), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('location', sa.String(length=2000), nullable=False),
+    sa.Column('created_at', workspace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_submission_key_user_id_user_account'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_submission_key'))
+    )
+    with op.batch_alter_table('submission_key', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_submission_key_created_at'), ['created_at'], unique=False)
+
     op.create_table('ambito_distretto',
     sa.Column('ambito_code', sa.String(length=8), nullable=False),
     sa.Column('distretto_code', sa.String(length=8), nullable=False),
@@ -990,6 +1001,10 @@ def downgrade() -> None:
     op.drop_table('procedure')
     op.drop_table('organisation')
     op.drop_table('ambito_distretto')
+    with op.batch_alter_table('submission_key', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_submission_key_created_at'))
+
+    op.drop_table('submission_key')
     op.drop_table('macroarea_leps')
     op.drop_table('key_point')
     op.drop_table('asst')

@@ -40,6 +40,7 @@ from workspace.accounts.models import (
 from workspace.db import utcnow
 from workspace.problems import Problem, invalid, invalid_fields, not_found, throttled
 from workspace.ratelimit import Limiter, Throttled, email_key, ip_key
+from workspace.text import clean as typed_text
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024  # argon2 accepts more, but nobody types a novel: refuse obvious abuse
@@ -104,7 +105,7 @@ def normalise_email(value: str | None, field: str = "email") -> str:
 
 def clean_text(value: str | None, *, field: str, label: str, max_length: int) -> str:
     """A required one-line text (a name): spaces folded, at most ``max_length`` characters."""
-    text = " ".join((value or "").split())
+    text = " ".join(typed_text(value or "", label, field).split())
     if not text:
         raise invalid(_("Il campo «%(label)s» è obbligatorio.", label=label), field)
     if len(text) > max_length:

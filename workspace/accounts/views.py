@@ -50,7 +50,7 @@ from workspace.db import db
 from workspace.problems import Problem
 from workspace.ratelimit import get_limiter
 from workspace.record import on_commit
-from workspace.web import safe_next, transaction
+from workspace.web import creates, safe_next, transaction
 
 bp = Blueprint("accounts", __name__)
 bp.before_app_request(forget_cached_user)
@@ -321,6 +321,7 @@ def _organisations_page(form: OrganisationForm, status: int = 200, message: str 
 @bp.route("/amministrazione/organizzazioni", methods=["GET", "POST"])
 @admin_required
 @transaction
+@creates
 def organisations() -> ResponseReturnValue:
     form = OrganisationForm()
     form.ambito_code.choices = _ambito_choices()

@@ -39,7 +39,7 @@ from workspace.problems import Problem, not_found
 from workspace.procedures import service as procedures
 from workspace.tavoli import service as tavoli_service
 from workspace.tavoli.models import Tavolo
-from workspace.web import transaction
+from workspace.web import creates, transaction
 
 bp = Blueprint("minutes", __name__)
 
@@ -229,6 +229,7 @@ def send_review(tavolo: Tavolo, verbale_id: int):
 @bp.post("/tavoli/<int:tavolo_id>/verbali/<int:verbale_id>/osservazioni")
 @tavolo_read
 @transaction
+@creates
 def remark(tavolo: Tavolo, verbale_id: int):
     verbale = _verbale(tavolo, verbale_id)
     form = RemarkForm()

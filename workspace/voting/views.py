@@ -51,7 +51,7 @@ from workspace.voting.forms import (
 )
 from workspace.voting.models import VoteRound
 from workspace.voting.rules import method_settings
-from workspace.web import transaction
+from workspace.web import creates, transaction
 
 bp = Blueprint("voting", __name__, url_prefix="/tavoli")
 
@@ -175,6 +175,7 @@ def _seduta_for(tavolo: Tavolo):
 @bp.route("/<int:tavolo_id>/votazioni/nuova", methods=["GET", "POST"])
 @tavolo_view("facilitate")
 @transaction
+@creates
 def new_round(tavolo: Tavolo, role: str):
     form = RoundForm()
     sedute = _round_form_choices(form, tavolo)
@@ -381,7 +382,7 @@ def declare_interest(tavolo: Tavolo, role: str, round_id: int):
             flash(_("Interesse dichiarato su «%(t)s»: resta agli atti e compare con i risultati.", t=title), "success")
             return redirect(url_for("voting.ballot", tavolo_id=tavolo.id, round_id=vote.id) + "#interessi")
     else:
-        message = " ".join(form.bisogno_id.errors + form.note.errors) or _("Scegliere la voce.")
+        message = " ".join(str(e) for e in [*form.bisogno_id.errors, *form.note.errors]) or _("Scegliere la voce.")
     context = _ballot_context(tavolo, role, vote, interest_form=form, interest_error=message)
     return _render("voting/ballot.html", status, **context)
 
