@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 from workspace import record, signals
 from workspace.accounts.models import User
 from workspace.db import utcnow
+from workspace.ids import parse_ids
 from workspace.minutes import service as minutes_service
 from workspace.needs.models import Annotation, Bisogno
 from workspace.planning import schema
@@ -559,7 +560,7 @@ def create_scheda(session: Session, actor: User, procedure: Procedure, bisogno_i
                   macroarea_code: str | None = None, now: datetime | None = None) -> Scheda:
     """A new card answering one or more agreed bisogni of the procedure, prefilled from them."""
     require_manage(actor, procedure)
-    ids = list(dict.fromkeys(int(i) for i in bisogno_ids))
+    ids = list(dict.fromkeys(parse_ids(list(bisogno_ids), field="bisogni")))
     if not ids:
         raise invalid_fields({"bisogni": _("Scegliere almeno un bisogno a cui la scheda risponde.")})
     bisogni = list(session.scalars(select(Bisogno).where(Bisogno.id.in_(ids)).order_by(Bisogno.id)))
@@ -613,7 +614,7 @@ def update_scheda(session: Session, actor: User, scheda: Scheda, *, values: dict
             errors.update(problem.errors or {})
     new_bisogni = None
     if bisogno_ids is not None:
-        ids = list(dict.fromkeys(int(i) for i in bisogno_ids))
+        ids = list(dict.fromkeys(parse_ids(list(bisogno_ids), field="bisogni")))
         new_bisogni = list(session.scalars(select(Bisogno).where(Bisogno.id.in_(ids)).order_by(Bisogno.id)))
         tavolo_ids = {t.id for t in procedure.tavoli}
         if not ids or len(new_bisogni) != len(ids) or any(b.tavolo_id not in tavolo_ids for b in new_bisogni):
