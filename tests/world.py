@@ -122,9 +122,15 @@ def add_bisogno(session, world: World, who: User | None = None, **overrides):
 
 def login_client(app, user: User):
     """A Flask test client logged in as ``user`` and the CSRF token of its session."""
+    from workspace.accounts.service import open_login
+    from workspace.db import db
+
+    with app.app_context():
+        cookie_id = open_login(db.session, db.session.get(User, user.id))
+        db.session.commit()
     client = app.test_client()
     with client.session_transaction() as sess:
-        sess["_user_id"] = user.login_id
+        sess["_user_id"] = cookie_id
         sess["_fresh"] = True
     html = client.get("/").get_data(as_text=True)
     match = re.search(r'name="csrf_token" value="([^"]+)"', html)

@@ -23,13 +23,13 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import wraps
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 from flask import current_app, request
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_socketio import ConnectionRefusedError, join_room, leave_room
+from flask_socketio import ConnectionRefusedError, disconnect, join_room, leave_room
 from flask_wtf.csrf import ValidationError, validate_csrf
 from jsonschema import Draft202012Validator
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -64,6 +64,8 @@ class _State:
     handlers: dict[str, Callable] = field(default_factory=dict)
     rooms_by_sid: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
     sid_user: dict[str, int] = field(default_factory=dict)
+    # sid -> (user id, the cookie id of its login): what logging out disconnects.
+    sid_login: dict[str, tuple[int, str]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
     latest: dict[Any, tuple[str, int, dict[str, Any]]] = field(default_factory=dict)
     # key -> the number of the timer that will send its push (a timer outdated by flush_pushes sends nothing).
@@ -135,6 +137,35 @@ def evict(app, tavolo_id: int, user_id: int) -> int:
     for sid in sids:
         state.server.leave_room(sid, record.room(tavolo_id), namespace=NAMESPACE)
     return len(sids)
+
+
+def disconnect_logins(app, user_id: int, cookie_id: str | None = None) -> int:
+    """Disconnect the live connections of one login (``cookie_id``, the id its cookies carry) or,
+    with None, of every login of the person: called once a logout is committed. This process's
+    connections are closed now; a connection held by another process is refused at its next
+    message (its login no longer loads) and closed then. Returns how many were closed here."""
+    state = app.extensions.get(_EXT)
+    if state is None:
+        return 0
+    with state.lock:
+        sids = [sid for sid, (uid, cid) in state.sid_login.items()
+                if uid == user_id and (cookie_id is None or cid == cookie_id)]
+    for sid in sids:
+        try:
+            state.server.disconnect(sid, namespace=NAMESPACE)
+        except Exception:  # noqa: BLE001 — already gone
+            log.warning("disconnecting %s failed", sid, exc_info=True)
+    return len(sids)
+
+
+def _unauthorized() -> dict[str, str]:
+    """A message from a connection whose login has ended (logout, password change, account
+    switched off): closed, and told why."""
+    try:
+        disconnect()
+    except Exception:  # noqa: BLE001
+        log.warning("disconnect after an ended login failed", exc_info=True)
+    return error("unauthorized", _("Accesso richiesto."))
 
 
 def snapshot(session, tavolo_id: int) -> dict[str, Any]:
@@ -215,7 +246,7 @@ def operation(name: str, properties: dict[str, Any], required: tuple[str, ...] =
             if refusal is not None:
                 return refusal
             if not current_user.is_authenticated:
-                return error("unauthorized", _("Accesso richiesto."))
+                return _unauthorized()
             session = db.session
             user = current_user._get_current_object()
             tavolo_id, op_id = data["tavolo_id"], data["op_id"]
@@ -265,7 +296,7 @@ def action(name: str, properties: dict[str, Any], required: tuple[str, ...] = ()
             if refusal is not None:
                 return refusal
             if not current_user.is_authenticated:
-                return error("unauthorized", _("Accesso richiesto."))
+                return _unauthorized()
             session = db.session
             user = current_user._get_current_object()
             for attempt in range(attempts):
@@ -364,6 +395,9 @@ def _connect(auth=None):
         validate_csrf(token)
     except ValidationError:
         raise _refuse("csrf", _("Token di sicurezza mancante o non valido: ricarica la pagina.")) from None
+    state = _state()
+    with state.lock:
+        state.sid_login[request.sid] = (current_user.id, current_user.get_id())
     return True
 
 
@@ -371,15 +405,22 @@ def _disconnect(*_args):
     state = _state()
     with state.lock:
         tavoli = state.rooms_by_sid.pop(request.sid, set())
-        state.sid_user.pop(request.sid, None)
+        user_id = state.sid_user.pop(request.sid, None)
+        state.sid_login.pop(request.sid, None)
+    user: Any = current_user._get_current_object()
+    if not getattr(user, "is_authenticated", False) and user_id is not None:
+        # The login ended (logout) before the connection closed: the person still left, by id.
+        user = SimpleNamespace(id=user_id, is_authenticated=True)
     for tavolo_id in tavoli:
-        _left(tavolo_id)
+        _left(tavolo_id, user)
 
 
-def _left(tavolo_id: int) -> None:
+def _left(tavolo_id: int, user: Any = None) -> None:
     session = db.session
+    if user is None:
+        user = current_user._get_current_object()
     try:
-        signals.tavolo_left.send(session, user=current_user._get_current_object(), tavolo_id=tavolo_id)
+        signals.tavolo_left.send(session, user=user, tavolo_id=tavolo_id)
         session.commit()
     except Exception:  # noqa: BLE001 — a presence update must never break a disconnect
         session.rollback()
@@ -404,6 +445,8 @@ def _join(data=None):
     refusal = check(JOIN_SCHEMA, data)
     if refusal is not None:
         return refusal
+    if not current_user.is_authenticated:
+        return _unauthorized()
     session = db.session
     state = _state()
     user = current_user._get_current_object()

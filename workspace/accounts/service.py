@@ -32,6 +32,7 @@ from workspace.accounts import codice_fiscale as cf_rules
 from workspace.accounts.models import (
     ORGANISATION_KINDS,
     RUNTS_SECTIONS,
+    LoginSession,
     Membership,
     Organisation,
     User,
@@ -380,9 +381,47 @@ def _failed_login(session: Session, email: str, reason: str) -> None:
              outlives_rollback=True, reason=reason, known_account=account is not None)
 
 
+def open_login(session: Session, user: User, *, remember: bool = False) -> str:
+    """Start one login (a browser, a device) of ``user``: the id its session and remember-me
+    cookies carry (``user.get_id()`` from now on in this request)."""
+    from workspace.accounts.auth import key_hash
+
+    key = secrets.token_urlsafe(24)
+    session.add(LoginSession(user_id=user.id, key_hash=key_hash(key), remember=bool(remember)))
+    session.flush()
+    user.login_key = key
+    return user.get_id()
+
+
+def _live_logins(user: User):
+    return select(LoginSession).where(LoginSession.user_id == user.id, LoginSession.ended_at.is_(None))
+
+
 def logged_out(session: Session, user: User) -> None:
-    """The person logs out (the audit trail)."""
+    """The person logs out of this login: its cookies (session and remember-me) stop working on
+    the server; the person's other devices stay logged in. Announced to the audit trail."""
+    from workspace.accounts.auth import key_hash
+
+    if user.login_key:
+        login = session.scalar(_live_logins(user).where(LoginSession.key_hash == key_hash(user.login_key)))
+        if login is not None:
+            login.ended_at = utcnow()
+    session.flush()
     announce(session, user, "logout", "user", user.id)
+
+
+def logged_out_everywhere(session: Session, user: User) -> int:
+    """"Esci da tutti i dispositivi": every login of the person ends, and ``login_id`` rotates so
+    no cookie made before now works anywhere. Returns how many logins were ended."""
+    now = utcnow()
+    logins = list(session.scalars(_live_logins(user)))
+    for login in logins:
+        login.ended_at = now
+    user.login_id = new_login_id()
+    user.login_key = None
+    session.flush()
+    announce(session, user, "logout.everywhere", "user", user.id, logins=len(logins))
+    return len(logins)
 
 
 def change_password(session: Session, limiter: Limiter, user: User, current: str | None, new: str,
