@@ -80,7 +80,13 @@ def load_config(overrides: dict | None = None) -> dict:
         "TEXT_LIMIT": int(os.environ.get("TAVOLI_TEXT_LIMIT", "20000")),
         "INVITATION_DAYS": int(os.environ.get("TAVOLI_INVITATION_DAYS", "14")),
         "RESET_HOURS": int(os.environ.get("TAVOLI_RESET_HOURS", "2")),
+        # Requests of links by e-mail per address and window (workspace/ratelimit.py).
         "LOGIN_MAX_FAILURES": int(os.environ.get("TAVOLI_LOGIN_MAX_FAILURES", "5")),
+        # Wrong passwords: free failures per (address, IP) pair, then waits of 1, 2, 4 ... seconds up
+        # to the maximum; the pair's count lasts LOGIN_PAIR_WINDOW_SECONDS from its first failure.
+        "LOGIN_FREE_FAILURES": int(os.environ.get("TAVOLI_LOGIN_FREE_FAILURES", "3")),
+        "LOGIN_MAX_DELAY_SECONDS": int(os.environ.get("TAVOLI_LOGIN_MAX_DELAY_SECONDS", "900")),
+        "LOGIN_PAIR_WINDOW_SECONDS": int(os.environ.get("TAVOLI_LOGIN_PAIR_WINDOW_SECONDS", "86400")),
         # Per address: an office behind one NAT must not lock itself out after five typos.
         "LOGIN_MAX_FAILURES_PER_IP": int(os.environ.get("TAVOLI_LOGIN_MAX_FAILURES_PER_IP", "50")),
         "LOGIN_WINDOW_SECONDS": int(os.environ.get("TAVOLI_LOGIN_WINDOW_SECONDS", "900")),

@@ -34,7 +34,7 @@ from flask_wtf.csrf import ValidationError, validate_csrf
 from jsonschema import Draft202012Validator
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from workspace import record, signals
+from workspace import policy, record, signals
 from workspace.db import db
 from workspace.extensions import socketio
 from workspace.problems import Problem
@@ -49,6 +49,9 @@ ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
 
 #: ``guard(session, user, tavolo_id)`` raises a Problem unless the person may see the tavolo.
 Guard = Callable[[Any, Any, int], None]
+#: ``require(session, user, action, tavolo_id)`` raises a Problem unless the person may do the tavolo
+#: ``action`` (view / contribute / facilitate: workspace/policy.py TAVOLO_ROLES).
+Require = Callable[[Any, Any, str, int], Any]
 _EXT = "tavoli_live"
 
 
@@ -61,6 +64,7 @@ class _State:
 
     guard: Guard
     server: Any
+    require: Require | None = None
     handlers: dict[str, Callable] = field(default_factory=dict)
     rooms_by_sid: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
     sid_user: dict[str, int] = field(default_factory=dict)
@@ -251,12 +255,19 @@ def operation(name: str, properties: dict[str, Any], required: tuple[str, ...] =
             user = current_user._get_current_object()
             tavolo_id, op_id = data["tavolo_id"], data["op_id"]
             try:
-                # Only people who may see the tavolo learn whether an operation id was applied there.
+                # Only people who may see the tavolo learn whether an operation id was applied there;
+                # and only those the policy lets do this operation are told it was (a duplicate of
+                # their own same operation): the permission comes first.
                 _state().guard(session, user, tavolo_id)
+                _permit(session, user, name, tavolo_id)
                 done = record.find_operation(session, tavolo_id, op_id)
                 if done is not None:
-                    return _duplicate_ack(done)
-                event, result = fn(session, user, data)
+                    return _duplicate_ack(done, user, name)
+                session.info[record.OPERATION_KEY] = name
+                try:
+                    event, result = fn(session, user, data)
+                finally:
+                    session.info.pop(record.OPERATION_KEY, None)
                 session.commit()
                 return {"ok": True, "seq": event.seq, "result": result}
             except Problem as problem:
@@ -267,7 +278,7 @@ def operation(name: str, properties: dict[str, Any], required: tuple[str, ...] =
                 # Two deliveries of the same operation raced: the other one won.
                 done = record.find_operation(session, tavolo_id, op_id)
                 if done is not None:
-                    return _duplicate_ack(done)
+                    return _duplicate_ack(done, user, name)
                 log.exception("integrity error in %s", name)
                 return error("conflict", _("L'operazione è in conflitto con una modifica concorrente: riprova."))
             except Exception:  # noqa: BLE001 — one bad message never takes the server down
@@ -345,15 +356,16 @@ def handlers(app) -> dict[str, Callable]:
     return dict(_state(app).handlers)
 
 
-def init_app(app, guard: Guard) -> None:
+def init_app(app, guard: Guard, require: Require | None = None) -> None:
     """Set up the live channel of ``app``; ``guard`` says who may see a tavolo. Called after
     ``socketio.init_app(app)``: the server that made is the one the app's pushes go out through."""
-    app.extensions[_EXT] = _State(guard=guard, server=socketio.server)
+    app.extensions[_EXT] = _State(guard=guard, server=socketio.server, require=require)
     record.set_emitter(emit_event)
     for event, fn in (("connect", _connect), ("disconnect", _disconnect), ("join", _join),
                       ("resync", _resync), ("leave", _leave)):
         socketio.on_event(event, fn, namespace=NAMESPACE)
         app.extensions[_EXT].handlers[event] = fn
+    socketio.on_event("*", _unknown_event, namespace=NAMESPACE)
     socketio.on_error(NAMESPACE)(_on_handler_error)
     socketio.on_error_default(_on_handler_error)
 
@@ -372,9 +384,32 @@ def _on_handler_error(exc: Exception) -> dict[str, str]:
     return error("internal", _("Errore interno: riprova fra poco."))
 
 
-def _duplicate_ack(event: record.TavoloEvent) -> dict[str, Any]:
+def _permit(session, user, event: str, tavolo_id: int) -> None:
+    """The declared policy (workspace/policy.py): the tavolo action the event needs, asked of the
+    ``require`` given to ``init_app``. An event with no policy row is refused."""
+    action = policy.event_action(event)
+    if action is None:
+        log.error("event %s has no row in workspace/policy.py EVENTS: refused", event)
+        raise Problem("forbidden", _("Operazione non prevista dalle regole di accesso."), 403)
+    require = _state().require
+    if action and require is not None:
+        require(session, user, action, tavolo_id)
+
+
+def _duplicate_ack(event: record.TavoloEvent, user, name: str) -> dict[str, Any]:
+    """A retry of the same person's same operation is acknowledged again; an op_id that someone
+    else (or another operation) used is refused, never acknowledged as a success."""
+    if event.actor_id != getattr(user, "id", None) or event.operation != name:
+        return error("conflict", _("Questo identificativo di operazione è già stato usato per un'altra "
+                                   "operazione: ricarica la pagina e riprova."))
     payload = event.payload or {}
     return {"ok": True, "seq": event.seq, "result": {"id": payload.get("id")}, "duplicate": True}
+
+
+def _unknown_event(event: str, *_args: Any) -> dict[str, str]:
+    """An event no handler is bound to: the client gets an answer instead of waiting forever."""
+    log.warning("unknown event on %s: %.60r", NAMESPACE, event)
+    return error("invalid", _("Evento sconosciuto: il messaggio non è stato registrato."))
 
 
 # --- connection ----------------------------------------------------------------------------------

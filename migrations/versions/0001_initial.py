@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 17:20:22.183618
+Create Date: 2026-12-06 17:29:16.793050
 """
 from alembic import op
 import sqlalchemy as sa
@@ -383,6 +383,7 @@ def upgrade() -> None:
     sa.Column('payload', sa.JSON(), nullable=False),
     sa.Column('actor_id', sa.Integer(), nullable=True),
     sa.Column('op_id', sa.String(length=64), nullable=True),
+    sa.Column('operation', sa.String(length=48), nullable=True),
     sa.Column('at', workspace.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['actor_id'], ['user_account.id'], name=op.f('fk_tavolo_event_actor_id_user_account'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['tavolo_id'], ['tavolo.id'], name=op.f('fk_tavolo_event_tavolo_id_tavolo'), ondelete='CASCADE'),

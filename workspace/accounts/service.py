@@ -40,7 +40,7 @@ from workspace.accounts.models import (
 )
 from workspace.db import utcnow
 from workspace.problems import Problem, invalid, invalid_fields, not_found, throttled
-from workspace.ratelimit import Limiter, Throttled, email_key, ip_key
+from workspace.ratelimit import LoginThrottle, Throttled
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024  # argon2 accepts more, but nobody types a novel: refuse obvious abuse
@@ -330,7 +330,10 @@ def authenticate(session: Session, email: str, password: str) -> User:
         _verify(None, password or "")
         raise bad from None
     user = find_user(session, email)
-    if user is None or not _verify(user.password_hash, password or ""):
+    if user is None:
+        _verify(None, password or "")  # the same argon2 cost: timing does not tell who has an account
+        raise bad
+    if not _verify(user.password_hash, password or ""):
         raise bad
     if not user.active:
         raise account_disabled()
@@ -341,30 +344,31 @@ def authenticate(session: Session, email: str, password: str) -> User:
     return user
 
 
-def login_keys(email: str, ip: str | None) -> list[str]:
+def _login_address(email: str) -> str:
     try:
-        email = normalise_email(email)  # variants of one address share one counter
+        return normalise_email(email)  # variants of one address share one counter
     except Problem:
-        pass
-    return [email_key("login", email or ""), ip_key("login", ip)]
+        return (email or "").strip().lower()
 
 
-def login_with_password(session: Session, limiter: Limiter, email: str, password: str, ip: str | None) -> User:
-    """authenticate() behind the login throttle: a blocked attempt never reaches argon2 (429)."""
-    keys = login_keys(email, ip)
+def login_with_password(session: Session, limiter: LoginThrottle, email: str, password: str,
+                        ip: str | None) -> User:
+    """authenticate() behind the login throttle (per address and IP pair, increasing waits: see
+    ``workspace.ratelimit``): a waiting attempt never reaches argon2 (429)."""
+    address = _login_address(email)
     try:
-        limiter.check(keys)
+        limiter.check_login(address, ip)
     except Throttled as exc:
         raise throttled(exc.message, exc.retry_after) from exc
     try:
         user = authenticate(session, email, password)
     except Problem as exc:
         if exc.code == "bad_credentials":
-            limiter.hit(keys)  # in the limiter's store, not the database: the rollback keeps it
+            limiter.failed_login(address, ip)  # in the limiter's store, not the database: the rollback keeps it
         if exc.code in ("bad_credentials", "account_disabled"):
             _failed_login(session, email, exc.code)
         raise
-    limiter.reset(keys[:1])  # the address is proven; the IP counter keeps running
+    limiter.succeeded_login(address, ip)
     announce(session, user, "login.succeeded", "user", user.id, method="password")
     return user
 
@@ -424,18 +428,17 @@ def logged_out_everywhere(session: Session, user: User) -> int:
     return len(logins)
 
 
-def change_password(session: Session, limiter: Limiter, user: User, current: str | None, new: str,
+def change_password(session: Session, limiter: LoginThrottle, user: User, current: str | None, new: str,
                     ip: str | None = None) -> None:
     """From the profile page: the current password is required when one exists (and throttled)."""
     check_password(new, email=user.email, field="new_password")
     if user.password_hash:
-        keys = login_keys(user.email, ip)
         try:
-            limiter.check(keys)
+            limiter.check_login(user.email, ip)
         except Throttled as exc:
             raise throttled(exc.message, exc.retry_after, field="current_password") from exc
         if not _verify(user.password_hash, current or ""):
-            limiter.hit(keys)
+            limiter.failed_login(user.email, ip)
             announce(session, user, "password.change_failed", "user", user.id, outlives_rollback=True)
             raise invalid(_("La password attuale non è corretta."), "current_password")
     set_password(session, user, new, field="new_password")
