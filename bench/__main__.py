@@ -14,6 +14,7 @@ BENCHMARKS = {
     "exports_render": "bench.exports_render",
     "audit": "bench.audit",
     "verbale": "bench.verbale",
+    "login_timing": "bench.login_timing",
 }
 
 
