@@ -9,12 +9,15 @@ Two layers, both here:
   the *audience* of each. An audience names who gets past the permission checks, in the words of
   the eight probe roles of ``tests/security/test_policy.py`` (anonymous, observer, delegate of
   another organisation, member of another tavolo, delegate, Comune, facilitator, administrator of
-  the Ufficio di Piano). The live channel refuses an event before anything else (before the
-  duplicate check of an ``op_id``) unless the person has the event's tavolo action
-  (``event_action``); the services then apply their finer rules (the author, the electorate).
+  the Ufficio di Piano). A live operation is refused right after its schema and login checks
+  (before the duplicate check of an ``op_id``) unless the person has the event's tavolo action
+  (``event_action``; an event with no row is refused); an HTTP request to a route whose audience
+  has a door (``DOORS``: contribute, facilitate) is refused before its view reads the form. The
+  services then apply their finer rules (the author, the electorate, attendance), and repeat these.
 
-The test enumerates every route of the URL map and every event, tries each with each role and
-fails on any difference from these rows — and on a route or event that has no row.
+``tests/security/test_policy.py`` and ``test_policy_events.py`` enumerate every route of the URL
+map (GET, and POST with an empty form) and every event, try each with each role and fail on any
+difference from these rows — and on a route or event that has no row.
 
 Adding an area (e.g. ``workspace/planning``): add one line per endpoint to ``HTTP`` and one per
 event to ``EVENTS``, choosing the audience from ``AUDIENCES`` (add a new audience only when none
