@@ -172,7 +172,7 @@ def test_the_retention_purge_is_recorded(app, session):
     session.commit()
     (entry,) = entries(session)
     assert (entry.action, entry.actor_id) == ("retention.applied", None)
-    assert entry.details == {"mail_files": 0, "tokens": 0, "presences": 0, "events": 0}
+    assert entry.details == {"mail_files": 0, "tokens": 0, "logins": 0, "presences": 0, "events": 0}
 
 
 def test_personal_data_export_lists_the_persons_entries(app, session, person):
