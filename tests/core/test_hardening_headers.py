@@ -94,3 +94,24 @@ def test_security_txt_and_mail_links_use_the_port_served(request, monkeypatch, t
         from tests.conftest import _dispose
 
         _dispose(app)
+
+
+def test_tavoli_serve_port_option_moves_base_url(monkeypatch, tmp_path):
+    """`tavoli serve --port 5101` (what `make run PORT=5101` runs): the app it builds has its links there."""
+    from click.testing import CliRunner
+
+    from workspace import cli
+
+    monkeypatch.delenv("BASE_URL", raising=False)
+    # Registered so that monkeypatch removes what `serve` writes into the environment afterwards.
+    monkeypatch.setenv("HOST", "127.0.0.1")
+    monkeypatch.setenv("PORT", "5000")
+    seen = {}
+
+    def fake_app(check_migrations: bool = False):
+        seen["base_url"] = load_config({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "k"})["BASE_URL"]
+        raise SystemExit(0)
+
+    monkeypatch.setattr(cli, "_app", fake_app)
+    CliRunner().invoke(cli.main, ["serve", "--port", "5101"])
+    assert seen["base_url"] == "http://127.0.0.1:5101"
