@@ -15,6 +15,7 @@ signals ``tavolo_snapshot``, ``tavolo_joined`` and ``tavolo_left`` (``workspace.
 """
 from __future__ import annotations
 
+import hashlib
 import inspect
 import itertools
 import logging
@@ -40,6 +41,9 @@ from workspace.extensions import socketio
 from workspace.problems import Problem
 
 NAMESPACE = "/live"
+#: How long the Redis registry of a connection's login lives (longer connections: refused at their
+#: next message after a logout, as without a registry).
+REGISTRY_SECONDS = 2 * 24 * 3600
 log = logging.getLogger(__name__)
 
 OP_ID = {"type": "string", "minLength": 8, "maxLength": 64, "pattern": "^[A-Za-z0-9_-]+$"}
@@ -70,6 +74,10 @@ class _State:
     sid_user: dict[str, int] = field(default_factory=dict)
     # sid -> (user id, the cookie id of its login): what logging out disconnects.
     sid_login: dict[str, tuple[int, str]] = field(default_factory=dict)
+    # With a message queue (several processes): the sids of each login and person, in Redis, so
+    # that a logout on one process closes the connections another process holds.
+    registry: Any = None
+    registry_prefix: str = "tavoli"
     lock: threading.Lock = field(default_factory=threading.Lock)
     latest: dict[Any, tuple[str, int, dict[str, Any]]] = field(default_factory=dict)
     # key -> the number of the timer that will send its push (a timer outdated by flush_pushes sends nothing).
@@ -143,17 +151,49 @@ def evict(app, tavolo_id: int, user_id: int) -> int:
     return len(sids)
 
 
+def _login_keys(state: _State, user_id: int, cookie_id: str | None) -> list[str]:
+    """The Redis sets naming the sids of one login (``cookie_id``) and of the person."""
+    keys = [f"{state.registry_prefix}:live:user:{user_id}"]
+    if cookie_id is not None:
+        digest = hashlib.sha256(cookie_id.encode()).hexdigest()[:32]
+        keys.append(f"{state.registry_prefix}:live:login:{digest}")
+    return keys
+
+
+def _register(state: _State, sid: str, user_id: int, cookie_id: str, add: bool) -> None:
+    if state.registry is None:
+        return
+    try:
+        pipe = state.registry.pipeline(transaction=False)
+        for key in _login_keys(state, user_id, cookie_id):
+            if add:
+                pipe.sadd(key, sid).expire(key, REGISTRY_SECONDS)
+            else:
+                pipe.srem(key, sid)
+        pipe.execute()
+    except Exception:  # noqa: BLE001 — without the registry, other processes refuse at the next message
+        log.warning("live login registry unavailable", exc_info=True)
+
+
 def disconnect_logins(app, user_id: int, cookie_id: str | None = None) -> int:
     """Disconnect the live connections of one login (``cookie_id``, the id its cookies carry) or,
     with None, of every login of the person: called once a logout is committed. This process's
-    connections are closed now; a connection held by another process is refused at its next
-    message (its login no longer loads) and closed then. Returns how many were closed here."""
+    connections are closed now; with a message queue, those of the other processes too (their
+    sids are in Redis: the disconnect goes through the queue). Any connection left over is refused
+    at its next message (its login no longer loads) and closed then. Returns how many sids were
+    told to close."""
     state = app.extensions.get(_EXT)
     if state is None:
         return 0
     with state.lock:
-        sids = [sid for sid, (uid, cid) in state.sid_login.items()
-                if uid == user_id and (cookie_id is None or cid == cookie_id)]
+        sids = {sid for sid, (uid, cid) in state.sid_login.items()
+                if uid == user_id and (cookie_id is None or cid == cookie_id)}
+    if state.registry is not None:
+        try:
+            key = _login_keys(state, user_id, cookie_id)[-1]
+            sids |= {m.decode() if isinstance(m, bytes) else m for m in state.registry.smembers(key)}
+        except Exception:  # noqa: BLE001
+            log.warning("live login registry unavailable", exc_info=True)
     for sid in sids:
         try:
             state.server.disconnect(sid, namespace=NAMESPACE)
@@ -360,6 +400,12 @@ def init_app(app, guard: Guard, require: Require | None = None) -> None:
     """Set up the live channel of ``app``; ``guard`` says who may see a tavolo. Called after
     ``socketio.init_app(app)``: the server that made is the one the app's pushes go out through."""
     app.extensions[_EXT] = _State(guard=guard, server=socketio.server, require=require)
+    if app.config.get("REDIS_URL"):
+        import redis
+
+        app.extensions[_EXT].registry = redis.Redis.from_url(app.config["REDIS_URL"], socket_timeout=2,
+                                                             socket_connect_timeout=2)
+        app.extensions[_EXT].registry_prefix = app.config.get("SOCKETIO_CHANNEL") or "tavoli"
     record.set_emitter(emit_event)
     for event, fn in (("connect", _connect), ("disconnect", _disconnect), ("join", _join),
                       ("resync", _resync), ("leave", _leave)):
@@ -433,6 +479,7 @@ def _connect(auth=None):
     state = _state()
     with state.lock:
         state.sid_login[request.sid] = (current_user.id, current_user.get_id())
+    _register(state, request.sid, current_user.id, current_user.get_id(), add=True)
     return True
 
 
@@ -441,7 +488,10 @@ def _disconnect(*_args):
     with state.lock:
         tavoli = state.rooms_by_sid.pop(request.sid, set())
         user_id = state.sid_user.pop(request.sid, None)
-        state.sid_login.pop(request.sid, None)
+        login = state.sid_login.pop(request.sid, None)
+    if login is not None:
+        _register(state, request.sid, login[0], login[1], add=False)
+        user_id = user_id if user_id is not None else login[0]
     user: Any = current_user._get_current_object()
     if not getattr(user, "is_authenticated", False) and user_id is not None:
         # The login ended (logout) before the connection closed: the person still left, by id.
