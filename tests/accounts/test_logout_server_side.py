@@ -136,3 +136,21 @@ def test_a_socket_whose_login_ended_elsewhere_is_refused_and_closed(app, world):
 def _session_user_id(app, http) -> str:
     with http.session_transaction() as sess:
         return sess["_user_id"]
+
+
+def test_password_change_closes_the_persons_open_connections(app, world):
+    from workspace.extensions import socketio
+
+    http, token = login_client(app, world.delegate)
+    elsewhere_http, elsewhere_token = login_client(app, world.delegate)
+    elsewhere = socketio.test_client(app, namespace=NAMESPACE, flask_test_client=elsewhere_http,
+                                     auth={"csrf_token": elsewhere_token})
+    assert elsewhere.is_connected(NAMESPACE)
+    from tests.world import PASSWORD
+
+    response = http.post("/profilo", data={"csrf_token": token, "current_password": PASSWORD,
+                                           "new_password": "una-password-nuova-1",
+                                           "new_password_confirm": "una-password-nuova-1"})
+    assert response.status_code == 302
+    assert not elsewhere.is_connected(NAMESPACE)
+    assert http.get("/profilo").status_code == 200  # this session continues

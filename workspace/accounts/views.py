@@ -252,6 +252,7 @@ def reset_password(token: str) -> ResponseReturnValue:
         message = _form_refusal(problem, form)
         return _render("accounts/reset_password.html", problem.status, form=form, email=access.email,
                        message=message)
+    _disconnect_after_commit(user.id, None)  # the password changed: every other login ends
     _log_in(user, welcome=_("La password è stata cambiata. Hai già effettuato l'accesso."))
     return redirect(after_login(user, url_for("accounts.profile")))
 
@@ -324,6 +325,10 @@ def profile() -> ResponseReturnValue:
                                 form.new_password.data, ip=request.remote_addr)
     except Problem as problem:
         return _page_refusing(problem, form, "accounts/profile.html", user=user)
+
+    # The login_id rotated: every open connection's cookie is now dead; close them (this page's
+    # own reconnects at once with its new cookie).
+    _disconnect_after_commit(user.id, None)
 
     def keep_this_session() -> None:
         login_user(user)  # the login_id rotated: keep this session, end the others
