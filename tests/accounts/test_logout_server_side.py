@@ -154,3 +154,14 @@ def test_password_change_closes_the_persons_open_connections(app, world):
     assert response.status_code == 302
     assert not elsewhere.is_connected(NAMESPACE)
     assert http.get("/profilo").status_code == 200  # this session continues
+
+
+def test_deleting_the_account_closes_its_open_connections(app, world):
+    from workspace.extensions import socketio
+
+    http, token = login_client(app, world.delegate)
+    sio = socketio.test_client(app, namespace=NAMESPACE, flask_test_client=http, auth={"csrf_token": token})
+    assert sio.is_connected(NAMESPACE)
+    response = http.post("/privacy/elimina", data={"csrf_token": token, "email": world.delegate.email})
+    assert response.status_code == 302
+    assert not sio.is_connected(NAMESPACE)
