@@ -56,15 +56,18 @@ def create_app(overrides: dict | None = None) -> Flask:
         minutes,
         needs,
         planning,
+        policy,
         privacy,
         procedures,
         reference,
         tavoli,
         voting,
     )
-    from workspace.tavoli.live import guard
+    from workspace.tavoli.live import door, guard
+    from workspace.tavoli.permissions import require
 
-    realtime.init_app(app, guard=guard)
+    realtime.init_app(app, guard=guard, require=require)
+    policy.init_app(app, door)
     # The areas, lower ones first. Each registers its pages, API routes, live handlers and the
     # signals it listens to; the API blueprint goes last, once every area has added its routes.
     for area in (core, reference, accounts, audit, privacy, procedures, tavoli, needs, voting, minutes, esiti, planning,

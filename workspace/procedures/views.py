@@ -35,6 +35,7 @@ from workspace.accounts.forms import InvitationForm
 from workspace.accounts.labels import KIND_LABELS
 from workspace.accounts.models import User
 from workspace.accounts.permissions import admin_required
+from workspace.accounts.service import open_login
 from workspace.db import db, utcnow
 from workspace.forms import options, to_utc
 from workspace.ids import parse_id
@@ -538,6 +539,7 @@ def invitation(token: str):
         if message is not None and problem.status in (403, 404, 410):
             raise
         return _render("procedures/invitation.html", problem.status, form=form, message=message, **context)
+    open_login(db.session, user)  # the login logging out will end (written with the admission)
     session.clear()
     login_user(user)
     org = application.organisation
