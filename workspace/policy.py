@@ -63,8 +63,12 @@ AUDIENCES: dict[str, frozenset[str]] = {
     "electorate": frozenset({"other_org", "delegate", "comune"}),
     # The tavolo's facilitators, and the administrators.
     "facilitate": frozenset({"facilitator", "admin"}),
-    # Administrators of the Ufficio di Piano only.
+    # Administrators of the Ufficio di Piano only (with the procedure's RUP where the area says so:
+    # in the probe the RUP is the administrator).
     "admin": frozenset({"admin"}),
+    # The procedure's people: anyone with a role at one of its tavoli (any tavolo, any role), and the
+    # Ufficio di Piano. Every logged-in probe role sits at one of the probe procedure's two tavoli.
+    "procedure": _PEOPLE,
     # The tavolo's members by role (not the administrators, who hold no role there): personal
     # settings such as the digest e-mail.
     "member": frozenset({"observer", "other_org", "delegate", "comune", "facilitator"}),
@@ -259,6 +263,41 @@ HTTP: dict[str, str] = {
     "minutes.approve": "approver",
     "minutes.errata": "approver",
     "minutes.settings": "admin",
+    # esiti of the previous programming: the Ufficio di Piano (RUP or administrator) enters them;
+    # the procedure's tavoli read them; the public once the procedure is published (the probe's is).
+    "esiti.admin": "admin",
+    "esiti.new": "admin",
+    "esiti.edit": "admin",
+    "esiti.delete": "admin",
+    "esiti.import_file": "admin",
+    "esiti.template": "admin",
+    "esiti.members": "procedure",
+    "esiti.download": "procedure",
+    "esiti.public": "public",
+    "esiti.public_download": "public",
+    "api.procedure_esiti": "public",
+    # planning (priorities, dispositions, schede obiettivo): the Ufficio di Piano (RUP or
+    # administrator) disposes, writes the cards and publishes; the procedure's page lists what each
+    # person may read; a tavolo's priorities and cards are its people's; the public reads them once
+    # published (the probe's planning is, with a card "pronta").
+    "planning.procedure_page": "procedure",
+    "planning.publish": "admin",
+    "planning.priorities": "tavolo",
+    "planning.dispose": "admin",
+    "planning.create": "admin",
+    "planning.scheda": "tavolo",
+    "planning.edit": "admin",
+    "planning.save": "admin",
+    "planning.set_status": "admin",
+    "planning.bisogno_cards": "tavolo",
+    # Probed with ?tavolo= (one's own tavolo); the whole procedure (no tavolo) is the Ufficio's.
+    "planning.download": "tavolo",
+    "planning.public_page": "public",
+    "planning.public_download": "public",
+    "api.procedure_priorita": "public",
+    "api.procedure_schede": "public",
+    "api.scheda_obiettivo": "public",
+    "api.bisogno_schede": "public",
 }
 
 

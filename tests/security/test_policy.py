@@ -56,18 +56,41 @@ def _setup(session) -> Probe:
                                                          Annotation.bisogno_id == s.first))
     verbale = session.get(Verbale, s.verbale_id)
     keys = section_keys(verbale.generated or {})
+    objective_id, scheda_id = _planning_and_esiti(session, w, s)
     ids = {
         "tavolo_id": w.tavolo.id, "seduta_id": w.seduta.id, "bisogno_id": s.first,
         "annotation_id": annotation.id if annotation else 999999, "round_id": s.round_id,
         "verbale_id": s.verbale_id, "remark_id": 999999, "procedure_id": w.tavolo.procedure_id,
         "application_id": 999999, "organisation_id": w.ets2.id, "user_id": w.observer.id,
         "code": "E", "fmt": "html", "key": keys[0] if keys else "x", "token": "link-che-non-esiste-0123456789",
-        "filename": "css/tavoli.css",
+        "filename": "css/tavoli.css", "objective_id": objective_id, "scheda_id": scheda_id, "what": "priorita",
     }
     users = {"observer": w.observer.id, "other_org": w.delegate2.id, "other_tavolo": elsewhere.id,
              "delegate": w.delegate.id, "comune": comune_person.id, "facilitator": w.facilitator.id,
              "admin": w.admin.id}
     return Probe(ids, users)
+
+
+def _planning_and_esiti(session, w, s) -> tuple[int, int]:
+    """The new areas' objects in the probe's (published) procedure: an objective of the previous
+    programming (esiti); on the scripted seduta's closed round, the Ufficio di Piano's disposition
+    on its first bisogno and a complete scheda obiettivo "pronta" answering it, and the planning
+    published (planning). Returns (objective id, scheda id)."""
+    from tests.esiti.support import row
+    from tests.planning.support import complete_values
+    from workspace.esiti import service as esiti
+    from workspace.planning import service as planning
+    from workspace.procedures.models import Procedure
+
+    procedure = session.get(Procedure, w.tavolo.procedure_id)
+    objective = esiti.create(session, w.admin, procedure, row())
+    planning.record_disposition(session, w.admin, s.first, "accolto", "Rientra nelle risorse del Piano.")
+    card = planning.create_scheda(session, w.admin, procedure, [s.first], "E")
+    planning.update_scheda(session, w.admin, card, values=complete_values(session, "E"), macroarea_code="E")
+    planning.set_ready(session, w.admin, card)
+    planning.publish(session, w.admin, procedure)
+    session.commit()
+    return objective.id, card.id
 
 
 def _outcome(response) -> str:
@@ -90,6 +113,10 @@ def _path(rule, ids) -> str:
             path = path.replace(f"<{conv}{arg}>", str(ids[arg]))
     if rule.endpoint == "core.set_language":
         path = "/lingua/en"
+    if "fmt" in rule.arguments and rule.endpoint.split(".")[0] in ("esiti", "planning"):
+        path = path.replace("/esporta/html", "/esporta/csv").replace(".html", ".csv")
+    if rule.endpoint == "planning.download":
+        path += f"?tavolo={ids['tavolo_id']}"  # a member downloads their own tavolo's (the whole: the Ufficio)
     if rule.endpoint == "minutes.register":
         path = path.replace("registro.html", "registro.csv")
     return path
