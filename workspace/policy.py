@@ -7,9 +7,9 @@ Two layers, both here:
   "may this person contribute at this tavolo?".
 - ``HTTP`` (one row per endpoint of the URL map) and ``EVENTS`` (one row per Socket.IO event):
   the *audience* of each. An audience names who gets past the permission checks, in the words of
-  the eight probe roles of ``tests/security/test_policy.py`` (anonymous, observer, delegate of
-  another organisation, member of another tavolo, delegate, Comune, facilitator, administrator of
-  the Ufficio di Piano). A live operation is refused right after its schema and login checks
+  the nine probe roles of ``tests/security/test_policy.py`` (anonymous, observer, delegate of
+  another organisation, member of another tavolo of the procedure, member of a tavolo of another
+  procedure, delegate, Comune, facilitator, administrator of the Ufficio di Piano). A live operation is refused right after its schema and login checks
   (before the duplicate check of an ``op_id``) unless the person has the event's tavolo action
   (``event_action``; an event with no row is refused); an HTTP request to a route whose audience
   has a door (``DOORS``: contribute, facilitate) is refused before its view reads the form. The
@@ -26,10 +26,10 @@ audience it observed, ready to paste after checking them.
 """
 from __future__ import annotations
 
-#: The eight roles every route and event is tried with (relative to one tavolo and to a bisogno
+#: The nine roles every route and event is tried with (relative to one tavolo and to a bisogno
 #: and an annotation proposed there by the delegate of an ETS).
-ROLES: tuple[str, ...] = ("anonymous", "observer", "other_org", "other_tavolo", "delegate", "comune",
-                          "facilitator", "admin")
+ROLES: tuple[str, ...] = ("anonymous", "observer", "other_org", "other_tavolo", "other_procedure", "delegate",
+                          "comune", "facilitator", "admin")
 
 #: The tavolo's actions and the tavolo roles allowed each (an administrator of the Ufficio di Piano
 #: acts as facilitator everywhere).
@@ -67,8 +67,8 @@ AUDIENCES: dict[str, frozenset[str]] = {
     # in the probe the RUP is the administrator).
     "admin": frozenset({"admin"}),
     # The procedure's people: anyone with a role at one of its tavoli (any tavolo, any role), and the
-    # Ufficio di Piano. Every logged-in probe role sits at one of the probe procedure's two tavoli.
-    "procedure": _PEOPLE,
+    # Ufficio di Piano; not who sits only at the tavoli of another procedure.
+    "procedure": _PEOPLE - {"other_procedure"},
     # The tavolo's members by role (not the administrators, who hold no role there): personal
     # settings such as the digest e-mail.
     "member": frozenset({"observer", "other_org", "delegate", "comune", "facilitator"}),

@@ -1,9 +1,9 @@
 """The declared permission policy (workspace/policy.py) tried end to end (issue #12).
 
 Every route of the URL map (its GET, and its POST with an empty form carrying a valid CSRF token)
-and every Socket.IO event of /live is tried by eight roles: anonymous, observer, delegate of another
-organisation, member of another tavolo, delegate, Comune, facilitator, administrator of the Ufficio
-di Piano. Each outcome is recorded as "ok" (past the permission checks: 2xx, a redirect that is not
+and every Socket.IO event of /live is tried by nine roles: anonymous, observer, delegate of another
+organisation, member of another tavolo of the procedure, member of a tavolo of another procedure
+(the world's outsider), delegate, Comune, facilitator, administrator of the Ufficio di Piano. Each outcome is recorded as "ok" (past the permission checks: 2xx, a redirect that is not
 to the login page, or a refusal of the *content* such as 400/409/422) or refused ("login", 403
 "forbidden", 404 "missing"); the test fails on any difference from the policy's rows, and on a
 route or event with no row — printing the lines to add.
@@ -51,6 +51,7 @@ def _setup(session) -> Probe:
     other, _seduta, _b, _a = second_tavolo(session, w)
     elsewhere = make_person(session, "Elio Altrove", "altrove@prova.example.org", w.ets2)
     membership.set_role(session, w.admin, other, elsewhere, "facilitator")
+    _another_procedure(session, w)
     session.commit()
     annotation = session.scalar(select(Annotation).where(Annotation.author_id == w.delegate.id,
                                                          Annotation.bisogno_id == s.first))
@@ -66,9 +67,27 @@ def _setup(session) -> Probe:
         "filename": "css/tavoli.css", "objective_id": objective_id, "scheda_id": scheda_id, "what": "priorita",
     }
     users = {"observer": w.observer.id, "other_org": w.delegate2.id, "other_tavolo": elsewhere.id,
+             "other_procedure": w.outsider.id,
              "delegate": w.delegate.id, "comune": comune_person.id, "facilitator": w.facilitator.id,
              "admin": w.admin.id}
     return Probe(ids, users)
+
+
+def _another_procedure(session, w) -> None:
+    """The world's outsider facilitates a tavolo of another procedure of the same ambito: a person
+    with a tavolo, but none of the probe procedure's."""
+    from datetime import timedelta
+
+    from tests.world import AMBITO
+    from workspace.db import utcnow
+    from workspace.procedures import lifecycle as procedures
+    from workspace.tavoli import membership
+
+    now = utcnow()
+    procedure = procedures.create_procedure(session, w.admin, AMBITO, "Co-programmazione disabilità 2026", rup=w.admin)
+    tavolo = membership.create_tavolo(session, w.admin, procedure, "Tavolo disabilità", ["D"],
+                                      opens_at=now - timedelta(days=1), closes_at=now + timedelta(days=10))
+    membership.set_role(session, w.admin, tavolo, w.outsider, "facilitator")
 
 
 def _planning_and_esiti(session, w, s) -> tuple[int, int]:

@@ -1,5 +1,5 @@
 """The declared permission policy (workspace/policy.py EVENTS) tried on every Socket.IO event of
-/live with the eight roles of tests/security/test_policy.py.
+/live with the nine roles of tests/security/test_policy.py.
 
 Each event is sent with a well-formed payload naming the probe's objects (a closed seduta, its
 bisogni and annotations, a closed round); the acknowledgement is recorded as "ok" (past the
