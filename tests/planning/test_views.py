@@ -3,6 +3,7 @@ message, nothing written), the card editor, one click each way between card and 
 downloads, and the public page once published."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from tests.planning.support import closed_world, complete_values
@@ -196,3 +197,33 @@ def test_members_read_and_download_only_their_tavoli(app, session):
     session.commit()
     outside = client.get(f"/procedure/{procedure.id}/piano/schede.csv?tavolo={other.id}")
     assert outside.status_code == 403
+
+
+
+@pytest.mark.parametrize("who", ["observer", "delegate", "facilitator"])
+def test_creating_a_card_is_refused_before_its_bisogni_are_read(app, session, who):
+    """Who may not write cards (here members of the tavolo, its facilitator too) gets the refusal
+    (403), never a validation message about the form's bisogni (a malformed or foreign id): the
+    permission comes first, and nothing is written."""
+    from workspace.planning.models import Scheda
+
+    vw, _ = closed_world(session)
+    procedure_id = vw.tavolo.procedure_id
+    client, token = login_client(app, getattr(vw, who))
+    for bisogni in (["abc"], ["99999999999999999999"], [str(vw.bisogni[1])], []):
+        response = client.post(f"/procedure/{procedure_id}/schede",
+                               data={"csrf_token": token, "bisogni": bisogni, "macroarea": "E"})
+        assert response.status_code == 403, (bisogni, response.status_code)
+        assert "redigere le schede obiettivo" in response.get_data(as_text=True)
+    assert session.scalar(select(func.count()).select_from(Scheda)) == 0
+
+
+def test_a_malformed_bisogno_id_is_422_for_the_ufficio_di_piano(app, session):
+    from workspace.planning.models import Scheda
+
+    vw, _ = closed_world(session)
+    client, token = login_client(app, vw.admin)
+    response = client.post(f"/procedure/{vw.tavolo.procedure_id}/schede",
+                           data={"csrf_token": token, "bisogni": ["abc"], "macroarea": "E"})
+    assert response.status_code == 422
+    assert session.scalar(select(func.count()).select_from(Scheda)) == 0

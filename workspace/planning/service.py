@@ -556,9 +556,10 @@ def _leps(session: Session, ids: Iterable[str]) -> list[Leps]:
     return [found[i] for i in dict.fromkeys(ids)]
 
 
-def create_scheda(session: Session, actor: User, procedure: Procedure, bisogno_ids: Iterable[int],
+def create_scheda(session: Session, actor: User, procedure: Procedure, bisogno_ids: Iterable[Any],
                   macroarea_code: str | None = None, now: datetime | None = None) -> Scheda:
-    """A new card answering one or more agreed bisogni of the procedure, prefilled from them."""
+    """A new card answering one or more agreed bisogni of the procedure, prefilled from them. The
+    ids may come as the form gives them: they are read (422 if malformed) after the permission."""
     require_manage(actor, procedure)
     ids = list(dict.fromkeys(parse_ids(list(bisogno_ids), field="bisogni")))
     if not ids:

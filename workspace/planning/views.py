@@ -17,7 +17,7 @@ from flask_wtf import FlaskForm
 
 from workspace import exports, signals
 from workspace.db import db, utcnow
-from workspace.ids import parse_id, parse_ids
+from workspace.ids import parse_id
 from workspace.minutes import labels as minutes_labels
 from workspace.minutes import publication as minutes_publication
 from workspace.needs import service as needs_service
@@ -151,8 +151,10 @@ def dispose(tavolo_id: int, bisogno_id: int):
 def create(procedure_id: int):
     _csrf()
     procedure = service.get_procedure(db.session, procedure_id)
-    ids = parse_ids(request.form.getlist("bisogni"), field="bisogni")
-    scheda = service.create_scheda(db.session, _user(), procedure, ids, request.form.get("macroarea") or None)
+    # The service checks the permission first, then reads the ids (a refused person gets the 403,
+    # not a message about the form).
+    scheda = service.create_scheda(db.session, _user(), procedure, request.form.getlist("bisogni"),
+                                   request.form.get("macroarea") or None)
     return redirect(url_for("planning.scheda", procedure_id=procedure.id, scheda_id=scheda.id), 303)
 
 
