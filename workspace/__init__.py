@@ -49,6 +49,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         privacy,
         procedures,
         reference,
+        sintesi,
         tavoli,
         voting,
     )
@@ -57,7 +58,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     realtime.init_app(app, guard=guard)
     # The areas, lower ones first. Each registers its pages, API routes, live handlers and the
     # signals it listens to; the API blueprint goes last, once every area has added its routes.
-    for area in (core, reference, accounts, audit, privacy, procedures, tavoli, needs, voting, minutes, api):
+    for area in (core, reference, accounts, audit, privacy, procedures, tavoli, needs, voting, minutes, sintesi,
+                 api):
         area.register(app)
 
     if app.config["CHECK_MIGRATIONS"]:

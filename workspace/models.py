@@ -7,6 +7,7 @@ from workspace.minutes import models as minutes_models  # noqa: F401
 from workspace.needs import models as needs_models  # noqa: F401
 from workspace.procedures import models as procedures_models  # noqa: F401
 from workspace.reference import models as reference_models  # noqa: F401
+from workspace.sintesi import models as sintesi_models  # noqa: F401
 from workspace.tavoli import models as tavoli_models  # noqa: F401
 from workspace.voting import models as voting_models  # noqa: F401
 

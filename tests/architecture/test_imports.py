@@ -25,6 +25,7 @@ LAYERS: list[set[str]] = [
     {"procedures"},
     {"minutes"},
     {"planning"},
+    {"sintesi"},
     {"demo"},
 ]
 #: Modules that assemble everything and sit above all layers.

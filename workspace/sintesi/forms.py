@@ -1,0 +1,21 @@
+"""Forms of the documento di sintesi (every form carries the CSRF token)."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, TextAreaField
+from wtforms.validators import Optional
+
+
+class ActionForm(FlaskForm):
+    """A button that only needs the CSRF token (generate, recalculate, send, approve)."""
+
+
+class IntroductionForm(FlaskForm):
+    text = TextAreaField(_l("Introduzione (Markdown)"), validators=[Optional()])
+    # The documento's version the text started from (optimistic locking).
+    version = HiddenField()
+
+    def base_version(self) -> int | None:
+        raw = (self.version.data or "").strip()
+        return int(raw) if raw.isdigit() else None
