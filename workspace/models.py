@@ -5,6 +5,7 @@ from workspace.audit import models as audit_models  # noqa: F401
 from workspace.db import Base
 from workspace.minutes import models as minutes_models  # noqa: F401
 from workspace.needs import models as needs_models  # noqa: F401
+from workspace.planning import models as planning_models  # noqa: F401
 from workspace.procedures import models as procedures_models  # noqa: F401
 from workspace.reference import models as reference_models  # noqa: F401
 from workspace.sintesi import models as sintesi_models  # noqa: F401

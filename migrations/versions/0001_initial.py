@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 17:22:43.264412
+Create Date: 2026-12-06 17:24:08.401403
 """
 from alembic import op
 import sqlalchemy as sa
@@ -289,6 +289,14 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['updated_by_id'], ['user_account.id'], name=op.f('fk_minutes_settings_updated_by_id_user_account'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('procedure_id', name=op.f('pk_minutes_settings'))
     )
+    op.create_table('planning_publication',
+    sa.Column('procedure_id', sa.Integer(), nullable=False),
+    sa.Column('published_at', workspace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('published_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['procedure_id'], ['procedure.id'], name=op.f('fk_planning_publication_procedure_id_procedure'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['published_by_id'], ['user_account.id'], name=op.f('fk_planning_publication_published_by_id_user_account'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('procedure_id', name=op.f('pk_planning_publication'))
+    )
     op.create_table('procedure_transition',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('procedure_id', sa.Integer(), nullable=False),
@@ -361,6 +369,31 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['tavolo_id'], ['tavolo.id'], name=op.f('fk_record_stream_tavolo_id_tavolo'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('tavolo_id', name=op.f('pk_record_stream'))
     )
+    op.create_table('scheda_obiettivo',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('procedure_id', sa.Integer(), nullable=False),
+    sa.Column('tavolo_id', sa.Integer(), nullable=True),
+    sa.Column('macroarea_code', sa.String(length=1), nullable=False),
+    sa.Column('title', sa.String(length=300), nullable=False),
+    sa.Column('values', sa.JSON(), nullable=False),
+    sa.Column('contributors', sa.JSON(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', workspace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_by_id', sa.Integer(), nullable=True),
+    sa.Column('updated_at', workspace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['user_account.id'], name=op.f('fk_scheda_obiettivo_created_by_id_user_account'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['macroarea_code'], ['macroarea.code'], name=op.f('fk_scheda_obiettivo_macroarea_code_macroarea')),
+    sa.ForeignKeyConstraint(['procedure_id'], ['procedure.id'], name=op.f('fk_scheda_obiettivo_procedure_id_procedure'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tavolo_id'], ['tavolo.id'], name=op.f('fk_scheda_obiettivo_tavolo_id_tavolo'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['updated_by_id'], ['user_account.id'], name=op.f('fk_scheda_obiettivo_updated_by_id_user_account'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_scheda_obiettivo'))
+    )
+    with op.batch_alter_table('scheda_obiettivo', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_scheda_obiettivo_procedure_id'), ['procedure_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_scheda_obiettivo_tavolo_id'), ['tavolo_id'], unique=False)
+
     op.create_table('seduta',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('tavolo_id', sa.Integer(), nullable=False),
@@ -511,6 +544,29 @@ def upgrade() -> None:
     with op.batch_alter_table('presence', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_presence_seduta_id'), ['seduta_id'], unique=False)
 
+    op.create_table('scheda_leps',
+    sa.Column('scheda_id', sa.Integer(), nullable=False),
+    sa.Column('leps_id', sa.String(length=64), nullable=False),
+    sa.ForeignKeyConstraint(['leps_id'], ['leps.id'], name=op.f('fk_scheda_leps_leps_id_leps'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['scheda_id'], ['scheda_obiettivo.id'], name=op.f('fk_scheda_leps_scheda_id_scheda_obiettivo'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('scheda_id', 'leps_id', name=op.f('pk_scheda_leps'))
+    )
+    op.create_table('scheda_obiettivo_version',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('scheda_id', sa.Integer(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('data', sa.JSON(), nullable=False),
+    sa.Column('change', sa.String(length=32), nullable=False),
+    sa.Column('author_id', sa.Integer(), nullable=True),
+    sa.Column('at', workspace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['author_id'], ['user_account.id'], name=op.f('fk_scheda_obiettivo_version_author_id_user_account'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['scheda_id'], ['scheda_obiettivo.id'], name=op.f('fk_scheda_obiettivo_version_scheda_id_scheda_obiettivo'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_scheda_obiettivo_version')),
+    sa.UniqueConstraint('scheda_id', 'version', name=op.f('uq_scheda_obiettivo_version_scheda_id_version'))
+    )
+    with op.batch_alter_table('scheda_obiettivo_version', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_scheda_obiettivo_version_scheda_id'), ['scheda_id'], unique=False)
+
     op.create_table('verbale',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('seduta_id', sa.Integer(), nullable=False),
@@ -655,6 +711,40 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_open_ballot')),
     sa.UniqueConstraint('round_id', 'voter_key', name=op.f('uq_open_ballot_round_id_voter_key'))
     )
+    op.create_table('planning_disposition',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('procedure_id', sa.Integer(), nullable=False),
+    sa.Column('tavolo_id', sa.Integer(), nullable=False),
+    sa.Column('bisogno_id', sa.Integer(), nullable=False),
+    sa.Column('round_id', sa.Integer(), nullable=True),
+    sa.Column('place', sa.Integer(), nullable=True),
+    sa.Column('outcome', sa.String(length=24), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('decided_by_id', sa.Integer(), nullable=True),
+    sa.Column('decided_at', workspace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['bisogno_id'], ['bisogno.id'], name=op.f('fk_planning_disposition_bisogno_id_bisogno'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['decided_by_id'], ['user_account.id'], name=op.f('fk_planning_disposition_decided_by_id_user_account'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['procedure_id'], ['procedure.id'], name=op.f('fk_planning_disposition_procedure_id_procedure'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['round_id'], ['vote_round.id'], name=op.f('fk_planning_disposition_round_id_vote_round'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['tavolo_id'], ['tavolo.id'], name=op.f('fk_planning_disposition_tavolo_id_tavolo'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_planning_disposition')),
+    sa.UniqueConstraint('bisogno_id', name=op.f('uq_planning_disposition_bisogno_id'))
+    )
+    with op.batch_alter_table('planning_disposition', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_planning_disposition_procedure_id'), ['procedure_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_planning_disposition_tavolo_id'), ['tavolo_id'], unique=False)
+
+    op.create_table('scheda_bisogno',
+    sa.Column('scheda_id', sa.Integer(), nullable=False),
+    sa.Column('bisogno_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['bisogno_id'], ['bisogno.id'], name=op.f('fk_scheda_bisogno_bisogno_id_bisogno'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['scheda_id'], ['scheda_obiettivo.id'], name=op.f('fk_scheda_bisogno_scheda_id_scheda_obiettivo'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('scheda_id', 'bisogno_id', name=op.f('pk_scheda_bisogno'))
+    )
+    with op.batch_alter_table('scheda_bisogno', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_scheda_bisogno_bisogno_id'), ['bisogno_id'], unique=False)
+
     op.create_table('secret_ballot',
     sa.Column('id', sa.String(length=32), nullable=False),
     sa.Column('round_id', sa.Integer(), nullable=False),
@@ -824,6 +914,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_secret_ballot_round_id'))
 
     op.drop_table('secret_ballot')
+    with op.batch_alter_table('scheda_bisogno', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_scheda_bisogno_bisogno_id'))
+
+    op.drop_table('scheda_bisogno')
+    with op.batch_alter_table('planning_disposition', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_planning_disposition_tavolo_id'))
+        batch_op.drop_index(batch_op.f('ix_planning_disposition_procedure_id'))
+
+    op.drop_table('planning_disposition')
     op.drop_table('open_ballot')
     op.drop_table('bisogno_version')
     op.drop_table('bisogno_transversal')
@@ -842,6 +941,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_verbale_seduta_id'))
 
     op.drop_table('verbale')
+    with op.batch_alter_table('scheda_obiettivo_version', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_scheda_obiettivo_version_scheda_id'))
+
+    op.drop_table('scheda_obiettivo_version')
+    op.drop_table('scheda_leps')
     with op.batch_alter_table('presence', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_presence_seduta_id'))
 
@@ -866,6 +970,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_seduta_tavolo_id'))
 
     op.drop_table('seduta')
+    with op.batch_alter_table('scheda_obiettivo', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_scheda_obiettivo_tavolo_id'))
+        batch_op.drop_index(batch_op.f('ix_scheda_obiettivo_procedure_id'))
+
+    op.drop_table('scheda_obiettivo')
     op.drop_table('record_stream')
     op.drop_table('application_tavolo')
     op.drop_table('application_revision')
@@ -881,6 +990,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_procedure_transition_procedure_id'))
 
     op.drop_table('procedure_transition')
+    op.drop_table('planning_publication')
     op.drop_table('minutes_settings')
     op.drop_table('membership')
     op.drop_table('documento_sintesi')
