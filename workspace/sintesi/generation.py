@@ -6,9 +6,9 @@ administration's disposition on each (``priorities``), the schede obiettivo draw
 (``cards``) and participation (presences at the closed sedute, per tavolo and per organisation
 type). Deterministic: the same data give the same JSON (so the same hash once approved).
 
-The priorities and the cards belong to the planning area (dispositions, schede obiettivo). Until a
-procedure has them, the priorities are the rankings of the tavoli's closed votes, each "without a
-disposition yet", and the cards section says that none has been drawn up.
+The priorities and the cards are read through the planning area (dispositions, schede obiettivo).
+Until the administration has recorded a disposition, the priorities are the rankings of the tavoli's
+closed votes, each "without a disposition yet"; without cards the section says none was drawn up.
 """
 from __future__ import annotations
 
@@ -147,17 +147,46 @@ def participation(session: Session, procedure: Procedure) -> dict[str, Any]:
 
 
 def planned_priorities(session: Session, procedure: Procedure) -> list[dict[str, Any]] | None:
-    """The priorities with the administration's dispositions, from the planning area; None when the
-    planning area has nothing for this procedure (then the closed votes speak: ``voted_priorities``).
-    Each: tavolo_id, tavolo, bisogno_id, title, macroarea, place, method, disposition, reason,
-    decided_by, decided_at."""
-    return None
+    """The prioritised bisogni of each tavolo (its most recent closed vote that ranked them, as the
+    planning area reads them) with the administration's disposition on each, from the planning
+    area; None when no disposition has been recorded yet (then ``voted_priorities`` speaks).
+    Each: tavolo_id, tavolo, round, bisogno_id, title, macroarea, place, method, score, disposition,
+    reason, decided_by, decided_at."""
+    from workspace.planning import service as planning
+
+    dispositions = {d.bisogno_id: d for d in planning.dispositions_of(session, procedure_id=procedure.id)}
+    if not dispositions:
+        return None
+    items: list[dict[str, Any]] = []
+    for tavolo in procedure.tavoli:
+        for vote in reversed(planning.closed_rounds(session, tavolo.id)):  # oldest first
+            data = planning.round_priorities(vote)
+            macro = dict(session.execute(select(Bisogno.id, Bisogno.macroarea_code).where(
+                Bisogno.id.in_([r["bisogno_id"] for r in data["ranking"]]))).all()) if data["ranking"] else {}
+            for row in data["ranking"]:
+                d = dispositions.get(row["bisogno_id"])
+                if d is not None and d.round_id not in (None, vote.id):
+                    continue  # decided on another round's ranking: listed there
+                items.append({"tavolo_id": tavolo.id, "tavolo": tavolo.title, "round": vote.title,
+                              "bisogno_id": row["bisogno_id"], "title": row["title"],
+                              "macroarea": macro.get(row["bisogno_id"]), "place": row["place"],
+                              "method": vote.method, "score": row["score"],
+                              "disposition": d.outcome if d else None, "reason": d.reason if d else None,
+                              "decided_by": (d.decided_by.name if d.decided_by else None) if d else None,
+                              "decided_at": _iso(d.decided_at) if d else None})
+    return items
 
 
 def planned_cards(session: Session, procedure: Procedure) -> list[dict[str, Any]] | None:
-    """The schede obiettivo drawn from the priorities, from the planning area (None: none yet).
+    """The schede obiettivo of the procedure, from the planning area (None: none drawn up yet).
     Each: id, title, macroarea, ready, bisogni (titles)."""
-    return None
+    from workspace.planning import service as planning
+
+    schede = planning.schede_of(session, procedure.id)
+    if not schede:
+        return None
+    return [{"id": s.id, "title": s.title, "macroarea": s.macroarea_code, "ready": s.status == "pronta",
+             "bisogni": [b.title for b in s.bisogni]} for s in schede]
 
 
 def voted_priorities(session: Session, procedure: Procedure) -> list[dict[str, Any]]:

@@ -160,7 +160,7 @@ def send_for_review(session: Session, actor: User, documento: DocumentoSintesi,
     if documento.status != "bozza":
         raise conflict(_("Il documento di sintesi è già in revisione."))
     if not (documento.introduction or "").strip():
-        raise invalid(_("Scrivi l'introduzione prima di inviare il documento in revisione."), field="text")
+        raise invalid(_("Scrivi l'introduzione prima di inviare il documento in revisione."))
     now = now or utcnow()
     documento.status, documento.review_opened_at = "in_revisione", now
     _version(session, documento, actor, "revisione", now=now)
