@@ -381,7 +381,7 @@ def declare_interest(tavolo: Tavolo, role: str, round_id: int):
             flash(_("Interesse dichiarato su «%(t)s»: resta agli atti e compare con i risultati.", t=title), "success")
             return redirect(url_for("voting.ballot", tavolo_id=tavolo.id, round_id=vote.id) + "#interessi")
     else:
-        message = " ".join(form.bisogno_id.errors + form.note.errors) or _("Scegliere la voce.")
+        message = " ".join(str(e) for e in [*form.bisogno_id.errors, *form.note.errors]) or _("Scegliere la voce.")
     context = _ballot_context(tavolo, role, vote, interest_form=form, interest_error=message)
     return _render("voting/ballot.html", status, **context)
 
