@@ -213,11 +213,13 @@ def _register_area_commands() -> None:
     # Each area defines its own commands; they are attached here, in one visible place.
     from workspace.audit.cli import audit
     from workspace.minutes.cli import export_verbale
+    from workspace.sintesi.cli import export_sintesi
     from workspace.voting.cli import votes
 
     main.add_command(votes)
     main.add_command(audit)
     export.add_command(export_verbale)
+    export.add_command(export_sintesi)
 
 
 _register_area_commands()
