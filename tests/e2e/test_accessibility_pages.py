@@ -55,6 +55,7 @@ EXCLUDED = {
     "audit.export": "scarico CSV del registro di audit",
     "procedures.admin_application": "la demo non ha candidature: pagina verificata con axe in test_procedure_flow.py",
     "procedures.invitation": "serve una candidatura ammessa: pagina verificata con axe in test_procedure_flow.py",
+    "sintesi.download": "scarico del documento di sintesi (PDF/A, ODT, DOCX)",
 }
 
 
