@@ -46,6 +46,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         core,
         minutes,
         needs,
+        planning,
         privacy,
         procedures,
         reference,
@@ -58,8 +59,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     realtime.init_app(app, guard=guard)
     # The areas, lower ones first. Each registers its pages, API routes, live handlers and the
     # signals it listens to; the API blueprint goes last, once every area has added its routes.
-    for area in (core, reference, accounts, audit, privacy, procedures, tavoli, needs, voting, minutes, sintesi,
-                 api):
+    for area in (core, reference, accounts, audit, privacy, procedures, tavoli, needs, voting, minutes, planning,
+                 sintesi, api):
         area.register(app)
 
     if app.config["CHECK_MIGRATIONS"]:

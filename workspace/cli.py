@@ -213,12 +213,16 @@ def _register_area_commands() -> None:
     # Each area defines its own commands; they are attached here, in one visible place.
     from workspace.audit.cli import audit
     from workspace.minutes.cli import export_verbale
+    from workspace.planning.cli import export_obiettivi, export_priorita, export_schede
     from workspace.sintesi.cli import export_sintesi
     from workspace.voting.cli import votes
 
     main.add_command(votes)
     main.add_command(audit)
     export.add_command(export_verbale)
+    export.add_command(export_priorita)
+    export.add_command(export_schede)
+    export.add_command(export_obiettivi)
     export.add_command(export_sintesi)
 
 

@@ -61,6 +61,13 @@ personal_data_requested = _signals.signal("personal-data-requested")
 person_pseudonymised = _signals.signal("person-pseudonymised")
 
 
+#: Collect: records an area adds to the open data of a published procedure (``procedures.opendata``).
+#: kwargs: ``procedure``. Each receiver returns ``{key: [row, ...]}``, rows being dicts with the CSV's
+#: keys (``indicatore``, ``codice``, ``descrizione``, ``valore`` and the record columns: ``tavolo``,
+#: ``macroarea``, ``tipo_organizzazione``, ``stato``, ``esito``, ``motivazione``). Never a person.
+open_data_requested = _signals.signal("open-data-requested")
+
+
 #: Collect: apply the retention rules an area owns (``tavoli privacy purge``). kwargs: ``config``
 #: (the app's configuration, with the ``RETENTION_*`` periods), ``now``, ``dry_run`` (count only,
 #: change nothing). Each receiver returns ``{counter: rows changed, or that would change}``.

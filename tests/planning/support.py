@@ -49,6 +49,7 @@ def complete_values(session, code: str = "E") -> dict:
         elif kind == "indicators":
             values[f["id"]] = [{"description": f"Indicatore {f['indicator_class']}", "baseline": "10",
                                 "target": "20", "source": "Servizi sociali", "horizon": "2027"}]
+    values["title"] = f"Intervento della macroarea {code}"
     return values
 
 

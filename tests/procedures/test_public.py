@@ -199,7 +199,7 @@ def test_open_data_csv(app, client):
     rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
     assert list(rows[0]) == list(opendata.CSV_COLUMNS)
     assert {r["licenza"] for r in rows} == {"CC BY 4.0 https://creativecommons.org/licenses/by/4.0/"}
-    values = {(r["indicatore"], r["codice"]): int(r["valore"]) for r in rows}
+    values = {(r["indicatore"], r["codice"]): int(r["valore"]) for r in rows if r["indicatore"] != "bisogno"}
     assert values[("bisogni_per_macroarea", "E")] == 2
     assert values[("bisogni_per_macroarea", "D")] == 0
     assert values[("organizzazioni_ai_tavoli_per_tipo", "ets")] == 1
@@ -207,6 +207,11 @@ def test_open_data_csv(app, client):
     assert values[("candidature", "ammesse")] == 1 and values[("candidature", "escluse")] == 1
     assert values[("ets_ammessi_per_sezione_runts", "odv")] == 1
     assert not any("Alfa" in v or "Beta" in v for r in rows for v in r.values())
+    # The records: every bisogno with its title, macroarea, type of proposing organisation and state.
+    records = [r for r in rows if r["indicatore"] == "bisogno"]
+    assert sorted(r["descrizione"] for r in records) == ["Caregiver senza sollievo", "Solitudine degli anziani"]
+    assert {(r["macroarea"], r["stato"], r["valore"]) for r in records} == {("E", "proposto", "")}
+    assert all(r["tavolo"] and r["tipo_organizzazione"] in ("", "ufficio_di_piano", "ets") for r in records)
 
 
 def test_csv_neutralises_formulas(sqlite_app, monkeypatch):

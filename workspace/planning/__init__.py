@@ -9,4 +9,8 @@ permissions inside), ``documents`` (priorities and cards in every format from on
 
 
 def register(app) -> None:
-    pass
+    from workspace import signals
+    from workspace.planning import api, opendata, views  # noqa: F401  (api adds its routes to the API blueprint)
+
+    app.register_blueprint(views.bp)
+    signals.open_data_requested.connect(opendata.open_data_part)

@@ -117,7 +117,7 @@ def display(field: dict[str, Any], value: Any, macroarea_names: dict[str, str] |
     if value in (None, "", [], {}):
         return ""
     if kind == "text" and isinstance(value, list):
-        return "\n".join(f"- {v}" for v in value if not _blank(v))
+        return "\n".join(f"• {v}" for v in value if not _blank(v))
     if kind == "money" and isinstance(value, dict):
         parts = []
         for key, label in (("public", "pubbliche"), ("private", "private")):
@@ -131,7 +131,7 @@ def display(field: dict[str, Any], value: Any, macroarea_names: dict[str, str] |
         names = macroarea_names or {}
         return "SI: " + "; ".join(f"{c} – {names[c]}" if c in names else c for c in value.get("macroaree") or [])
     if kind == "key_points" and isinstance(value, list):
-        return "\n".join(f"- {v}" for v in value)
+        return "\n".join(f"• {v}" for v in value)
     if kind in ("yes_no_with_detail", "enum") and isinstance(value, dict):
         answer = str(value.get("answer") or "")
         detail = str(value.get("detail") or "").strip()
@@ -146,7 +146,7 @@ def display(field: dict[str, Any], value: Any, macroarea_names: dict[str, str] |
                                ("horizon", "orizzonte")):
                 if i.get(key) not in (None, ""):
                     bits.append(f"{label}: {i[key]}")
-            out.append("- " + "; ".join(bits))
+            out.append("• " + "; ".join(bits))
         return "\n".join(out)
     return str(value)
 

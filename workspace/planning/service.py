@@ -147,6 +147,13 @@ def prioritised(session: Session, tavolo_id: int) -> dict[int, tuple[VoteRound, 
     return out
 
 
+def macroaree_of(session: Session, bisogno_ids: list[int]) -> dict[int, str]:
+    """bisogno id -> its macroarea code."""
+    if not bisogno_ids:
+        return {}
+    return dict(session.execute(select(Bisogno.id, Bisogno.macroarea_code).where(Bisogno.id.in_(bisogno_ids))).all())
+
+
 def dispositions_of(session: Session, *, procedure_id: int | None = None, tavolo_id: int | None = None,
                     bisogno_ids: Iterable[int] | None = None) -> list[Disposition]:
     stmt = select(Disposition).options(selectinload(Disposition.bisogno), selectinload(Disposition.decided_by))
@@ -654,7 +661,7 @@ def schede_for_bisogno(session: Session, bisogno_id: int, ready_only: bool = Fal
     return list(session.scalars(stmt.order_by(Scheda.id)))
 
 
-def trace(session: Session, scheda: Scheda) -> list[dict[str, Any]]:
+def trace(session: Session, scheda: Scheda, with_names: bool = True) -> list[dict[str, Any]]:
     """Card -> bisogni -> annotations -> vote results -> verbali, one entry per bisogno."""
     verbali = approved_verbali_for(session, scheda.bisogni)
     out = []
@@ -674,13 +681,13 @@ def trace(session: Session, scheda: Scheda) -> list[dict[str, Any]]:
             "annotation_kinds": kinds,
             "vote": {"round_id": found[0].id, "title": found[0].title, "place": found[1],
                      "method": found[0].method} if found else None,
-            "disposition": disposition_dict(d) if d else None,
+            "disposition": disposition_dict(d, with_names) if d else None,
             "verbali": [v for v in verbali if b.id in v["bisogni"]],
         })
     return out
 
 
-def scheda_dict(session: Session, scheda: Scheda, with_trace: bool = True) -> dict[str, Any]:
+def scheda_dict(session: Session, scheda: Scheda, with_trace: bool = True, with_names: bool = True) -> dict[str, Any]:
     data = {
         "id": scheda.id,
         "procedure_id": scheda.procedure_id,
@@ -699,5 +706,5 @@ def scheda_dict(session: Session, scheda: Scheda, with_trace: bool = True) -> di
                     "value": (scheda.values or {}).get(f["id"])} for f in schema.fields()],
     }
     if with_trace:
-        data["trace"] = trace(session, scheda)
+        data["trace"] = trace(session, scheda, with_names)
     return data

@@ -1,6 +1,14 @@
-"""The open data of a procedure: aggregates only (no person, no single organisation), as CSV under
-CC BY 4.0 — bisogni per macroarea, organisations at the tavoli per type, and, once the admissions
-are over, applications by outcome and admitted ETS per RUNTS section (or transitional status).
+"""The open data of a procedure, as CSV under CC BY 4.0, never naming a person or an organisation:
+
+- aggregates — bisogni per macroarea, organisations at the tavoli per type, and, once the admissions
+  are over, applications by outcome and admitted ETS per RUNTS section (or transitional status);
+- records — every bisogno (title, macroarea, type of the proposing organisation, state), and what
+  other areas add through ``signals.open_data_requested`` (the planning area: the priorities of the
+  closed votes and, once published, the Ufficio di Piano's dispositions with their reasons).
+
+Aggregate rows carry a number in ``valore``; record rows carry their fields in the record columns
+(``tavolo``, ``macroarea``, ``tipo_organizzazione``, ``stato``, ``esito``, ``motivazione``) and, for
+priorities, the place in ``valore``.
 
 The descriptions are the labels of ``labels`` and ``accounts.labels``, in the language of the
 request (the codes beside them do not change).
@@ -15,6 +23,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from workspace import signals
 from workspace.accounts.labels import KIND_LABELS, RUNTS_LABELS
 from workspace.accounts.models import ORGANISATION_KINDS, RUNTS_SECTIONS, Organisation
 from workspace.db import utcnow
@@ -26,7 +35,9 @@ from workspace.procedures.texts import LICENSE_NAME, LICENSE_URL
 from workspace.reference.models import Macroarea
 from workspace.tavoli.models import TavoloMember
 
-CSV_COLUMNS = ("procedura", "ambito", "indicatore", "codice", "descrizione", "valore", "aggiornato_al", "licenza")
+CSV_COLUMNS = ("procedura", "ambito", "indicatore", "codice", "descrizione", "valore", "tavolo", "macroarea",
+               "tipo_organizzazione", "stato", "esito", "motivazione", "aggiornato_al", "licenza")
+RECORD_COLUMNS = ("tavolo", "macroarea", "tipo_organizzazione", "stato", "esito", "motivazione")
 
 
 def open_data_rows(session: Session, procedure: Procedure, now: datetime | None = None) -> list[dict[str, Any]]:
@@ -72,6 +83,20 @@ def open_data_rows(session: Session, procedure: Procedure, now: datetime | None 
             if key in sections:
                 label = RUNTS_LABELS.get(key) or TRANSITIONAL_LABELS.get(key)
                 row("ets_ammessi_per_sezione_runts", key, label, sections[key])
+
+    if tavolo_ids:
+        titles = {t.id: t.title for t in procedure.tavoli}
+        bisogni = session.execute(
+            select(Bisogno.id, Bisogno.tavolo_id, Bisogno.title, Bisogno.macroarea_code, Bisogno.status,
+                   Organisation.kind)
+            .outerjoin(Organisation, Organisation.id == Bisogno.organisation_id)
+            .where(Bisogno.tavolo_id.in_(tavolo_ids)).order_by(Bisogno.id)).all()
+        for bid, tavolo_id, title, code, status, kind in bisogni:
+            rows.append({"indicatore": "bisogno", "codice": str(bid), "descrizione": title, "valore": None,
+                         "tavolo": titles.get(tavolo_id, ""), "macroarea": code, "tipo_organizzazione": kind or "",
+                         "stato": status})
+    for _key, extra in sorted(signals.collect(signals.open_data_requested, session, procedure=procedure).items()):
+        rows.extend(extra)
     return rows
 
 
@@ -85,6 +110,7 @@ def open_data_csv(session: Session, procedure: Procedure, now: datetime | None =
     stamp = now.replace(microsecond=0).isoformat()
     for r in open_data_rows(session, procedure, now):
         writer.writerow([neutralise(v) for v in (
-            procedure.id, procedure.ambito_code, r["indicatore"], r["codice"], r["descrizione"], r["valore"],
+            procedure.id, procedure.ambito_code, r["indicatore"], r["codice"], r["descrizione"],
+            "" if r["valore"] is None else r["valore"], *(r.get(k) or "" for k in RECORD_COLUMNS),
             stamp, f"{LICENSE_NAME} {LICENSE_URL}")])
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")

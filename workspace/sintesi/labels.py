@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 
 from workspace.accounts.labels import KIND_LABELS
 from workspace.minutes.labels import day, when
+from workspace.planning.labels import OUTCOME_LABELS
 from workspace.sintesi.generation import NO_KIND
 from workspace.sintesi.models import SINTESI_STATUSES
 
@@ -28,12 +29,8 @@ CHANGE_LABELS = {
     "approvato": _l("Approvato"),
 }
 
-# The administration's disposition on a priority (the planning area's words, for its keys).
-DISPOSITION_LABELS = {
-    "accolto": _l("Accolto"),
-    "parzialmente_accolto": _l("Parzialmente accolto"),
-    "non_accolto": _l("Non accolto"),
-}
+# The administration's disposition on a priority: the planning area's words.
+DISPOSITION_LABELS = OUTCOME_LABELS
 NO_DISPOSITION = _l("Disposizione non ancora espressa")
 NO_KIND_LABEL = _l("Senza organizzazione")
 
