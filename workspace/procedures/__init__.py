@@ -6,6 +6,7 @@ def register(app) -> None:
     from workspace.procedures import closure, privacy, views
 
     closure.install()
+    app.before_request(closure.refuse_concluded_request)
     app.register_blueprint(views.bp)
     signals.personal_data_requested.connect(privacy.personal_data)
     signals.person_pseudonymised.connect(privacy.pseudonymise)

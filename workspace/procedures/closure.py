@@ -11,8 +11,12 @@ its tavolo, its seduta, its bisogno, its vote round…), and refuses the whole f
 an Italian message if that procedure is concluded. Nothing is half-written: the view's transaction
 rolls back.
 
-The services also call ``require_open`` before they start, so that a refusal comes before any
-work (and reads the same): the flush guard is what makes it impossible to forget one.
+Over HTTP the same refusal comes first, before any view runs: ``refuse_concluded_request`` (a
+``before_request`` hook) answers 409 to every write request (POST, PUT, PATCH, DELETE) whose route
+names a concluded procedure (``procedure_id``) or one of its tavoli (``tavolo_id``), so that even a
+request that would change nothing, or fail a form check, says why. The services of the documento di
+sintesi and the procedures' administration forms call ``require_open`` themselves too. The flush
+guard is what makes it impossible to forget one (live handlers, commands, a future route).
 
 Not refused: objects that belong to no procedure (accounts, organisations, the audit trail, the
 reference data), columns a model declares as bookkeeping and the legal duties run under
@@ -169,6 +173,29 @@ def _guard(session: Session, _context: Any, _instances: Any) -> None:
         procedure = owner if isinstance(owner, Procedure) else session.get(Procedure, owner)
         if procedure is not None and stored_status(procedure) == FINAL_STATUS:
             raise concluded_refusal()
+
+
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def refuse_concluded_request() -> None:
+    """``before_request``: a write request to a concluded procedure or one of its tavoli is refused."""
+    from flask import request
+
+    from workspace.db import db
+    from workspace.tavoli.models import Tavolo
+
+    if request.method not in WRITE_METHODS or not request.view_args:
+        return
+    args = request.view_args
+    procedure: Procedure | None = None
+    if isinstance(args.get("procedure_id"), int):
+        procedure = db.session.get(Procedure, args["procedure_id"])
+    elif isinstance(args.get("tavolo_id"), int):
+        tavolo = db.session.get(Tavolo, args["tavolo_id"])
+        procedure = tavolo.procedure if tavolo is not None else None
+    if procedure is not None and is_concluded(procedure):
+        raise concluded_refusal()
 
 
 def install() -> None:
