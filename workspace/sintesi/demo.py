@@ -15,11 +15,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workspace.accounts.models import Organisation, User
 from workspace.db import utcnow
 from workspace.procedures.models import PROCEDURE_STATUSES, ProcedureTransition
+from workspace.reference.models import KeyPoint
 
 TITLE = "Co-programmazione degli interventi per la disabilità e il Dopo di Noi — Ambito di Pavia"
 OBJECT = ("Procedura dimostrativa già conclusa: individuazione condivisa dei bisogni delle persone con disabilità e "
@@ -95,9 +97,12 @@ def load_concluded(session: Session, user: dict[str, User], org_of: dict[str, Or
                              "remoto" if person == "asst" else "presenza")
     tavoli.move_agenda(session, facilitator, seduta, seduta.agenda[1].id)
     raised = []
-    for author, title, description in BISOGNI:
+    key_points = list(session.scalars(select(KeyPoint.id).where(KeyPoint.macroarea_code == "J")
+                                      .order_by(KeyPoint.position)))
+    for n, (author, title, description) in enumerate(BISOGNI):
         bisogno, _ev = needs.create_bisogno(session, user[author], tavolo, {
-            "title": title, "description": description, "macroarea": "J", "consolidation": "consolidato"})
+            "title": title, "description": description, "macroarea": "J", "consolidation": "consolidato",
+            "key_points": key_points[n:n + 1]})
         raised.append(bisogno)
     for index, author, kind, body in ANNOTATIONS:
         needs.add_annotation(session, user[author], raised[index], kind, body)
