@@ -118,3 +118,13 @@ def test_pseudonymising_a_participant_still_works(session, closed):
     report = privacy.pseudonymise_user(session, closed.delegate2)
     session.commit()
     assert report.user_id == closed.delegate2.id
+
+
+def test_the_guard_reads_the_status_again_after_a_rollback(session, closed):
+    # After a rollback every loaded object is expired: the guard must not take "unknown" for "open".
+    session.rollback()
+    first = session.get_one(Bisogno, closed.first)
+    with pytest.raises(Problem) as caught:
+        needs.add_annotation(session, closed.delegate, first, "dato", "Dopo un rollback.")
+    assert caught.value.code == "procedure_concluded"
+    session.rollback()

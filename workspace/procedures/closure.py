@@ -28,9 +28,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import event, inspect
+from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Mapper, Session
 from sqlalchemy.orm.base import NO_VALUE as _NO_VALUE
+from sqlalchemy.orm.util import identity_key
 
 from workspace import closure
 from workspace.db import Base
@@ -61,7 +62,10 @@ def require_open(procedure: Procedure) -> None:
 
 def stored_status(procedure: Procedure) -> str | None:
     """The status as stored, before any change not yet flushed."""
-    history = inspect(procedure).attrs.status.history
+    state = inspect(procedure)
+    if "status" in state.unloaded and state.session is not None:  # expired (after a commit or a rollback)
+        state.session.refresh(procedure, ["status"])
+    history = state.attrs.status.history
     return (history.deleted or history.unchanged or history.added or [None])[0]
 
 
@@ -119,32 +123,42 @@ def _links(mapper: Mapper) -> list[_Link]:
     return links
 
 
-def _owner(session: Session, obj: Any, depth: int = 0) -> Procedure | int | None:
-    """The procedure (or its id) an object belongs to, or None."""
+# Which procedure owns a row, by (table, primary key), remembered for one flush (many rows of one
+# flush share their parents: the ballots of a group commit, the versions of a bisogno...).
+_Memo = dict[tuple[str, Any], int | None]
+
+
+def _owner_of_row(session: Session, target: Mapper, value: Any, memo: _Memo, depth: int) -> int | None:
+    key = (_table_name(target), value)
+    if key in memo:
+        return memo[key]
+    if _table_name(target) == _TARGET:
+        memo[key] = value
+        return value
+    owner = _owner(session, session.get(target.class_, value), memo, depth + 1)
+    memo[key] = owner
+    return owner
+
+
+def _owner(session: Session, obj: Any, memo: _Memo, depth: int = 0) -> int | None:
+    """The id of the procedure an object belongs to, or None."""
     if isinstance(obj, Procedure):
-        return obj
+        return obj.id
     if obj is None or depth > 8:
         return None
     state = inspect(obj)
     for column_key, relation, target in _links(state.mapper):
-        parent = None
-        if relation is not None:
-            parent = state.attrs[relation].loaded_value
-            if parent is not None and parent is not _NO_VALUE:
-                owner = _owner(session, parent, depth + 1)
-                if owner is not None:
-                    return owner
-                continue
         value = state.attrs[column_key].loaded_value
         if value is None or value is _NO_VALUE:
             history = state.attrs[column_key].history  # a deleted row keeps its committed values
             value = (history.deleted or [None])[0]
-        if value is None or value is _NO_VALUE:
-            continue
-        if _table_name(target) == _TARGET:
-            return session.get(Procedure, value)
-        parent = session.get(target.class_, value)
-        owner = _owner(session, parent, depth + 1)
+        if value is not None and value is not _NO_VALUE:
+            owner = _owner_of_row(session, target, value, memo, depth)
+        elif relation is not None:  # a new row linked through the relationship, its key not set yet
+            parent = state.attrs[relation].loaded_value
+            owner = None if parent is None or parent is _NO_VALUE else _owner(session, parent, memo, depth + 1)
+        else:
+            owner = None
         if owner is not None:
             return owner
     return None
@@ -162,16 +176,21 @@ def _only_bookkeeping(obj: Any) -> bool:
 def _guard(session: Session, _context: Any, _instances: Any) -> None:
     if closure.is_exempt(session):
         return
+    owners: set[int] = set()
+    memo: _Memo = {}
     for obj in (*session.new, *session.dirty, *session.deleted):
-        if obj in session.dirty and not session.is_modified(obj):
+        if obj in session.dirty and (not session.is_modified(obj) or _only_bookkeeping(obj)):
             continue
-        if obj in session.dirty and _only_bookkeeping(obj):
-            continue
-        owner = _owner(session, obj)
-        if owner is None:
-            continue
-        procedure = owner if isinstance(owner, Procedure) else session.get(Procedure, owner)
-        if procedure is not None and stored_status(procedure) == FINAL_STATUS:
+        owner = _owner(session, obj, memo)
+        if owner is not None:
+            owners.add(owner)
+    for procedure_id in owners:
+        loaded = session.identity_map.get(identity_key(Procedure, procedure_id))
+        if loaded is not None:
+            status = stored_status(loaded)
+        else:
+            status = session.scalar(select(Procedure.status).where(Procedure.id == procedure_id))
+        if status == FINAL_STATUS:
             raise concluded_refusal()
 
 
