@@ -14,6 +14,7 @@ BENCHMARKS = {
     "exports_render": "bench.exports_render",
     "audit": "bench.audit",
     "verbale": "bench.verbale",
+    "planning_exports": "bench.planning_exports",
 }
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 17:36:43.189458
+Create Date: 2026-12-06 17:56:24.090738
 """
 from alembic import op
 import sqlalchemy as sa

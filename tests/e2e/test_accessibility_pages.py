@@ -26,7 +26,10 @@ from tests.e2e.conftest import login as e2e_login
 from workspace.accounts import links
 from workspace.accounts.models import Organisation, User
 from workspace.db import db, utcnow
+from workspace.minutes.labels import OPENING
+from workspace.minutes.models import Verbale
 from workspace.needs.models import Bisogno
+from workspace.planning.models import Scheda
 from workspace.procedures.models import Procedure
 from workspace.tavoli.models import Seduta, Tavolo
 from workspace.voting import rounds as voting_rounds
@@ -53,8 +56,14 @@ EXCLUDED = {
     "procedures.public_csv": "dati aperti CSV",
     "voting.live_state": "JSON per le pagine in diretta",
     "audit.export": "scarico CSV del registro di audit",
+    "minutes.download": "scarico del verbale (PDF/A, ODT, DOCX): letto in tests/minutes",
+    "minutes.register": "scarico del registro delle presenze (CSV, ODS)",
+    "minutes.public_pdf": "scarico del verbale approvato in PDF/A",
+    "minutes.document_css": "foglio di stile dell'anteprima dei documenti",
     "procedures.admin_application": "la demo non ha candidature: pagina verificata con axe in test_procedure_flow.py",
     "procedures.invitation": "serve una candidatura ammessa: pagina verificata con axe in test_procedure_flow.py",
+    "planning.download": "scarico di priorità, schede obiettivo e Documento di Piano (CSV, XLSX, ODS, JSON, ODT, DOCX, PDF)",
+    "planning.public_download": "scarico pubblico di priorità e schede obiettivo",
     "sintesi.download": "scarico del documento di sintesi (PDF/A, ODT, DOCX)",
 }
 
@@ -85,6 +94,9 @@ def values(live_app) -> dict:
             "tavolo_id": tavolo.id, "seduta_id": seduta.id, "bisogno_id": bisogni[0].id, "round_id": vote.id,
             "procedure_id": s.scalar(select(Procedure.id).order_by(Procedure.id)),
             "organisation_id": org.id, "code": "E", "tokens": tokens,
+            "scheda_id": s.scalar(select(Scheda.id).order_by(Scheda.id)),
+            # the demo's approved verbale of tavolo E, and its opening section
+            "verbale_id": s.scalar(select(Verbale.id).where(Verbale.seduta_id == seduta.id)), "key": OPENING,
         }
         s.commit()
         return result

@@ -82,3 +82,117 @@ def test_downloads_and_public_page(app, session):
     assert client.get(f"/procedure/{procedure.id}/piano").status_code == 200
     outsider, _t = login_client(app, vw.outsider)
     assert outsider.get(f"/procedure/{procedure.id}/piano/priorita.csv").status_code == 403
+
+
+def test_one_click_from_the_tavolo_and_the_bisogno_pages(app, session):
+    vw, _ = closed_world(session)
+    client, _t = login_client(app, vw.delegate)
+    home = client.get(f"/tavoli/{vw.tavolo.id}").get_data(as_text=True)
+    assert f"/tavoli/{vw.tavolo.id}/priorita\"" in home
+    detail = client.get(f"/tavoli/{vw.tavolo.id}/bisogni/{vw.bisogni[1]}").get_data(as_text=True)
+    assert f"/tavoli/{vw.tavolo.id}/bisogni/{vw.bisogni[1]}/schede\"" in detail
+
+
+class _FormReader:
+    """The values a browser would submit from the first form with ``action`` on the page."""
+
+    def __init__(self, html: str, action: str):
+        from html.parser import HTMLParser
+
+        self.data: list[tuple[str, str]] = []
+        reader = self
+
+        class Parser(HTMLParser):
+            inside = False
+            textarea: str | None = None
+            select: str | None = None
+            text = ""
+
+            def handle_starttag(self, tag, attrs):
+                a = dict(attrs)
+                if tag == "form" and a.get("action") == action:
+                    self.inside = True
+                if not self.inside:
+                    return
+                if tag == "input" and a.get("name"):
+                    if a.get("type") in ("checkbox", "radio"):
+                        if "checked" in a:
+                            reader.data.append((a["name"], a.get("value", "on")))
+                    else:
+                        reader.data.append((a["name"], a.get("value") or ""))
+                elif tag == "textarea":
+                    self.textarea, self.text = a["name"], ""
+                elif tag == "select":
+                    self.select = a["name"]
+                elif tag == "option" and self.select and "selected" in a:
+                    reader.data.append((self.select, a.get("value", "")))
+
+            def handle_data(self, data):
+                if self.textarea is not None:
+                    self.text += data
+
+            def handle_endtag(self, tag):
+                if tag == "textarea" and self.textarea is not None:
+                    reader.data.append((self.textarea, self.text.removeprefix("\n")))
+                    self.textarea = None
+                elif tag == "select":
+                    self.select = None
+                elif tag == "form":
+                    self.inside = False
+
+        Parser().feed(html)
+
+
+def test_the_editor_submits_back_what_it_shows(app, session):
+    """Open the editor of a complete card and save without touching anything: same values, still
+    complete (amounts with decimals, lists, indicators, answers with details survive the form)."""
+    from werkzeug.datastructures import MultiDict
+
+    vw, _ = closed_world(session)
+    procedure = session.get_one(Procedure, vw.tavolo.procedure_id)
+    card = service.create_scheda(session, vw.admin, procedure, [vw.bisogni[1]])
+    values = complete_values(session)
+    values["budgeted_resources"] = {"public": 120000, "private": 15000.5}
+    service.update_scheda(session, vw.admin, card, values=values)
+    session.commit()
+    before = dict(card.values)
+    client, _token = login_client(app, vw.admin)
+    url = f"/procedure/{procedure.id}/schede/{card.id}/modifica"
+    form = _FormReader(client.get(url).get_data(as_text=True), url)
+    response = client.post(url, data=MultiDict(form.data))
+    assert response.status_code == 303, response.get_data(as_text=True)[:2000]
+    session.refresh(card)
+    assert card.values == before
+    assert card.version == 3
+
+
+def test_amounts_as_people_type_them():
+    import pytest
+
+    for text, amount in (("1.234,50", 1234.5), ("1234,5", 1234.5), ("1234.5", 1234.5), ("120.000", 120000),
+                         ("€ 15 000", 15000), (7, 7.0)):
+        assert service.parse_euro(text) == amount, text
+    for bad in ("dieci", "", "nan", "inf", True):
+        with pytest.raises(ValueError):
+            service.parse_euro(bad)
+
+
+def test_members_read_and_download_only_their_tavoli(app, session):
+    vw, _ = closed_world(session)
+    procedure = session.get_one(Procedure, vw.tavolo.procedure_id)
+    card = service.create_scheda(session, vw.admin, procedure, [vw.bisogni[1]])
+    session.commit()
+    client, _t = login_client(app, vw.delegate)
+    assert client.get(f"/procedure/{procedure.id}/schede/{card.id}").status_code == 200
+    whole = client.get(f"/procedure/{procedure.id}/piano/priorita.csv")
+    assert whole.status_code == 403 and "uno per volta" in whole.get_data(as_text=True)
+    assert client.get(f"/procedure/{procedure.id}/piano/obiettivi.odt").status_code == 403
+    mine = client.get(f"/procedure/{procedure.id}/piano/priorita.csv?tavolo={vw.tavolo.id}")
+    assert mine.status_code == 200
+    # Another tavolo of the same procedure, where the delegate does not sit: its card is not theirs.
+    from workspace.tavoli import membership
+
+    other = membership.create_tavolo(session, vw.admin, procedure, "Tavolo povertà", ["A"])
+    session.commit()
+    outside = client.get(f"/procedure/{procedure.id}/piano/schede.csv?tavolo={other.id}")
+    assert outside.status_code == 403

@@ -500,3 +500,6 @@ def _load_procedure(session: Session, people: dict[str, tuple[User, Organisation
     from workspace.minutes.demo import load_minutes  # the verbali: one reviewed and approved, one draft
 
     load_minutes(session, user, tavolo)
+    from workspace.planning.demo import load_planning  # closed votes, dispositions, four complete cards
+
+    load_planning(session, user, tavolo)

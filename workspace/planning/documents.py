@@ -206,11 +206,28 @@ def _card_blocks(session: Session, scheda: Scheda, names: dict[str, str]) -> lis
         exports.Paragraph([exports.Run("Bisogni a cui risponde: ", bold=True),
                            exports.Run("; ".join(f"{b.title} (n. {b.id})" for b in scheda.bisogni))]),
     ]
+    if scheda.contributors:
+        blocks.append(exports.Paragraph([exports.Run("ETS che hanno contribuito: ", bold=True), exports.Run("; ".join(
+            c.get("name", "") + (" (ha offerto risorse)" if c.get("resources") else "") for c in scheda.contributors))]))
+    verbali = co_programming_note(session, scheda)
     items: list[tuple[str, Any]] = []
     for f in schema.fields():
-        items.append((f["label_it"], schema.display(f, (scheda.values or {}).get(f["id"]), names) or "—"))
+        text = schema.display(f, (scheda.values or {}).get(f["id"]), names) or "—"
+        if f["id"] == "formally_co_programmed_with_ets" and text == "SI" and verbali:
+            text = f"SI – {verbali}"
+        items.append((f["label_it"], text))
     blocks.append(exports.Fields(items, caption="Tabella – Obiettivi della programmazione 2025-2027"))
     return blocks
+
+
+def co_programming_note(session: Session, scheda: Scheda) -> str:
+    """The approved verbali where the card's bisogni were discussed, as the card cites them."""
+    found = service.approved_verbali_for(session, scheda.bisogni)
+    if not found:
+        return ""
+    return "verbali approvati: " + "; ".join(
+        f"n. {v['verbale_id']} (tavolo {v['tavolo_id']}, approvato il {v['approved_at'][:10]})" if v["approved_at"]
+        else f"n. {v['verbale_id']} (tavolo {v['tavolo_id']})" for v in found)
 
 
 def cards_document(session: Session, procedure: Procedure, scope: Scope = Scope(), public: bool = False,

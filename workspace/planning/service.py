@@ -9,6 +9,7 @@ record when it concerns a tavolo, and announces itself to the audit trail
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -78,6 +79,22 @@ def can_read_procedure(session: Session, user: User | None, procedure: Procedure
 def require_read_procedure(session: Session, user: User | None, procedure: Procedure) -> None:
     if not can_read_procedure(session, user, procedure):
         raise forbidden(_("Non fai parte dei tavoli di questa procedura."))
+
+
+def readable_tavoli(session: Session, user: User | None, procedure: Procedure) -> set[int]:
+    """The procedure's tavoli whose priorities and cards ``user`` may read: all of them for the
+    Ufficio di Piano, the ones they sit at for everybody else (other tavoli's votes are theirs until
+    the procedure publishes them)."""
+    if can_manage(user, procedure):
+        return {t.id for t in procedure.tavoli}
+    return {t.id for t in procedure.tavoli if tavolo_permissions.can(session, user, "view", t.id)}
+
+
+def require_read_scheda(session: Session, user: User | None, scheda: Scheda) -> None:
+    procedure = get_procedure(session, scheda.procedure_id)
+    readable = readable_tavoli(session, user, procedure)
+    if not readable & ({b.tavolo_id for b in scheda.bisogni} | {scheda.tavolo_id}):
+        raise forbidden(_("La scheda risponde a bisogni di tavoli di cui non fai parte."))
 
 
 # --- lookups ----------------------------------------------------------------------------------------
@@ -416,8 +433,7 @@ def clean_values(session: Session, raw: dict[str, Any], macroarea_code: str) -> 
                 if v in (None, ""):
                     continue
                 try:
-                    number = float(str(v).replace("€", "").replace(".", "").replace(",", ".").strip()) \
-                        if isinstance(v, str) else float(v)
+                    number = parse_euro(v)
                 except (TypeError, ValueError):
                     errors[fid] = _("Indicare gli importi in euro, con la virgola per i decimali.")
                     continue
@@ -480,6 +496,23 @@ def clean_values(session: Session, raw: dict[str, Any], macroarea_code: str) -> 
             errors["key_points"] = _("Punti chiave non previsti per le macroaree della scheda (%(codes)s): "
                                      "%(points)s.", codes=", ".join(codes), points="; ".join(bad))
     return clean, errors
+
+
+def parse_euro(value: Any) -> float:
+    """An amount as people type it: 1.234,50 · 1234,5 · 1234.5 · 120.000 · € 15 000 (ValueError if not)."""
+    if isinstance(value, bool):
+        raise ValueError(value)
+    if isinstance(value, (int, float)):
+        return float(value)
+    text = str(value).replace("€", "").replace(" ", "").replace("\u00a0", "").strip()
+    if "," in text:
+        text = text.replace(".", "").replace(",", ".")
+    elif re.fullmatch(r"\d{1,3}(\.\d{3})+", text):
+        text = text.replace(".", "")
+    number = float(text)
+    if number != number or number in (float("inf"), float("-inf")):
+        raise ValueError(value)
+    return number
 
 
 # --- schede obiettivo: writes -----------------------------------------------------------------------

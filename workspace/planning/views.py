@@ -70,14 +70,17 @@ def _scope() -> Scope:
 def procedure_page(procedure_id: int):
     procedure = _procedure_for_reader(procedure_id)
     session = db.session
-    schede = service.schede_of(session, procedure.id)
+    readable = service.readable_tavoli(session, _user(), procedure)
+    schede = [s for s in service.schede_of(session, procedure.id)
+              if readable & ({b.tavolo_id for b in s.bisogni} | {s.tavolo_id})]
     candidates = []
-    for tavolo in procedure.tavoli:
+    for tavolo in [t for t in procedure.tavoli if t.id in readable]:
         for bisogno_id, (vote, place) in service.prioritised(session, tavolo.id).items():
             candidates.append((tavolo, needs_service.get_bisogno(session, bisogno_id), vote, place))
     candidates.sort(key=lambda c: (c[0].id, c[3], c[1].id))
     return render_template(
         "planning/procedure.html", procedure=procedure, schede=schede, candidates=candidates,
+        tavoli=[t for t in procedure.tavoli if t.id in readable],
         meters={s.id: service.completeness(s) for s in schede}, published=service.publication(session, procedure.id),
         can_manage=service.can_manage(_user(), procedure), macroaree=[m for m in reference.list_macroaree(session)
                                                                        if m.status == "active"],
@@ -155,8 +158,12 @@ def scheda(procedure_id: int, scheda_id: int):
     procedure = _procedure_for_reader(procedure_id)
     session = db.session
     card = service.get_scheda(session, scheda_id, procedure.id)
+    service.require_read_scheda(session, _user(), card)
     names = {m.code: m.name for m in reference.list_macroaree(session)}
+    note = documents.co_programming_note(session, card)
     rows = [(f, schema.display(f, (card.values or {}).get(f["id"]), names)) for f in schema.fields()]
+    rows = [(f, f"{text} – {note}" if f["id"] == "formally_co_programmed_with_ets" and text == "SI" and note else text)
+            for f, text in rows]
     return render_template("planning/scheda.html", procedure=procedure, scheda=card, rows=rows,
                            meter=service.completeness(card), trace=service.trace(session, card), names=names,
                            can_manage=service.can_manage(_user(), procedure), formats=documents.SCHEDE_FORMATS,
@@ -200,7 +207,15 @@ def _edit_page(procedure, card, values, status: int = 200, errors: dict | None =
     return make_response(render_template(
         "planning/scheda_form.html", procedure=procedure, scheda=card, values=values, errors=errors or {},
         fields=schema.fields(), macroaree=macroaree, key_points=points, all_leps=reference.list_leps(session),
-        chosen_leps=leps if leps is not None else [x.id for x in card.leps], spare=2, **_common()), status)
+        chosen_leps=leps if leps is not None else [x.id for x in card.leps], spare=2, euro=_euro_input,
+        **_common()), status)
+
+
+def _euro_input(value: Any) -> str:
+    """An amount for the editor's input, as an Italian writes it without thousands separators: 15000,5."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "" if value is None else str(value)
+    return (str(int(value)) if float(value).is_integer() else repr(float(value))).replace(".", ",")
 
 
 @bp.get("/procedure/<int:procedure_id>/schede/<int:scheda_id>/modifica")
@@ -272,6 +287,10 @@ def download(procedure_id: int, what: str, fmt: str):
     scope = _scope()
     if scope.tavolo_id is not None and scope.tavolo_id not in {t.id for t in procedure.tavoli}:
         abort(404)
+    if not service.can_manage(_user(), procedure) and (
+            what == "obiettivi" or scope.tavolo_id not in service.readable_tavoli(db.session, _user(), procedure)):
+        raise Problem("forbidden", _("Puoi scaricare le priorità e le schede dei tavoli di cui fai parte, uno per "
+                                     "volta; la procedura intera la scarica l'Ufficio di Piano."), 403)
     if what == "priorita":
         data = documents.priorities_bytes(db.session, procedure, fmt, scope)
     elif what == "schede":
