@@ -92,3 +92,19 @@ def test_json_clients_get_the_refusal_as_json(app, closing, in_app):
     assert delegate.get(f"/tavoli/{c.tavolo.id}").status_code == 200
     assert admin.get(f"/tavoli/{c.tavolo.id}").status_code == 200
     assert admin.get(f"/procedure/{c.procedure_id}/documento-di-sintesi").status_code == 200
+
+
+def test_the_live_channel_refuses_too(app, closing, in_app, connect):
+    """A write over Socket.IO (the live pages) passes the same guard: an Italian refusal in the ack."""
+    from tests.realtime.support import join, op
+
+    c = closing
+    with in_app() as db:
+        concluded(db, c)
+        before = database_footprint(db)
+    client = connect(c.delegate)
+    join(client, c.tavolo.id)
+    ack = op(client, "bisogno.create", c.tavolo.id, title="Detto in diretta, a procedura conclusa", macroarea="E")
+    assert ack["error"] == "procedure_concluded" and MESSAGE in ack["message"], ack
+    with in_app() as db:
+        assert footprint_changes(before, database_footprint(db)) == []
