@@ -65,6 +65,7 @@ EXCLUDED = {
     "planning.download": "scarico di priorità, schede obiettivo e Documento di Piano (CSV, XLSX, ODS, JSON, ODT, DOCX, PDF)",
     "planning.public_download": "scarico pubblico di priorità e schede obiettivo",
     "sintesi.download": "scarico del documento di sintesi (PDF/A, ODT, DOCX)",
+    "sintesi.public_pdf": "scarico pubblico del documento di sintesi approvato (PDF/A)",
 }
 
 

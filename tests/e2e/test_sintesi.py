@@ -44,6 +44,12 @@ def test_the_concluded_procedure_and_its_documento(open_page, live_app, tmp_path
     expect(rup.get_by_role("heading", name="Documento non ancora generato")).to_be_visible()
     assert_accessible(rup)
 
+    # The public page of the (published) concluded procedure offers the approved PDF/A.
+    public = open_page()
+    public.goto(f"/procedure/{concluded}")
+    expect(public.get_by_role("heading", name="Documento di sintesi")).to_be_visible()
+    assert_accessible(public)
+
     delegate = open_page()
     e2e_login(delegate, "odv@pavia.example.org", DEMO_PASSWORD)
     delegate.goto(f"/procedure/{concluded}/documento-di-sintesi")

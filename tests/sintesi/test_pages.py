@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from tests.exports.readback import pdf_xmp
 from tests.helpers import csrf_token_from
+from tests.sintesi.support import concluded
 from tests.world import login_client
 
 
@@ -49,3 +50,24 @@ def test_the_administration_page_points_to_the_documento(app, closing, in_app):
     html = admin.get(f"/amministrazione/procedure/{c.procedure_id}").get_data(as_text=True)
     assert "La procedura si conclude approvando il documento di sintesi." in html
     assert f"/procedure/{c.procedure_id}/documento-di-sintesi" in html
+
+
+def test_the_approved_documento_is_public_with_its_procedure(app, closing, in_app):
+    from workspace.db import utcnow
+    from workspace.procedures.models import Procedure
+    from workspace.procedures.publication import publish
+
+    c = closing
+    client = app.test_client()
+    url = f"/procedure/{c.procedure_id}/documento-di-sintesi/pubblicato.pdf"
+    with in_app() as db:
+        procedure = db.get_one(Procedure, c.procedure_id)
+        publish(db, c.admin, procedure, "avviso", 0, procedure.title, utcnow(), utcnow())
+        db.commit()
+    assert client.get(url).status_code == 404  # published, not yet concluded
+    with in_app() as db:
+        stored = concluded(db, c).pdf
+    response = client.get(url)
+    assert response.status_code == 200 and response.data == stored
+    page = client.get(f"/procedure/{c.procedure_id}").get_data(as_text=True)
+    assert "Scarica il documento di sintesi (PDF/A)" in page and url in page

@@ -62,6 +62,7 @@ def load_concluded(session: Session, user: dict[str, User], org_of: dict[str, Or
     from workspace.needs import service as needs
     from workspace.planning import service as planning
     from workspace.procedures import lifecycle
+    from workspace.procedures.publication import publish
     from workspace.sintesi import service
     from workspace.tavoli import membership
     from workspace.tavoli import service as tavoli
@@ -87,6 +88,9 @@ def load_concluded(session: Session, user: dict[str, User], org_of: dict[str, Or
                                         actor_name=admin.name, at=now - timedelta(days=55 - 5 * index)))
     procedure.status = "tavoli_in_corso"
     session.flush()
+    # On the public record (its avviso and its tavolo), so the approved documento can be downloaded there.
+    publish(session, admin, procedure, "avviso", 0, procedure.title, procedure.avviso_published_at, now)
+    publish(session, admin, procedure, "tavolo", tavolo.id, tavolo.title, procedure.avviso_published_at, now)
 
     seduta = tavoli.create_seduta(session, facilitator, tavolo, now.replace(second=0, microsecond=0),
                                   "Sala del Consiglio, Piazza Municipio 2, Pavia", "mista",

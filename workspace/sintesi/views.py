@@ -172,3 +172,15 @@ def download(procedure: Procedure, documento: DocumentoSintesi | None, fmt: str)
     data = service.document_bytes(found, fmt)
     service.record_export(db.session, _user(), found, fmt, "web")
     return exports.download_response(data, f"documento-di-sintesi-{procedure.id}", fmt)
+
+
+@bp.get("/procedure/<int:procedure_id>/documento-di-sintesi/pubblicato.pdf")
+def public_pdf(procedure_id: int):
+    """The approved documento di sintesi of a published procedure, for everyone (the stored PDF/A)."""
+    from workspace.procedures import service as procedures
+
+    procedure = procedures.get_public_procedure(db.session, procedure_id)
+    documento = service.documento_of(db.session, procedure)
+    if documento is None or not documento.approved or documento.pdf is None:
+        raise not_found(_("Il documento di sintesi di questa procedura non è ancora approvato."))
+    return exports.download_response(documento.pdf, f"documento-di-sintesi-{procedure.id}", "pdf")
