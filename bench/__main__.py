@@ -1,7 +1,8 @@
 """Run the benchmarks: ``python -m bench`` runs all of them, ``python -m bench NAME`` one.
 
 Options of a single benchmark: ``python -m bench.live_broadcast --help``, ``python -m bench.votes_burst --help``,
-``python -m bench.exports_render --help``, ``python -m bench.audit --help``, ``python -m bench.verbale --help``.
+``python -m bench.exports_render --help``, ``python -m bench.audit --help``, ``python -m bench.verbale --help``,
+``python -m bench.esiti --help``.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ BENCHMARKS = {
     "audit": "bench.audit",
     "verbale": "bench.verbale",
     "planning_exports": "bench.planning_exports",
+    "esiti": "bench.esiti",
 }
 
 

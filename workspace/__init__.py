@@ -44,6 +44,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         api,
         audit,
         core,
+        esiti,
         minutes,
         needs,
         planning,
@@ -59,8 +60,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     realtime.init_app(app, guard=guard)
     # The areas, lower ones first. Each registers its pages, API routes, live handlers and the
     # signals it listens to; the API blueprint goes last, once every area has added its routes.
-    for area in (core, reference, accounts, audit, privacy, procedures, tavoli, needs, voting, minutes, planning,
-                 sintesi, api):
+    for area in (core, reference, accounts, audit, privacy, procedures, tavoli, needs, voting, minutes, esiti,
+                 planning, sintesi, api):
         area.register(app)
 
     if app.config["CHECK_MIGRATIONS"]:

@@ -206,12 +206,13 @@ def privacy_purge(dry_run: bool) -> None:
 
 @main.group()
 def export() -> None:
-    """Esporta i documenti ufficiali (verbali, priorità, schede, sintesi) su file."""
+    """Esporta i documenti ufficiali (verbali, priorità, schede, sintesi, esiti) su file."""
 
 
 def _register_area_commands() -> None:
     # Each area defines its own commands; they are attached here, in one visible place.
     from workspace.audit.cli import audit
+    from workspace.esiti.cli import export_esiti
     from workspace.minutes.cli import export_verbale
     from workspace.planning.cli import export_obiettivi, export_priorita, export_schede
     from workspace.sintesi.cli import export_sintesi
@@ -224,6 +225,7 @@ def _register_area_commands() -> None:
     export.add_command(export_schede)
     export.add_command(export_obiettivi)
     export.add_command(export_sintesi)
+    export.add_command(export_esiti)
 
 
 _register_area_commands()

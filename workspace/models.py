@@ -3,6 +3,7 @@ from workspace import record  # noqa: F401
 from workspace.accounts import models as accounts_models  # noqa: F401
 from workspace.audit import models as audit_models  # noqa: F401
 from workspace.db import Base
+from workspace.esiti import models as esiti_models  # noqa: F401
 from workspace.minutes import models as minutes_models  # noqa: F401
 from workspace.needs import models as needs_models  # noqa: F401
 from workspace.planning import models as planning_models  # noqa: F401

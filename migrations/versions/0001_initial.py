@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 17:56:24.090738
+Create Date: 2026-12-06 18:04:33.178655
 """
 from alembic import op
 import sqlalchemy as sa
@@ -266,6 +266,34 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_documento_sintesi')),
     sa.UniqueConstraint('procedure_id', name=op.f('uq_documento_sintesi_procedure_id'))
     )
+    op.create_table('esiti_objective',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('procedure_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=300), nullable=False),
+    sa.Column('macroarea', sa.String(length=200), nullable=False),
+    sa.Column('actions_programmed', sa.Integer(), nullable=True),
+    sa.Column('actions_done', sa.Integer(), nullable=True),
+    sa.Column('user_evaluation', sa.Text(), nullable=False),
+    sa.Column('resource_adequacy', sa.String(length=40), nullable=True),
+    sa.Column('budget_planned', sa.Numeric(precision=14, scale=2), nullable=True),
+    sa.Column('budget_paid', sa.Numeric(precision=14, scale=2), nullable=True),
+    sa.Column('critical_issues', sa.Text(), nullable=False),
+    sa.Column('need_addressed', sa.String(length=2), nullable=True),
+    sa.Column('need_addressed_reason', sa.Text(), nullable=False),
+    sa.Column('continuity', sa.String(length=2), nullable=True),
+    sa.Column('reproposed', sa.String(length=2), nullable=True),
+    sa.Column('reproposed_reason', sa.Text(), nullable=False),
+    sa.Column('created_at', workspace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', workspace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['procedure_id'], ['procedure.id'], name=op.f('fk_esiti_objective_procedure_id_procedure'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['updated_by_id'], ['user_account.id'], name=op.f('fk_esiti_objective_updated_by_id_user_account'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_esiti_objective'))
+    )
+    with op.batch_alter_table('esiti_objective', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_esiti_objective_procedure_id'), ['procedure_id'], unique=False)
+
     op.create_table('membership',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -993,6 +1021,10 @@ def downgrade() -> None:
     op.drop_table('planning_publication')
     op.drop_table('minutes_settings')
     op.drop_table('membership')
+    with op.batch_alter_table('esiti_objective', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_esiti_objective_procedure_id'))
+
+    op.drop_table('esiti_objective')
     op.drop_table('documento_sintesi')
     with op.batch_alter_table('application', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_application_procedure_id'))

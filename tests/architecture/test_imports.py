@@ -24,6 +24,7 @@ LAYERS: list[set[str]] = [
     {"voting"},
     {"procedures"},
     {"minutes"},
+    {"esiti"},
     {"planning"},
     {"sintesi"},
     {"demo"},

@@ -28,6 +28,7 @@ from workspace.accounts.models import Organisation, User
 from workspace.db import db, utcnow
 from workspace.minutes.labels import OPENING
 from workspace.minutes.models import Verbale
+from workspace.esiti.models import PreviousObjective
 from workspace.needs.models import Bisogno
 from workspace.planning.models import Scheda
 from workspace.procedures.models import Procedure
@@ -66,6 +67,9 @@ EXCLUDED = {
     "planning.public_download": "scarico pubblico di priorità e schede obiettivo",
     "sintesi.download": "scarico del documento di sintesi (PDF/A, ODT, DOCX)",
     "sintesi.public_pdf": "scarico pubblico del documento di sintesi approvato (PDF/A)",
+    "esiti.download": "scarico della tabella esiti (PDF/A, ODT, DOCX, ODS, XLSX, CSV, JSON)",
+    "esiti.public_download": "scarico pubblico della tabella esiti",
+    "esiti.template": "scarico del modello da compilare (CSV, XLSX, ODS)",
 }
 
 
@@ -98,6 +102,7 @@ def values(live_app) -> dict:
             "scheda_id": s.scalar(select(Scheda.id).order_by(Scheda.id)),
             # the demo's approved verbale of tavolo E, and its opening section
             "verbale_id": s.scalar(select(Verbale.id).where(Verbale.seduta_id == seduta.id)), "key": OPENING,
+            "objective_id": s.scalar(select(PreviousObjective.id).order_by(PreviousObjective.id)),
         }
         s.commit()
         return result

@@ -62,6 +62,11 @@ ACTION_LABELS = {
     "account.deleted": _l("Account eliminato (pseudonimizzato)"),
     "retention.applied": _l("Regole di conservazione applicate"),
     "audit.exported": _l("Registro di audit esportato"),
+    "esiti.created": _l("Obiettivo 2021-2023 inserito negli esiti"),
+    "esiti.updated": _l("Esiti di un obiettivo 2021-2023 modificati"),
+    "esiti.deleted": _l("Obiettivo 2021-2023 eliminato dagli esiti"),
+    "esiti.imported": _l("Obiettivi 2021-2023 importati da file"),
+    "esiti.exported": _l("Tabella esiti esportata"),
 }
 
 OBJECT_LABELS = {
@@ -76,6 +81,7 @@ OBJECT_LABELS = {
     "user": _l("Persona"),
     "organisation": _l("Organizzazione"),
     "audit": _l("Registro di audit"),
+    "esiti_objective": _l("Obiettivo 2021-2023 (esiti)"),
 }
 
 

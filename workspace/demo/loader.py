@@ -503,3 +503,6 @@ def _load_procedure(session: Session, people: dict[str, tuple[User, Organisation
     from workspace.planning.demo import load_planning  # closed votes, dispositions, four complete cards
 
     load_planning(session, user, tavolo)
+    from workspace.esiti.demo import load_esiti  # three objectives of 2021-2023 with their esiti
+
+    load_esiti(session, admin, procedure)
