@@ -26,9 +26,9 @@ from tests.e2e.conftest import login as e2e_login
 from workspace.accounts import links
 from workspace.accounts.models import Organisation, User
 from workspace.db import db, utcnow
+from workspace.esiti.models import PreviousObjective
 from workspace.minutes.labels import OPENING
 from workspace.minutes.models import Verbale
-from workspace.esiti.models import PreviousObjective
 from workspace.needs.models import Bisogno
 from workspace.planning.models import Scheda
 from workspace.procedures.models import Procedure
