@@ -54,7 +54,7 @@ def test_every_write_route_refuses_in_a_concluded_procedure(app, closing, in_app
            "annotation_id": annotation_id, "round_id": c.round_id, "seduta_id": c.seduta.id,
            "verbale_id": c.verbale_id, "remark_id": 1, "organisation_id": c.ets.id, "user_id": c.delegate.id,
            "application_id": 1, "key": "apertura",
-           "scheda_id": scheda_id}
+           "scheda_id": scheda_id, "objective_id": 1}
     admin, _ = login_client(app, c.admin)
     token = csrf_token_from(admin.get(f"/tavoli/{c.tavolo.id}").get_data(as_text=True))
     with in_app() as db:
@@ -74,7 +74,7 @@ def test_every_write_route_refuses_in_a_concluded_procedure(app, closing, in_app
         assert footprint_changes(before, database_footprint(db)) == []
     assert len(seen) >= 40
     assert {"needs.nuovo", "voting.cast", "minutes.approve", "planning.dispose", "sintesi.approve",
-            "procedures.admin_transition"} <= set(seen)
+            "procedures.admin_transition", "esiti.new"} <= set(seen)
 
 
 def test_json_clients_get_the_refusal_as_json(app, closing, in_app):
