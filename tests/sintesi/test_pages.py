@@ -36,6 +36,7 @@ def test_from_generation_to_approval_through_the_page(app, closing, in_app):
     assert admin.post(f"{base}/approva", data={"csrf_token": token}).status_code == 303
     html = admin.get(base).get_data(as_text=True)
     assert "Impronta SHA-256 del contenuto" in html and "La procedura è conclusa" in html
+    assert "Introduzione modificata" in html and "Inviato in revisione" in html  # the versions, who and when
     assert "Salva l&#39;introduzione" not in html and "Salva l'introduzione" not in html
     for fmt, magic in (("pdf", b"%PDF"), ("odt", b"PK"), ("docx", b"PK")):
         response = delegate.get(f"{base}.{fmt}")
