@@ -17,6 +17,7 @@ BENCHMARKS = {
     "verbale": "bench.verbale",
     "planning_exports": "bench.planning_exports",
     "esiti": "bench.esiti",
+    "login_timing": "bench.login_timing",
 }
 
 

@@ -237,7 +237,10 @@ def prepare_database(workdir: Path, secret: str, people: int) -> tuple[str, Benc
         tavoli.create_seduta(session, facilitator, tavolo, now + timedelta(hours=1), "Sala prove", "mista",
                              ["Apertura", "Bisogni", "Varie"])
         session.commit()
-        world = BenchWorld(tavolo.id, "E", [u.login_id for u, _ in delegates])
+        from workspace.accounts.service import open_login  # one recorded login per person
+
+        world = BenchWorld(tavolo.id, "E", [open_login(session, u) for u, _ in delegates])
+        session.commit()
     app.extensions["tavoli_db"]["engine"].dispose()
     return url, world
 

@@ -133,8 +133,11 @@ def build(workdir: Path, secret: str, size: Size) -> Built:
         verbale = minutes.verbale_of(session, seduta.id)
         if verbale is None:
             raise RuntimeError("la bozza del verbale non è stata generata alla chiusura della seduta")
-        built = Built(url, seduta.id, tavolo.id, verbale.id, facilitator.login_id, record.last_seq(session, tavolo.id),
-                      round(time.perf_counter() - started, 1))
+        from workspace.accounts.service import open_login  # the login the facilitator's cookie names
+
+        built = Built(url, seduta.id, tavolo.id, verbale.id, open_login(session, facilitator),
+                      record.last_seq(session, tavolo.id), round(time.perf_counter() - started, 1))
+        session.commit()
     app.extensions["tavoli_db"]["engine"].dispose()
     return built
 

@@ -203,7 +203,12 @@ def prepare_database(workdir: Path, url: str, secret: str, voters: int, secret_r
         session.flush()
         voting.open_round(session, facilitator, vote)
         session.commit()
-        world = BurstWorld(tavolo.id, vote.id, bisogni, [u.login_id for u, _ in people], facilitator.login_id)
+        # One recorded login per person: the cookies name it (workspace.accounts.models.LoginSession).
+        from workspace.accounts.service import open_login
+
+        world = BurstWorld(tavolo.id, vote.id, bisogni, [open_login(session, u) for u, _ in people],
+                           open_login(session, facilitator))
+        session.commit()
     app.extensions["tavoli_db"]["engine"].dispose()
     return world
 

@@ -122,9 +122,23 @@ def add_bisogno(session, world: World, who: User | None = None, **overrides):
 
 def login_client(app, user: User):
     """A Flask test client logged in as ``user`` and the CSRF token of its session."""
+    from flask import current_app, has_app_context
+
+    from workspace.accounts.service import open_login
+    from workspace.db import db
+
+    if has_app_context() and current_app._get_current_object() is app:
+        # The caller holds the app context (and its session, which the client's requests reuse):
+        # a nested context would close that session under the caller on its way out.
+        cookie_id = open_login(db.session, db.session.get(User, user.id))
+        db.session.commit()
+    else:
+        with app.app_context():
+            cookie_id = open_login(db.session, db.session.get(User, user.id))
+            db.session.commit()
     client = app.test_client()
     with client.session_transaction() as sess:
-        sess["_user_id"] = user.login_id
+        sess["_user_id"] = cookie_id
         sess["_fresh"] = True
     html = client.get("/").get_data(as_text=True)
     match = re.search(r'name="csrf_token" value="([^"]+)"', html)

@@ -18,13 +18,17 @@ def create_app(overrides: dict | None = None) -> Flask:
         instance_path=config["INSTANCE_PATH"],
     )
     app.config.update(config)
+    # Row ids in URLs are parsed once, by one converter, before any route is added (workspace/ids.py).
+    from workspace import ids
+
+    ids.register(app)
 
     if app.config["BEHIND_PROXY"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
 
-    from workspace import errors, realtime, security
+    from workspace import errors, realtime, security, text
     from workspace.db import db
     from workspace.extensions import babel, csrf, login_manager, socketio
     from workspace.i18n import select_locale
@@ -37,6 +41,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     socketio.init_app(app, message_queue=app.config["REDIS_URL"], channel=app.config["SOCKETIO_CHANNEL"])
     security.init_app(app)
     errors.init_app(app)
+    text.init_app(app)
+    from workspace.web import submission_key_field
+
+    app.add_template_global(submission_key_field, "submission_key")
 
     import workspace.models  # noqa: F401  (complete metadata before anything queries)
     from workspace import (
@@ -48,6 +56,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         minutes,
         needs,
         planning,
+        policy,
         privacy,
         procedures,
         reference,
@@ -55,13 +64,15 @@ def create_app(overrides: dict | None = None) -> Flask:
         tavoli,
         voting,
     )
-    from workspace.tavoli.live import guard
+    from workspace.tavoli.live import door, guard
+    from workspace.tavoli.permissions import require
 
-    realtime.init_app(app, guard=guard)
+    realtime.init_app(app, guard=guard, require=require)
+    policy.init_app(app, door)
     # The areas, lower ones first. Each registers its pages, API routes, live handlers and the
     # signals it listens to; the API blueprint goes last, once every area has added its routes.
-    for area in (core, reference, accounts, audit, privacy, procedures, tavoli, needs, voting, minutes, esiti,
-                 planning, sintesi, api):
+    for area in (core, reference, accounts, audit, privacy, procedures, tavoli, needs, voting, minutes, esiti, planning,
+                 sintesi, api):
         area.register(app)
 
     if app.config["CHECK_MIGRATIONS"]:

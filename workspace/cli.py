@@ -26,6 +26,9 @@ def serve(host: str, port: int) -> None:
     from workspace.extensions import socketio
     from workspace.migrate import DatabaseNotMigrated
 
+    if not (os.environ.get("BASE_URL") or "").strip():
+        # The links in e-mails and security.txt follow the address given on the command line too.
+        os.environ["HOST"], os.environ["PORT"] = host, str(port)
     try:
         app = _app(check_migrations=True)
     except DatabaseNotMigrated as exc:

@@ -36,10 +36,25 @@ def _flag(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on", "si", "sì"}
 
 
+def default_base_url() -> str:
+    """``BASE_URL`` when set; else the address ``tavoli serve`` listens on (``HOST``/``PORT``), so
+    e-mail links and security.txt point where the server actually is (``make run PORT=5101``)."""
+    explicit = (os.environ.get("BASE_URL") or "").strip()
+    if explicit:
+        return explicit.rstrip("/")
+    host = (os.environ.get("HOST") or "127.0.0.1").strip()
+    if host in ("0.0.0.0", "::", ""):  # listening everywhere: links name this machine's loopback
+        host = "127.0.0.1"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    port = (os.environ.get("PORT") or "5000").strip()
+    return f"http://{host}:{port}"
+
+
 def load_config(overrides: dict | None = None) -> dict:
     overrides = dict(overrides or {})
     instance = Path(overrides.pop("INSTANCE_PATH", None) or instance_path())
-    base_url = os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    base_url = default_base_url()
     https = base_url.startswith("https://")
     cfg = {
         "INSTANCE_PATH": str(instance),
@@ -65,7 +80,13 @@ def load_config(overrides: dict | None = None) -> dict:
         "TEXT_LIMIT": int(os.environ.get("TAVOLI_TEXT_LIMIT", "20000")),
         "INVITATION_DAYS": int(os.environ.get("TAVOLI_INVITATION_DAYS", "14")),
         "RESET_HOURS": int(os.environ.get("TAVOLI_RESET_HOURS", "2")),
+        # Requests of links by e-mail per address and window (workspace/ratelimit.py).
         "LOGIN_MAX_FAILURES": int(os.environ.get("TAVOLI_LOGIN_MAX_FAILURES", "5")),
+        # Wrong passwords: free failures per (address, IP) pair, then waits of 1, 2, 4 ... seconds up
+        # to the maximum; the pair's count lasts LOGIN_PAIR_WINDOW_SECONDS from its first failure.
+        "LOGIN_FREE_FAILURES": int(os.environ.get("TAVOLI_LOGIN_FREE_FAILURES", "3")),
+        "LOGIN_MAX_DELAY_SECONDS": int(os.environ.get("TAVOLI_LOGIN_MAX_DELAY_SECONDS", "900")),
+        "LOGIN_PAIR_WINDOW_SECONDS": int(os.environ.get("TAVOLI_LOGIN_PAIR_WINDOW_SECONDS", "86400")),
         # Per address: an office behind one NAT must not lock itself out after five typos.
         "LOGIN_MAX_FAILURES_PER_IP": int(os.environ.get("TAVOLI_LOGIN_MAX_FAILURES_PER_IP", "50")),
         "LOGIN_WINDOW_SECONDS": int(os.environ.get("TAVOLI_LOGIN_WINDOW_SECONDS", "900")),
@@ -77,6 +98,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "SESSION_COOKIE_SECURE": https,
         "REMEMBER_COOKIE_SECURE": https,
         "REMEMBER_COOKIE_HTTPONLY": True,
+        # Flask-Login sets no SameSite on its cookie unless told: the same rule as the session's.
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
         "PREFERRED_URL_SCHEME": "https" if https else "http",
         "WTF_CSRF_TIME_LIMIT": None,  # tied to the session; a long seduta must not expire forms
         "MAX_CONTENT_LENGTH": int(os.environ.get("TAVOLI_MAX_UPLOAD_MB", "20")) * 1024 * 1024,

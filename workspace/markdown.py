@@ -1,8 +1,20 @@
-"""User text is Markdown: rendered, then sanitised here and only here (explicit allow-list)."""
+"""User text is Markdown: rendered, then sanitised here and only here (explicit allow-list).
+
+Raw HTML typed by a person is *text*, not markup: the Markdown parser's raw-HTML rules are switched
+off, so ``a<b e c>d`` or ``<script>…`` is escaped and shown exactly as typed (the sanitiser never
+has to strip it, so nothing a person wrote disappears). What Markdown itself produces — emphasis,
+lists, links, fenced code, tables — is then passed through nh3 with an allow-list: a link with a
+scheme other than http/https/mailto keeps its text and loses its target. ``altered`` says whether
+that happened, so the person saving the text can be told.
+"""
 from __future__ import annotations
+
+import re
+from html import unescape
 
 import markdown as md
 import nh3
+from markdown.extensions import Extension
 from markupsafe import Markup
 
 ALLOWED_TAGS = {
@@ -11,21 +23,65 @@ ALLOWED_TAGS = {
 }
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "th": {"scope"}, "td": set()}
 URL_SCHEMES = {"http", "https", "mailto"}
+EXTENSIONS = ["sane_lists", "tables", "fenced_code"]
 
 
-def render(text: str | None) -> Markup:
-    """Markdown to safe HTML. Raw HTML in the source is escaped by the sanitiser's allow-list;
-    headings are shifted to h3+ so user text never competes with the page structure."""
-    if not text:
-        return Markup("")
-    html = md.markdown(text, extensions=["sane_lists", "tables"], output_format="html")
+class _HtmlAsText(Extension):
+    """Raw HTML blocks and inline tags are left to the text rules (escaped), and images — which
+    the page would not show — stay as their Markdown source."""
+
+    def extendMarkdown(self, md_):  # noqa: N802 — the Markdown API's name
+        md_.preprocessors.deregister("html_block")
+        for name in ("html", "image_link", "image_reference", "short_image_ref"):
+            if name in md_.inlinePatterns:
+                md_.inlinePatterns.deregister(name)
+
+
+def _markdown(text: str) -> str:
+    html = md.markdown(text, extensions=[*EXTENSIONS, _HtmlAsText()], output_format="html")
     for level in (1, 2):
         html = html.replace(f"<h{level}>", "<h3>").replace(f"</h{level}>", "</h3>")
-    clean = nh3.clean(
+    return html
+
+
+def _sanitise(html: str) -> str:
+    return nh3.clean(
         html,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer nofollow",
     )
-    return Markup(clean)
+
+
+def _styled(clean: str) -> str:
+    """Classes for what Markdown made (no person's markup survives to here: all of it was
+    escaped), so tables and code look the same on every page, the big screen included."""
+    clean = clean.replace("<table>", '<div class="tavoli-md-table"><table>').replace("</table>", "</table></div>")
+    return clean.replace("<pre>", '<pre class="tavoli-md-code">')
+
+
+def render(text: str | None) -> Markup:
+    """Markdown to safe HTML; headings are shifted to h3+ so user text never competes with the
+    page structure."""
+    if not text:
+        return Markup("")
+    return Markup(_styled(_sanitise(_markdown(text))))
+
+
+_TAG = re.compile(r"<[^>]*>")
+_HREF = re.compile(r"\shref=")
+
+
+def _reading(html: str) -> str:
+    return " ".join(unescape(_TAG.sub(" ", html)).split())
+
+
+def altered(text: str | None) -> bool:
+    """Whether the sanitiser had to change what Markdown made of ``text`` (a link target
+    dropped, an element not allowed): the text is kept, but it is not shown as written."""
+    if not text or not any(mark in text for mark in ("](", "<", "[")):
+        return False
+    html = _markdown(text)
+    clean = _sanitise(html)
+    return len(_HREF.findall(html)) != len(_HREF.findall(clean)) or _reading(html) != _reading(clean)

@@ -12,5 +12,6 @@ from workspace.reference import models as reference_models  # noqa: F401
 from workspace.sintesi import models as sintesi_models  # noqa: F401
 from workspace.tavoli import models as tavoli_models  # noqa: F401
 from workspace.voting import models as voting_models  # noqa: F401
+from workspace.web import SubmissionKey  # noqa: F401
 
 metadata = Base.metadata

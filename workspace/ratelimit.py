@@ -1,9 +1,16 @@
 """Counting failures in fixed windows: login throttling (and mail-sending requests).
 
-At most ``LOGIN_MAX_FAILURES`` failed logins per ``LOGIN_WINDOW_SECONDS`` for one e-mail address
-and for one client IP (``LOGIN_MAX_FAILURES_PER_IP`` when set, since many offices sit behind one
-address). The window starts with the first failure; once the limit is reached the login is refused
-*before* the password is checked, so a blocked attacker costs us no argon2 time.
+Passwords (:class:`LoginThrottle`): failures are counted per *pair* of e-mail address and client
+IP, and past ``LOGIN_FREE_FAILURES`` each further failure makes that pair wait, 1, 2, 4, 8 ...
+seconds up to ``LOGIN_MAX_DELAY_SECONDS``: someone guessing a delegate's password from one place
+is slowed down exponentially, while the delegate, from any other address, is never held back (a
+lock per e-mail address would let anyone lock a delegate out of a seduta). One IP trying many
+addresses meets ``LOGIN_MAX_FAILURES_PER_IP`` per ``LOGIN_WINDOW_SECONDS``. A waiting attempt is
+refused *before* the password is checked, so it costs no argon2 time; the login link by e-mail is
+never held back by password failures (its requests have their own, separate counters).
+
+Mail-sending requests (:class:`Limiter`): at most ``LOGIN_MAX_FAILURES`` requests per window for
+one e-mail address and ``LOGIN_MAX_FAILURES_PER_IP`` for one IP.
 
 Two backends: in memory (one process, thread-safe) and Redis (``INCR`` + ``EXPIRE``, shared by all
 processes) when ``REDIS_URL`` is configured. If Redis stops answering, counting falls back to memory
@@ -20,7 +27,7 @@ from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from flask import Flask, current_app
-from flask_babel import ngettext
+from flask_babel import gettext, ngettext
 
 log = logging.getLogger(__name__)
 
@@ -122,16 +129,27 @@ class RedisBackend:
 class Throttled(Exception):
     """Too many failures; ``retry_after`` seconds until the window ends; ``message`` is Italian."""
 
-    def __init__(self, retry_after: int):
+    def __init__(self, retry_after: int, *, login: bool = False):
         self.retry_after = retry_after
         minutes = max(1, math.ceil(retry_after / 60))
-        self.message = ngettext(
-            "Troppi tentativi non riusciti. Per sicurezza l'accesso è sospeso: riprova fra circa "
-            "%(num)d minuto.",
-            "Troppi tentativi non riusciti. Per sicurezza l'accesso è sospeso: riprova fra circa "
-            "%(num)d minuti.",
-            minutes,
-        )
+        if login and retry_after < 60:
+            self.message = ngettext(
+                "Troppi tentativi non riusciti da questo dispositivo: attendi %(num)d secondo prima di "
+                "riprovare.",
+                "Troppi tentativi non riusciti da questo dispositivo: attendi %(num)d secondi prima di "
+                "riprovare.",
+                max(1, retry_after),
+            )
+        else:
+            self.message = ngettext(
+                "Troppi tentativi non riusciti. Per sicurezza l'accesso è sospeso: riprova fra circa "
+                "%(num)d minuto.",
+                "Troppi tentativi non riusciti. Per sicurezza l'accesso è sospeso: riprova fra circa "
+                "%(num)d minuti.",
+                minutes,
+            )
+        if login:
+            self.message = f"{self.message} {gettext('Puoi entrare subito anche con un link via e-mail.')}"
         super().__init__(self.message)
 
 
@@ -178,6 +196,59 @@ class Limiter:
             self._call("reset", key)
 
 
+class LoginThrottle(Limiter):
+    """Password failures per (e-mail, IP) pair with increasing delays, and a ceiling per IP; also a
+    :class:`Limiter` (``check``/``hit``) for the mail-sending requests."""
+
+    def __init__(self, backend: Backend, limit: int, window: int, *, ip_limit: int | None = None,
+                 fallback: Backend | None = None, free: int = 3, max_delay: int = 900,
+                 pair_window: int = 86400):
+        super().__init__(backend, limit, window, ip_limit=ip_limit, fallback=fallback)
+        self.free = free
+        self.max_delay = max_delay
+        self.pair_window = pair_window
+
+    def delay(self, failures: int) -> int:
+        """Seconds the pair waits after its ``failures``-th failure."""
+        if failures < self.free:
+            return 0
+        return int(min(2 ** (failures - self.free), self.max_delay))
+
+    @staticmethod
+    def _pair(scope: str, email: str, ip: str | None) -> tuple[str, str]:
+        digest = hashlib.sha256(f"{email.strip().lower()}|{ip or 'sconosciuto'}".encode()).hexdigest()[:32]
+        return f"{scope}:pair:{digest}", f"{scope}:wait:{digest}"
+
+    def check_login(self, email: str, ip: str | None, scope: str = "login") -> None:
+        """Raise Throttled while this pair must wait, or when the IP reached its ceiling."""
+        retry = 0
+        count, ttl = self._call("status", ip_key(scope, ip))
+        if count >= self.ip_limit:
+            retry = ttl
+        _pair, wait = self._pair(scope, email, ip)
+        waiting, wait_ttl = self._call("status", wait)
+        if waiting:
+            retry = max(retry, wait_ttl)
+        if retry:
+            raise Throttled(retry, login=True)
+
+    def failed_login(self, email: str, ip: str | None, scope: str = "login") -> int:
+        """Count a failure; returns the seconds the pair must now wait."""
+        pair, wait = self._pair(scope, email, ip)
+        failures = self._call("hit", pair, self.pair_window)
+        self._call("hit", ip_key(scope, ip), self.window)
+        delay = self.delay(failures)
+        if delay:
+            self._call("reset", wait)
+            self._call("hit", wait, delay)
+        return delay
+
+    def succeeded_login(self, email: str, ip: str | None, scope: str = "login") -> None:
+        """The pair proved the password: its count starts again (the IP's keeps running)."""
+        for key in self._pair(scope, email, ip):
+            self._call("reset", key)
+
+
 def email_key(scope: str, email: str) -> str:
     """Key for an e-mail address; hashed so Redis never holds the addresses themselves."""
     digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
@@ -188,24 +259,27 @@ def ip_key(scope: str, ip: str | None) -> str:
     return f"{scope}:ip:{ip or 'sconosciuto'}"
 
 
-def build_limiter(app: Flask) -> Limiter:
+def build_limiter(app: Flask) -> LoginThrottle:
     cfg = app.config
     url = cfg.get("RATELIMIT_REDIS_URL") or cfg.get("REDIS_URL")
     memory = MemoryBackend()
     backend: Backend = RedisBackend(url) if url else memory
-    return Limiter(
+    return LoginThrottle(
         backend,
         limit=int(cfg["LOGIN_MAX_FAILURES"]),
         window=int(cfg["LOGIN_WINDOW_SECONDS"]),
         ip_limit=int(cfg.get("LOGIN_MAX_FAILURES_PER_IP") or cfg["LOGIN_MAX_FAILURES"]),
         fallback=memory if url else None,
+        free=int(cfg.get("LOGIN_FREE_FAILURES", 3)),
+        max_delay=int(cfg.get("LOGIN_MAX_DELAY_SECONDS", 900)),
+        pair_window=int(cfg.get("LOGIN_PAIR_WINDOW_SECONDS", 86400)),
     )
 
 
 _build_lock = threading.Lock()
 
 
-def get_limiter(app: Flask | None = None) -> Limiter:
+def get_limiter(app: Flask | None = None) -> LoginThrottle:
     """The application's limiter, built on first use (once, even with concurrent first requests)."""
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
     limiter = app.extensions.get("tavoli_ratelimit")

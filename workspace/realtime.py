@@ -15,6 +15,7 @@ signals ``tavolo_snapshot``, ``tavolo_joined`` and ``tavolo_left`` (``workspace.
 """
 from __future__ import annotations
 
+import hashlib
 import inspect
 import itertools
 import logging
@@ -23,23 +24,27 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import wraps
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 from flask import current_app, request
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_socketio import ConnectionRefusedError, join_room, leave_room
+from flask_socketio import ConnectionRefusedError, disconnect, join_room, leave_room
 from flask_wtf.csrf import ValidationError, validate_csrf
 from jsonschema import Draft202012Validator
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from workspace import record, signals
+from workspace import policy, record, signals
+from workspace import text as typed_text
 from workspace.db import db
 from workspace.extensions import socketio
 from workspace.problems import Problem
 
 NAMESPACE = "/live"
+#: How long the Redis registry of a connection's login lives (longer connections: refused at their
+#: next message after a logout, as without a registry).
+REGISTRY_SECONDS = 2 * 24 * 3600
 log = logging.getLogger(__name__)
 
 OP_ID = {"type": "string", "minLength": 8, "maxLength": 64, "pattern": "^[A-Za-z0-9_-]+$"}
@@ -49,6 +54,9 @@ ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
 
 #: ``guard(session, user, tavolo_id)`` raises a Problem unless the person may see the tavolo.
 Guard = Callable[[Any, Any, int], None]
+#: ``require(session, user, action, tavolo_id)`` raises a Problem unless the person may do the tavolo
+#: ``action`` (view / contribute / facilitate: workspace/policy.py TAVOLO_ROLES).
+Require = Callable[[Any, Any, str, int], Any]
 _EXT = "tavoli_live"
 
 
@@ -61,9 +69,16 @@ class _State:
 
     guard: Guard
     server: Any
+    require: Require | None = None
     handlers: dict[str, Callable] = field(default_factory=dict)
     rooms_by_sid: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
     sid_user: dict[str, int] = field(default_factory=dict)
+    # sid -> (user id, the cookie id of its login): what logging out disconnects.
+    sid_login: dict[str, tuple[int, str]] = field(default_factory=dict)
+    # With a message queue (several processes): the sids of each login and person, in Redis, so
+    # that a logout on one process closes the connections another process holds.
+    registry: Any = None
+    registry_prefix: str = "tavoli"
     lock: threading.Lock = field(default_factory=threading.Lock)
     latest: dict[Any, tuple[str, int, dict[str, Any]]] = field(default_factory=dict)
     # key -> the number of the timer that will send its push (a timer outdated by flush_pushes sends nothing).
@@ -104,9 +119,16 @@ def check(schema: Draft202012Validator, data: Any) -> dict[str, str] | None:
     """None when ``data`` fits ``schema``, else the error acknowledgement saying what is wrong."""
     if not isinstance(data, dict):
         return error("invalid", _("Il messaggio non ha la forma prevista."))
+    # Text no person typed (NUL, control characters, lone surrogates) is refused here, for every
+    # handler; accepted text continues in NFC (workspace/text.py, the same rule as HTML forms).
+    problem = typed_text.find_problem(data)
+    if problem is not None:
+        return error("invalid", problem.message)
     errors = sorted(schema.iter_errors(data), key=lambda e: [str(p) for p in e.path])
     if errors:
         return error("invalid", schema_message(errors[0]))
+    for key, value in list(data.items()):
+        data[key] = typed_text.normalise(value)
     return None
 
 
@@ -135,6 +157,67 @@ def evict(app, tavolo_id: int, user_id: int) -> int:
     for sid in sids:
         state.server.leave_room(sid, record.room(tavolo_id), namespace=NAMESPACE)
     return len(sids)
+
+
+def _login_keys(state: _State, user_id: int, cookie_id: str | None) -> list[str]:
+    """The Redis sets naming the sids of one login (``cookie_id``) and of the person."""
+    keys = [f"{state.registry_prefix}:live:user:{user_id}"]
+    if cookie_id is not None:
+        digest = hashlib.sha256(cookie_id.encode()).hexdigest()[:32]
+        keys.append(f"{state.registry_prefix}:live:login:{digest}")
+    return keys
+
+
+def _register(state: _State, sid: str, user_id: int, cookie_id: str, add: bool) -> None:
+    if state.registry is None:
+        return
+    try:
+        pipe = state.registry.pipeline(transaction=False)
+        for key in _login_keys(state, user_id, cookie_id):
+            if add:
+                pipe.sadd(key, sid).expire(key, REGISTRY_SECONDS)
+            else:
+                pipe.srem(key, sid)
+        pipe.execute()
+    except Exception:  # noqa: BLE001 — without the registry, other processes refuse at the next message
+        log.warning("live login registry unavailable", exc_info=True)
+
+
+def disconnect_logins(app, user_id: int, cookie_id: str | None = None) -> int:
+    """Disconnect the live connections of one login (``cookie_id``, the id its cookies carry) or,
+    with None, of every login of the person: called once a logout is committed. This process's
+    connections are closed now; with a message queue, those of the other processes too (their
+    sids are in Redis: the disconnect goes through the queue). Any connection left over is refused
+    at its next message (its login no longer loads) and closed then. Returns how many sids were
+    told to close."""
+    state = app.extensions.get(_EXT)
+    if state is None:
+        return 0
+    with state.lock:
+        sids = {sid for sid, (uid, cid) in state.sid_login.items()
+                if uid == user_id and (cookie_id is None or cid == cookie_id)}
+    if state.registry is not None:
+        try:
+            key = _login_keys(state, user_id, cookie_id)[-1]
+            sids |= {m.decode() if isinstance(m, bytes) else m for m in state.registry.smembers(key)}
+        except Exception:  # noqa: BLE001
+            log.warning("live login registry unavailable", exc_info=True)
+    for sid in sids:
+        try:
+            state.server.disconnect(sid, namespace=NAMESPACE)
+        except Exception:  # noqa: BLE001 — already gone
+            log.warning("disconnecting %s failed", sid, exc_info=True)
+    return len(sids)
+
+
+def _unauthorized() -> dict[str, str]:
+    """A message from a connection whose login has ended (logout, password change, account
+    switched off): closed, and told why."""
+    try:
+        disconnect()
+    except Exception:  # noqa: BLE001
+        log.warning("disconnect after an ended login failed", exc_info=True)
+    return error("unauthorized", _("Accesso richiesto."))
 
 
 def snapshot(session, tavolo_id: int) -> dict[str, Any]:
@@ -215,17 +298,24 @@ def operation(name: str, properties: dict[str, Any], required: tuple[str, ...] =
             if refusal is not None:
                 return refusal
             if not current_user.is_authenticated:
-                return error("unauthorized", _("Accesso richiesto."))
+                return _unauthorized()
             session = db.session
             user = current_user._get_current_object()
             tavolo_id, op_id = data["tavolo_id"], data["op_id"]
             try:
-                # Only people who may see the tavolo learn whether an operation id was applied there.
+                # Only people who may see the tavolo learn whether an operation id was applied there;
+                # and only those the policy lets do this operation are told it was (a duplicate of
+                # their own same operation): the permission comes first.
                 _state().guard(session, user, tavolo_id)
+                _permit(session, user, name, tavolo_id)
                 done = record.find_operation(session, tavolo_id, op_id)
                 if done is not None:
-                    return _duplicate_ack(done)
-                event, result = fn(session, user, data)
+                    return _duplicate_ack(done, user, name)
+                session.info[record.OPERATION_KEY] = name
+                try:
+                    event, result = fn(session, user, data)
+                finally:
+                    session.info.pop(record.OPERATION_KEY, None)
                 session.commit()
                 return {"ok": True, "seq": event.seq, "result": result}
             except Problem as problem:
@@ -236,7 +326,7 @@ def operation(name: str, properties: dict[str, Any], required: tuple[str, ...] =
                 # Two deliveries of the same operation raced: the other one won.
                 done = record.find_operation(session, tavolo_id, op_id)
                 if done is not None:
-                    return _duplicate_ack(done)
+                    return _duplicate_ack(done, user, name)
                 log.exception("integrity error in %s", name)
                 return error("conflict", _("L'operazione è in conflitto con una modifica concorrente: riprova."))
             except Exception:  # noqa: BLE001 — one bad message never takes the server down
@@ -265,7 +355,7 @@ def action(name: str, properties: dict[str, Any], required: tuple[str, ...] = ()
             if refusal is not None:
                 return refusal
             if not current_user.is_authenticated:
-                return error("unauthorized", _("Accesso richiesto."))
+                return _unauthorized()
             session = db.session
             user = current_user._get_current_object()
             for attempt in range(attempts):
@@ -314,15 +404,22 @@ def handlers(app) -> dict[str, Callable]:
     return dict(_state(app).handlers)
 
 
-def init_app(app, guard: Guard) -> None:
+def init_app(app, guard: Guard, require: Require | None = None) -> None:
     """Set up the live channel of ``app``; ``guard`` says who may see a tavolo. Called after
     ``socketio.init_app(app)``: the server that made is the one the app's pushes go out through."""
-    app.extensions[_EXT] = _State(guard=guard, server=socketio.server)
+    app.extensions[_EXT] = _State(guard=guard, server=socketio.server, require=require)
+    if app.config.get("REDIS_URL"):
+        import redis
+
+        app.extensions[_EXT].registry = redis.Redis.from_url(app.config["REDIS_URL"], socket_timeout=2,
+                                                             socket_connect_timeout=2)
+        app.extensions[_EXT].registry_prefix = app.config.get("SOCKETIO_CHANNEL") or "tavoli"
     record.set_emitter(emit_event)
     for event, fn in (("connect", _connect), ("disconnect", _disconnect), ("join", _join),
                       ("resync", _resync), ("leave", _leave)):
         socketio.on_event(event, fn, namespace=NAMESPACE)
         app.extensions[_EXT].handlers[event] = fn
+    socketio.on_event("*", _unknown_event, namespace=NAMESPACE)
     socketio.on_error(NAMESPACE)(_on_handler_error)
     socketio.on_error_default(_on_handler_error)
 
@@ -341,9 +438,32 @@ def _on_handler_error(exc: Exception) -> dict[str, str]:
     return error("internal", _("Errore interno: riprova fra poco."))
 
 
-def _duplicate_ack(event: record.TavoloEvent) -> dict[str, Any]:
+def _permit(session, user, event: str, tavolo_id: int) -> None:
+    """The declared policy (workspace/policy.py): the tavolo action the event needs, asked of the
+    ``require`` given to ``init_app``. An event with no policy row is refused."""
+    action = policy.event_action(event)
+    if action is None:
+        log.error("event %s has no row in workspace/policy.py EVENTS: refused", event)
+        raise Problem("forbidden", _("Operazione non prevista dalle regole di accesso."), 403)
+    require = _state().require
+    if action and require is not None:
+        require(session, user, action, tavolo_id)
+
+
+def _duplicate_ack(event: record.TavoloEvent, user, name: str) -> dict[str, Any]:
+    """A retry of the same person's same operation is acknowledged again; an op_id that someone
+    else (or another operation) used is refused, never acknowledged as a success."""
+    if event.actor_id != getattr(user, "id", None) or event.operation != name:
+        return error("conflict", _("Questo identificativo di operazione è già stato usato per un'altra "
+                                   "operazione: ricarica la pagina e riprova."))
     payload = event.payload or {}
     return {"ok": True, "seq": event.seq, "result": {"id": payload.get("id")}, "duplicate": True}
+
+
+def _unknown_event(event: str, *_args: Any) -> dict[str, str]:
+    """An event no handler is bound to: the client gets an answer instead of waiting forever."""
+    log.warning("unknown event on %s: %.60r", NAMESPACE, event)
+    return error("invalid", _("Evento sconosciuto: il messaggio non è stato registrato."))
 
 
 # --- connection ----------------------------------------------------------------------------------
@@ -364,6 +484,10 @@ def _connect(auth=None):
         validate_csrf(token)
     except ValidationError:
         raise _refuse("csrf", _("Token di sicurezza mancante o non valido: ricarica la pagina.")) from None
+    state = _state()
+    with state.lock:
+        state.sid_login[request.sid] = (current_user.id, current_user.get_id())
+    _register(state, request.sid, current_user.id, current_user.get_id(), add=True)
     return True
 
 
@@ -371,15 +495,25 @@ def _disconnect(*_args):
     state = _state()
     with state.lock:
         tavoli = state.rooms_by_sid.pop(request.sid, set())
-        state.sid_user.pop(request.sid, None)
+        user_id = state.sid_user.pop(request.sid, None)
+        login = state.sid_login.pop(request.sid, None)
+    if login is not None:
+        _register(state, request.sid, login[0], login[1], add=False)
+        user_id = user_id if user_id is not None else login[0]
+    user: Any = current_user._get_current_object()
+    if not getattr(user, "is_authenticated", False) and user_id is not None:
+        # The login ended (logout) before the connection closed: the person still left, by id.
+        user = SimpleNamespace(id=user_id, is_authenticated=True)
     for tavolo_id in tavoli:
-        _left(tavolo_id)
+        _left(tavolo_id, user)
 
 
-def _left(tavolo_id: int) -> None:
+def _left(tavolo_id: int, user: Any = None) -> None:
     session = db.session
+    if user is None:
+        user = current_user._get_current_object()
     try:
-        signals.tavolo_left.send(session, user=current_user._get_current_object(), tavolo_id=tavolo_id)
+        signals.tavolo_left.send(session, user=user, tavolo_id=tavolo_id)
         session.commit()
     except Exception:  # noqa: BLE001 — a presence update must never break a disconnect
         session.rollback()
@@ -404,6 +538,8 @@ def _join(data=None):
     refusal = check(JOIN_SCHEMA, data)
     if refusal is not None:
         return refusal
+    if not current_user.is_authenticated:
+        return _unauthorized()
     session = db.session
     state = _state()
     user = current_user._get_current_object()

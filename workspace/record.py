@@ -24,6 +24,9 @@ from workspace.db import Base, UTCDateTime, utcnow
 
 log = logging.getLogger(__name__)
 
+#: ``session.info`` key under which ``realtime.operation`` names the operation running.
+OPERATION_KEY = "tavoli_live_operation"
+
 # Past this many missed events a reconnecting client gets a fresh snapshot instead of a replay.
 REPLAY_LIMIT = 500
 
@@ -52,6 +55,9 @@ class TavoloEvent(Base):
     payload: Mapped[dict] = mapped_column(JSON)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id", ondelete="SET NULL"))
     op_id: Mapped[str | None] = mapped_column(String(64))
+    # The live operation (``realtime.operation`` name) that made the event, when one did: a retried
+    # op_id is a duplicate only of the same person's same operation.
+    operation: Mapped[str | None] = mapped_column(String(48))
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     def as_message(self) -> dict[str, Any]:
@@ -181,6 +187,7 @@ def append(
         payload=payload,
         actor_id=actor_id,
         op_id=op_id,
+        operation=session.info.get(OPERATION_KEY) if op_id is not None else None,
         at=utcnow(),
     )
     session.add(ev)

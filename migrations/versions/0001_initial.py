@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 18:04:33.178655
+Create Date: 2026-12-06 18:21:40.936346
 """
 from alembic import op
 import sqlalchemy as sa
@@ -122,6 +122,20 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_key_point')),
     sa.UniqueConstraint('macroarea_code', 'position', name=op.f('uq_key_point_macroarea_code_position'))
     )
+    op.create_table('login_session',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('key_hash', sa.String(length=64), nullable=False),
+    sa.Column('remember', sa.Boolean(), nullable=False),
+    sa.Column('created_at', workspace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', workspace.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_login_session_user_id_user_account'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_login_session')),
+    sa.UniqueConstraint('key_hash', name=op.f('uq_login_session_key_hash'))
+    )
+    with op.batch_alter_table('login_session', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_login_session_user_id'), ['user_id'], unique=False)
+
     op.create_table('macroarea_leps',
     sa.Column('macroarea_code', sa.String(length=1), nullable=False),
     sa.Column('leps_id', sa.String(length=64), nullable=False),
@@ -129,6 +143,17 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['macroarea_code'], ['macroarea.code'], name=op.f('fk_macroarea_leps_macroarea_code_macroarea'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('macroarea_code', 'leps_id', name=op.f('pk_macroarea_leps'))
     )
+    op.create_table('submission_key',
+    sa.Column('key', sa.String(length=64), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=True),
+    sa.Column('location', sa.String(length=2000), nullable=False),
+    sa.Column('created_at', workspace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_submission_key_user_id_user_account'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_submission_key'))
+    )
+    with op.batch_alter_table('submission_key', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_submission_key_created_at'), ['created_at'], unique=False)
+
     op.create_table('ambito_distretto',
     sa.Column('ambito_code', sa.String(length=8), nullable=False),
     sa.Column('distretto_code', sa.String(length=8), nullable=False),
@@ -469,6 +494,7 @@ def upgrade() -> None:
     sa.Column('payload', sa.JSON(), nullable=False),
     sa.Column('actor_id', sa.Integer(), nullable=True),
     sa.Column('op_id', sa.String(length=64), nullable=True),
+    sa.Column('operation', sa.String(length=48), nullable=True),
     sa.Column('at', workspace.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['actor_id'], ['user_account.id'], name=op.f('fk_tavolo_event_actor_id_user_account'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['tavolo_id'], ['tavolo.id'], name=op.f('fk_tavolo_event_tavolo_id_tavolo'), ondelete='CASCADE'),
@@ -1034,7 +1060,15 @@ def downgrade() -> None:
     op.drop_table('procedure')
     op.drop_table('organisation')
     op.drop_table('ambito_distretto')
+    with op.batch_alter_table('submission_key', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_submission_key_created_at'))
+
+    op.drop_table('submission_key')
     op.drop_table('macroarea_leps')
+    with op.batch_alter_table('login_session', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_login_session_user_id'))
+
+    op.drop_table('login_session')
     op.drop_table('key_point')
     op.drop_table('asst')
     op.drop_table('ambito')

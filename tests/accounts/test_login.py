@@ -115,68 +115,7 @@ def test_login_without_csrf_is_400(client, maria):
 # --------------------------------------------------------------------------- throttling
 
 
-def _count_verifications(monkeypatch) -> list[int]:
-    calls = []
-    original = service._verify
-
-    def counting(password_hash, password):
-        calls.append(1)
-        return original(password_hash, password)
-
-    monkeypatch.setattr(service, "_verify", counting)
-    return calls
-
-
-def _throttle_scenario(app, client, maria, monkeypatch):
-    limit = app.config["LOGIN_MAX_FAILURES"]
-    for _ in range(limit):
-        assert login(client, maria, "password-sbagliata").status_code == 401
-    calls = _count_verifications(monkeypatch)
-    blocked = login(client, maria)  # even the right password
-    assert blocked.status_code == 429
-    html = blocked.get_data(as_text=True)
-    assert "Troppi tentativi" in html and "riprova fra circa" in html and "minuti" in html
-    retry = int(blocked.headers["Retry-After"])
-    assert 0 < retry <= app.config["LOGIN_WINDOW_SECONDS"]
-    assert calls == []  # no argon2 check once blocked
-    assert client.get("/profilo").status_code == 302
-
-
-def test_throttling_in_memory(app, client, maria, monkeypatch):
-    assert app.config["REDIS_URL"] is None
-    # By default an address allows more failures than one e-mail (offices behind one NAT).
-    assert app.config["LOGIN_MAX_FAILURES_PER_IP"] > app.config["LOGIN_MAX_FAILURES"]
-    app.config["LOGIN_MAX_FAILURES_PER_IP"] = app.config["LOGIN_MAX_FAILURES"]
-    _throttle_scenario(app, client, maria, monkeypatch)
-    # Another address from the same IP is blocked too (per-IP counter).
-    assert login(client, "altra@example.it", "x").status_code == 429
-
-
-def test_throttling_with_redis(app, client, maria, monkeypatch, redis_url):
-    from workspace.ratelimit import RedisBackend, get_limiter
-
-    app.config["REDIS_URL"] = redis_url
-    with app.app_context():
-        assert isinstance(get_limiter().backend, RedisBackend)
-    _throttle_scenario(app, client, maria, monkeypatch)
-    # The counters live in Redis, so a fresh limiter (another process) sees them.
-    import redis
-
-    keys = redis.Redis.from_url(redis_url).keys("tavoli:rl:login:*")
-    assert len(keys) == 2
-    assert all(redis.Redis.from_url(redis_url).ttl(k) > 0 for k in keys)
-
-
-def test_success_resets_the_email_counter(app, client, maria):
-    limit = app.config["LOGIN_MAX_FAILURES"]
-    app.config["LOGIN_MAX_FAILURES_PER_IP"] = 100
-    for _ in range(limit - 1):
-        login(client, maria, "password-sbagliata")
-    assert login(client, maria).status_code == 302
-    logout(client)
-    for _ in range(limit - 1):
-        assert login(client, maria, "password-sbagliata").status_code == 401
-    assert login(client, maria).status_code == 302
+# Throttling: tests/accounts/test_login_throttle.py
 
 
 def test_password_change_ends_other_sessions(app, maria):

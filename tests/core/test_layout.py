@@ -65,13 +65,16 @@ def test_has_endpoint(app):
 
 def _add_user(app, *, admin: bool) -> str:
     from workspace.accounts.models import User
+    from workspace.accounts.service import open_login
     from workspace.db import db
 
     with app.app_context():
         user = User(name="Giulia Prova", email=f"giulia.{int(admin)}@example.org", is_admin=admin)
         db.session.add(user)
+        db.session.flush()
+        cookie_id = open_login(db.session, user)
         db.session.commit()
-        return user.login_id
+        return cookie_id
 
 
 def _login(client, login_id: str) -> None:

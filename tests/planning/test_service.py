@@ -165,6 +165,10 @@ def test_completeness_meter_and_ready_only_when_complete(session):
     assert scheda.status == "bozza"
     changes = [v.change for v in scheda.versions]
     assert changes == ["creata", "modificata", "pronta", "riaperta"]
+    diff = service.version_changes(scheda)
+    assert diff[3] == ["Stato"]
+    assert diff[4] == ["QUALI OBIETTIVI VUOLE RAGGIUNGERE", "Stato"]
+    assert "TITOLO INTERVENTO" in diff[2] and "QUALE IMPATTO DOVREBBE AVERE L'INTERVENTO?" in diff[2]
     assert all(v.author_id == vw.admin.id for v in scheda.versions)
 
 

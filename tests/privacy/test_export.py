@@ -9,7 +9,7 @@ from sqlalchemy import select
 from tests.world import add_bisogno, login_client
 from workspace import signals
 from workspace.accounts import links as account_links
-from workspace.accounts.models import AccessToken, User
+from workspace.accounts.models import AccessToken, LoginSession, User
 from workspace.db import utcnow
 from workspace.needs import service as needs
 from workspace.needs.models import Bisogno
@@ -78,6 +78,7 @@ def test_export_is_a_json_attachment_with_the_persons_data(app, world, in_app):
     assert "bisogno.created" in kinds and "annotation.created" in kinds and "presence.joined" in kinds
     assert all(set(e) == {"tavolo_id", "tavolo", "seq", "kind", "object_id", "at"} for e in data["events"])
     assert [t["kind"] for t in data["access_tokens"]] == ["login_link"]
+    assert data["logins"] and all(set(lg) == {"created_at", "ended_at", "remember"} for lg in data["logins"])
     assert data["privacy_notice"] == {"version_read": None, "read_at": None, "current_version": "1"}
 
 
@@ -87,10 +88,11 @@ def test_export_holds_no_hashes_and_no_one_else(app, world, in_app):
     with in_app() as s:
         delia = s.get(User, world.delegate.id)
         secrets = [delia.password_hash, delia.login_id,
-                   *s.scalars(select(AccessToken.token_hash))]
+                   *s.scalars(select(AccessToken.token_hash)), *s.scalars(select(LoginSession.key_hash))]
     for secret in secrets:
         assert secret and secret not in body
     assert "password_hash" not in body and "token_hash" not in body and "login_id" not in body
+    assert "key_hash" not in body
     # Other people: names, addresses, their contributions.
     for other in ("Dario Delegato", "del2@prova.example.org", "Carlo Collega", "col@prova.example.org",
                   "Fabio Facilitatore", "fac@prova.example.org", "Povertà educativa",

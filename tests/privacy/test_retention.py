@@ -165,3 +165,29 @@ def test_purge_command(tmp_path):
     done = run(["privacy", "purge"], tmp_path, TAVOLI_RETENTION_MAIL_DAYS="30")
     assert done.returncode == 0, done.stderr
     assert "E-mail in MAIL_DIR eliminate: 1" in done.stdout and not old.exists()
+
+
+def test_ended_logins_go_with_the_single_use_links(app, in_app, world):
+    """The records of logins ended by a logout go after RETENTION_TOKENS_DAYS; open ones stay."""
+    from workspace.accounts.models import LoginSession
+
+    with in_app() as s:
+        rows = {
+            "ended_long_ago": LoginSession(user_id=world.delegate.id, key_hash=os.urandom(32).hex(),
+                                           created_at=NOW - timedelta(days=200), ended_at=NOW - timedelta(days=91)),
+            "ended_recently": LoginSession(user_id=world.delegate.id, key_hash=os.urandom(32).hex(),
+                                           created_at=NOW - timedelta(days=20), ended_at=NOW - timedelta(days=10)),
+            "open_old": LoginSession(user_id=world.delegate.id, key_hash=os.urandom(32).hex(),
+                                     created_at=NOW - timedelta(days=300)),
+        }
+        s.add_all(rows.values())
+        s.commit()
+        ids = {name: row.id for name, row in rows.items()}
+    with in_app() as s:
+        assert purge(s, app.config, now=NOW, dry_run=True).logins == 1
+        s.rollback()
+        report = purge(s, app.config, now=NOW)
+        s.commit()
+        assert report.logins == 1 and "Accessi chiusi (logout) eliminati: 1" in report.summary()
+        left = set(s.scalars(select(LoginSession.id).where(LoginSession.id.in_(ids.values()))))
+    assert left == {ids["ended_recently"], ids["open_old"]}

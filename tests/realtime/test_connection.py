@@ -162,12 +162,13 @@ def test_bad_leave_refused(app, world, connect, payload, caplog):
 # --- robustness ---------------------------------------------------------------------------------------------
 
 
-def test_unknown_event_is_ignored_and_nobody_is_disconnected(world, connect):
+def test_unknown_event_is_answered_invalid_and_nobody_is_disconnected(world, connect):
+    """An unknown event gets an error ack (issue #12, fault 6: the client must not wait forever)."""
     sender = connect(world.delegate)
     other = connect(world.delegate2)
     join(other, world.tavolo.id)
     for name in ("bisogno.delete", "admin.shutdown", "", "x" * 500):
-        assert call(sender, name, {"tavolo_id": world.tavolo.id}) is None
+        assert call(sender, name, {"tavolo_id": world.tavolo.id})["error"] == "invalid"
     assert connected(sender) and connected(other)
     ack = op(sender, "bisogno.create", world.tavolo.id, title="Ancora qui", macroarea="E")
     assert ack["ok"] and [e["seq"] for e in events(other)] == [ack["seq"]]

@@ -355,11 +355,14 @@ def test_duplicate_op_id_is_acknowledged_and_applied_once(app, world, connect):
     assert [e["seq"] for e in events(member)] == [first["seq"]]
     with db_session(app) as session:
         assert session.query(Annotation).filter_by(body="Offriamo **due** volontari.").count() == 1
-    # the same op_id from another connection of another person on this tavolo is still one operation
+    # the same op_id from another person on this tavolo is not theirs to retry (issue #12, fault 6):
+    # refused, never acknowledged as a success, and nothing applied
     other = connect(world.delegate)
     third = op(other, "annotation.create", ids["tavolo"], op_id=op_id, **payload)
-    assert third["duplicate"] is True and third["seq"] == first["seq"]
+    assert third["error"] == "conflict" and "duplicate" not in third
     assert events(member) == []
+    with db_session(app) as session:
+        assert session.query(Annotation).filter_by(body="Offriamo **due** volontari.").count() == 1
 
 
 def test_service_refusal_comes_back_as_an_italian_ack(app, world, connect):

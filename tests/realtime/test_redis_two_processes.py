@@ -198,3 +198,37 @@ def test_real_server_refuses_connections_with_an_italian_reason(servers, world):
         assert client.call("join", {"tavolo_id": world.tavolo.id})["ok"]
     finally:
         client.close()
+
+
+def test_logout_on_one_process_closes_the_logins_connection_on_the_other(servers, world):
+    """Issue #12, fault 1, with two processes: the login's socket lives on B, the logout happens on
+    A; B closes it (the sids of each login are in Redis, the disconnect goes through the queue)."""
+    a, b = servers
+    http = requests.Session()
+    page = http.get(a.url + "/accedi", timeout=10)
+    http.post(a.url + "/accedi", timeout=10, allow_redirects=False,
+              data={"email": world.delegate.email, "password": PASSWORD, "csrf_token": csrf_token_from(page.text)})
+    home = http.get(a.url + "/", timeout=10)
+    cookie, token = http.cookies.get("session"), csrf_token_from(home.text)
+    other_cookie, other_token = _login(a, world.delegate.email)  # the same person, another device
+    on_b, other = LiveClient(), LiveClient()
+    try:
+        on_b.connect(b, cookie, token)
+        other.connect(b, other_cookie, other_token)
+        assert on_b.call("join", {"tavolo_id": world.tavolo.id})["ok"]
+        assert http.post(a.url + "/esci", data={"csrf_token": token}, timeout=10,
+                         allow_redirects=False).status_code == 302
+        deadline = time.monotonic() + 10
+        while on_b.sio.connected and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not on_b.sio.connected, "la connessione del login chiuso su A è ancora aperta su B"
+        assert other.sio.connected, "l'altro dispositivo è stato disconnesso"
+        again = LiveClient()
+        try:
+            with pytest.raises(sio_client.exceptions.ConnectionError):
+                again.connect(b, cookie, token)
+        finally:
+            again.close()
+    finally:
+        on_b.close()
+        other.close()

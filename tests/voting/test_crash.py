@@ -21,6 +21,7 @@ from flask.sessions import SecureCookieSessionInterface
 from sqlalchemy import func, select
 
 from tests.voting.support import add_delegates, make_round, voting_world
+from workspace.accounts.service import open_login
 from workspace.db import db
 from workspace.voting import methods
 from workspace.voting.models import Participation, PooledBallot, SecretBallot
@@ -110,10 +111,11 @@ def test_acknowledged_secret_ballots_survive_a_kill_and_are_counted(app, tmp_pat
         extra = add_delegates(session, vw, "ets", 3, "ETS sopravvissuto")
         vote = make_round(session, vw, secret=True)
         people = [vw.delegate, vw.colleague, vw.delegate2, *extra]  # 6 voters
-        logins = [p.login_id for p in people]
-        ids = {"round": vote.id, "tavolo": vw.tavolo.id, "facilitator": vw.facilitator.login_id,
+        logins = [open_login(session, p) for p in people]
+        ids = {"round": vote.id, "tavolo": vw.tavolo.id, "facilitator": open_login(session, vw.facilitator),
                "candidates": [str(b) for b in vw.bisogni]}
         ballots = [{"points": {str(vw.bisogni[n % 4]): 6, str(vw.bisogni[(n + 1) % 4]): 4}} for n in range(len(people))]
+        session.commit()  # the logins the cookies name
     db_url = app.config["DATABASE_URL"]
 
     first = ServerProcess(db_url, tmp_path)

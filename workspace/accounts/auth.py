@@ -1,12 +1,15 @@
-"""Flask-Login wiring: the session cookie carries ``User.login_id``, not the primary key; and where
-a person goes right after logging in."""
+"""Flask-Login wiring: the session cookie carries ``"<User.login_id>.<key>"`` (the person's
+rotating login id and the key of one :class:`~workspace.accounts.models.LoginSession`), not the
+primary key; and where a person goes right after logging in."""
 from __future__ import annotations
+
+import hashlib
 
 from flask import current_app, g, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from workspace.accounts.models import User
+from workspace.accounts.models import LoginSession, User
 from workspace.db import db
 from workspace.extensions import login_manager
 
@@ -18,9 +21,25 @@ login_manager.login_message_category = "info"
 NOTICE_ENDPOINT = "privacy.notice"
 
 
+def key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
 @login_manager.user_loader
-def load_user(login_id: str) -> User | None:
-    return db.session.scalar(select(User).where(User.login_id == login_id, User.active.is_(True)))
+def load_user(cookie_id: str) -> User | None:
+    """The person of a session or remember-me cookie, while that login is live (not logged out,
+    password unchanged, account active). A cookie without a login key is refused."""
+    login_id, _dot, key = str(cookie_id).partition(".")
+    if not login_id or not key:
+        return None
+    user = db.session.scalar(
+        select(User).join(LoginSession, LoginSession.user_id == User.id)
+        .where(User.login_id == login_id, User.active.is_(True), LoginSession.key_hash == key_hash(key),
+               LoginSession.ended_at.is_(None))
+    )
+    if user is not None:
+        user.login_key = key
+    return user
 
 
 def forget_cached_user() -> None:

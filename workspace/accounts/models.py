@@ -68,8 +68,18 @@ class User(UserMixin, Base):
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
+    @property
+    def login_key(self) -> str | None:
+        """The key of the login this request runs under (set by the user loader or at login; never
+        stored on the row): the cookie carries ``"<login_id>.<key>"``, see :class:`LoginSession`."""
+        return self.__dict__.get("_tavoli_login_key")
+
+    @login_key.setter
+    def login_key(self, key: str | None) -> None:
+        self.__dict__["_tavoli_login_key"] = key
+
     def get_id(self) -> str:
-        return self.login_id
+        return f"{self.login_id}.{self.login_key}" if self.login_key else self.login_id
 
     @property
     def is_active(self) -> bool:  # Flask-Login: inactive users cannot log in
@@ -78,6 +88,24 @@ class User(UserMixin, Base):
     @property
     def organisations(self) -> list[Organisation]:
         return [m.organisation for m in self.memberships]
+
+
+class LoginSession(Base):
+    """One login (a browser, a device): what logging out ends on the server.
+
+    The session and remember-me cookies carry ``"<User.login_id>.<key>"``; only the SHA-256 of the
+    key is stored. A cookie names a live login only while its row has no ``ended_at``: logging out
+    ends this row (other devices stay logged in), "esci da tutti i dispositivi" ends every row of
+    the person, and a password change rotates ``login_id`` (every cookie dies at once)."""
+
+    __tablename__ = "login_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    remember: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Membership(Base):

@@ -32,6 +32,7 @@ from workspace.accounts import codice_fiscale as cf_rules
 from workspace.accounts.models import (
     ORGANISATION_KINDS,
     RUNTS_SECTIONS,
+    LoginSession,
     Membership,
     Organisation,
     User,
@@ -39,7 +40,8 @@ from workspace.accounts.models import (
 )
 from workspace.db import utcnow
 from workspace.problems import Problem, invalid, invalid_fields, not_found, throttled
-from workspace.ratelimit import Limiter, Throttled, email_key, ip_key
+from workspace.ratelimit import LoginThrottle, Throttled
+from workspace.text import clean as typed_text
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024  # argon2 accepts more, but nobody types a novel: refuse obvious abuse
@@ -104,7 +106,7 @@ def normalise_email(value: str | None, field: str = "email") -> str:
 
 def clean_text(value: str | None, *, field: str, label: str, max_length: int) -> str:
     """A required one-line text (a name): spaces folded, at most ``max_length`` characters."""
-    text = " ".join((value or "").split())
+    text = " ".join(typed_text(value or "", label, field).split())
     if not text:
         raise invalid(_("Il campo «%(label)s» è obbligatorio.", label=label), field)
     if len(text) > max_length:
@@ -329,7 +331,10 @@ def authenticate(session: Session, email: str, password: str) -> User:
         _verify(None, password or "")
         raise bad from None
     user = find_user(session, email)
-    if user is None or not _verify(user.password_hash, password or ""):
+    if user is None:
+        _verify(None, password or "")  # the same argon2 cost: timing does not tell who has an account
+        raise bad
+    if not _verify(user.password_hash, password or ""):
         raise bad
     if not user.active:
         raise account_disabled()
@@ -340,30 +345,31 @@ def authenticate(session: Session, email: str, password: str) -> User:
     return user
 
 
-def login_keys(email: str, ip: str | None) -> list[str]:
+def _login_address(email: str) -> str:
     try:
-        email = normalise_email(email)  # variants of one address share one counter
+        return normalise_email(email)  # variants of one address share one counter
     except Problem:
-        pass
-    return [email_key("login", email or ""), ip_key("login", ip)]
+        return (email or "").strip().lower()
 
 
-def login_with_password(session: Session, limiter: Limiter, email: str, password: str, ip: str | None) -> User:
-    """authenticate() behind the login throttle: a blocked attempt never reaches argon2 (429)."""
-    keys = login_keys(email, ip)
+def login_with_password(session: Session, limiter: LoginThrottle, email: str, password: str,
+                        ip: str | None) -> User:
+    """authenticate() behind the login throttle (per address and IP pair, increasing waits: see
+    ``workspace.ratelimit``): a waiting attempt never reaches argon2 (429)."""
+    address = _login_address(email)
     try:
-        limiter.check(keys)
+        limiter.check_login(address, ip)
     except Throttled as exc:
         raise throttled(exc.message, exc.retry_after) from exc
     try:
         user = authenticate(session, email, password)
     except Problem as exc:
         if exc.code == "bad_credentials":
-            limiter.hit(keys)  # in the limiter's store, not the database: the rollback keeps it
+            limiter.failed_login(address, ip)  # in the limiter's store, not the database: the rollback keeps it
         if exc.code in ("bad_credentials", "account_disabled"):
             _failed_login(session, email, exc.code)
         raise
-    limiter.reset(keys[:1])  # the address is proven; the IP counter keeps running
+    limiter.succeeded_login(address, ip)
     announce(session, user, "login.succeeded", "user", user.id, method="password")
     return user
 
@@ -380,23 +386,60 @@ def _failed_login(session: Session, email: str, reason: str) -> None:
              outlives_rollback=True, reason=reason, known_account=account is not None)
 
 
+def open_login(session: Session, user: User, *, remember: bool = False) -> str:
+    """Start one login (a browser, a device) of ``user``: the id its session and remember-me
+    cookies carry (``user.get_id()`` from now on in this request)."""
+    from workspace.accounts.auth import key_hash
+
+    key = secrets.token_urlsafe(24)
+    session.add(LoginSession(user_id=user.id, key_hash=key_hash(key), remember=bool(remember)))
+    session.flush()
+    user.login_key = key
+    return user.get_id()
+
+
+def _live_logins(user: User):
+    return select(LoginSession).where(LoginSession.user_id == user.id, LoginSession.ended_at.is_(None))
+
+
 def logged_out(session: Session, user: User) -> None:
-    """The person logs out (the audit trail)."""
+    """The person logs out of this login: its cookies (session and remember-me) stop working on
+    the server; the person's other devices stay logged in. Announced to the audit trail."""
+    from workspace.accounts.auth import key_hash
+
+    if user.login_key:
+        login = session.scalar(_live_logins(user).where(LoginSession.key_hash == key_hash(user.login_key)))
+        if login is not None:
+            login.ended_at = utcnow()
+    session.flush()
     announce(session, user, "logout", "user", user.id)
 
 
-def change_password(session: Session, limiter: Limiter, user: User, current: str | None, new: str,
+def logged_out_everywhere(session: Session, user: User) -> int:
+    """"Esci da tutti i dispositivi": every login of the person ends, and ``login_id`` rotates so
+    no cookie made before now works anywhere. Returns how many logins were ended."""
+    now = utcnow()
+    logins = list(session.scalars(_live_logins(user)))
+    for login in logins:
+        login.ended_at = now
+    user.login_id = new_login_id()
+    user.login_key = None
+    session.flush()
+    announce(session, user, "logout.everywhere", "user", user.id, logins=len(logins))
+    return len(logins)
+
+
+def change_password(session: Session, limiter: LoginThrottle, user: User, current: str | None, new: str,
                     ip: str | None = None) -> None:
     """From the profile page: the current password is required when one exists (and throttled)."""
     check_password(new, email=user.email, field="new_password")
     if user.password_hash:
-        keys = login_keys(user.email, ip)
         try:
-            limiter.check(keys)
+            limiter.check_login(user.email, ip)
         except Throttled as exc:
             raise throttled(exc.message, exc.retry_after, field="current_password") from exc
         if not _verify(user.password_hash, current or ""):
-            limiter.hit(keys)
+            limiter.failed_login(user.email, ip)
             announce(session, user, "password.change_failed", "user", user.id, outlives_rollback=True)
             raise invalid(_("La password attuale non è corretta."), "current_password")
     set_password(session, user, new, field="new_password")

@@ -30,6 +30,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
+from workspace import realtime
 from workspace.accounts import links, service
 from workspace.accounts.auth import after_login, forget_cached_user
 from workspace.accounts.forms import (
@@ -50,7 +51,7 @@ from workspace.db import db
 from workspace.problems import Problem
 from workspace.ratelimit import get_limiter
 from workspace.record import on_commit
-from workspace.web import safe_next, transaction
+from workspace.web import creates, safe_next, transaction
 
 bp = Blueprint("accounts", __name__)
 bp.before_app_request(forget_cached_user)
@@ -99,7 +100,9 @@ def _page_refusing(problem: Problem, form: FlaskForm, template: str, **context: 
 
 def _log_in(user: User, remember: bool = False, welcome: str | None = None) -> None:
     """Log ``user`` in once the transaction commits: a login whose change failed to save leaves no
-    session cookie behind (nor a welcome message)."""
+    session cookie behind (nor a welcome message). The login itself (what logging out ends on the
+    server) is written in the transaction."""
+    service.open_login(db.session, user, remember=remember)
 
     def done() -> None:
         session.clear()  # nothing from before the login survives into the authenticated session
@@ -142,15 +145,45 @@ def login() -> ResponseReturnValue:
     return redirect(after_login(user, _next_url(form.next.data)))
 
 
+def _disconnect_after_commit(user_id: int, cookie_id: str | None) -> None:
+    """Close the live connections of the login that ended (all the person's when ``cookie_id`` is
+    None) once the change is committed."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def close() -> None:
+        realtime.disconnect_logins(app, user_id, cookie_id)
+
+    on_commit(db.session, close)
+
+
+def _forget_login() -> None:
+    logout_user()  # also tells Flask-Login to delete the remember-me cookie: keep that flag
+    for key in [k for k in session if not k.startswith("_")]:
+        session.pop(key)
+
+
 @bp.post("/esci")
 @transaction
 def logout() -> ResponseReturnValue:
     if current_user.is_authenticated:
-        service.logged_out(db.session, current_user._get_current_object())
-    logout_user()  # also tells Flask-Login to delete the remember-me cookie: keep that flag
-    for key in [k for k in session if not k.startswith("_")]:
-        session.pop(key)
+        user = current_user._get_current_object()
+        cookie_id = user.get_id()
+        service.logged_out(db.session, user)
+        _disconnect_after_commit(user.id, cookie_id)
+    _forget_login()
     flash(_("Sei uscita o uscito da Tavoli."), "info")
+    return redirect(url_for("core.home"))
+
+
+@bp.post("/esci-da-tutti-i-dispositivi")
+@login_required
+@transaction
+def logout_everywhere() -> ResponseReturnValue:
+    user = current_user._get_current_object()
+    ended = service.logged_out_everywhere(db.session, user)
+    _disconnect_after_commit(user.id, None)
+    _forget_login()
+    flash(_("Sei uscita o uscito da Tavoli su tutti i dispositivi (%(num)d accessi chiusi).", num=ended), "info")
     return redirect(url_for("core.home"))
 
 
@@ -219,6 +252,7 @@ def reset_password(token: str) -> ResponseReturnValue:
         message = _form_refusal(problem, form)
         return _render("accounts/reset_password.html", problem.status, form=form, email=access.email,
                        message=message)
+    _disconnect_after_commit(user.id, None)  # the password changed: every other login ends
     _log_in(user, welcome=_("La password è stata cambiata. Hai già effettuato l'accesso."))
     return redirect(after_login(user, url_for("accounts.profile")))
 
@@ -292,6 +326,10 @@ def profile() -> ResponseReturnValue:
     except Problem as problem:
         return _page_refusing(problem, form, "accounts/profile.html", user=user)
 
+    # The login_id rotated: every open connection's cookie is now dead; close them (this page's
+    # own reconnects at once with its new cookie).
+    _disconnect_after_commit(user.id, None)
+
     def keep_this_session() -> None:
         login_user(user)  # the login_id rotated: keep this session, end the others
         flash(_("La password è stata cambiata. Le altre sessioni aperte sono state chiuse."), "success")
@@ -321,6 +359,7 @@ def _organisations_page(form: OrganisationForm, status: int = 200, message: str 
 @bp.route("/amministrazione/organizzazioni", methods=["GET", "POST"])
 @admin_required
 @transaction
+@creates
 def organisations() -> ResponseReturnValue:
     form = OrganisationForm()
     form.ambito_code.choices = _ambito_choices()

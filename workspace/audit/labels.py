@@ -50,6 +50,7 @@ ACTION_LABELS = {
     "login.succeeded": _l("Accesso"),
     "login.failed": _l("Accesso non riuscito"),
     "logout": _l("Uscita"),
+    "logout.everywhere": _l("Uscita da tutti i dispositivi"),
     "password.changed": _l("Password cambiata"),
     "password.change_failed": _l("Cambio password non riuscito"),
     "password.reset": _l("Password reimpostata con un link"),

@@ -34,6 +34,7 @@ from workspace.audit import chain
 from workspace.audit.labels import action_label, object_label
 from workspace.audit.models import AuditEntry
 from workspace.forms import ROME
+from workspace.ids import parse_id
 from workspace.problems import Problem, forbidden
 
 PER_PAGE = 50
@@ -192,7 +193,7 @@ class Filters:
         """The filters as the export's entry keeps them: no free text (it could be a name)."""
         out: dict[str, Any] = {k: v for k, v in self.query_args().items() if k != "chi"}
         if self.actor:
-            out["chi"] = self.actor if self.actor.isdigit() else "(testo)"
+            out["chi"] = self.actor if parse_id(self.actor) is not None else "(testo)"
         return out
 
 
@@ -213,8 +214,8 @@ def _filtered(query: Select, filters: Filters) -> Select:
         query = query.where(c.at < _day_start(filters.date_to + timedelta(days=1)))
     if filters.actor:
         actor = filters.actor.strip().lstrip("#")
-        if actor.isdigit():
-            query = query.where(c.actor_id == int(actor))
+        if parse_id(actor) is not None:
+            query = query.where(c.actor_id == parse_id(actor))
         else:
             query = query.where(func.lower(c.actor_label).like(_like(filters.actor.strip()), escape="\\"))
     if filters.action:

@@ -11,6 +11,7 @@ from wtforms.validators import NumberRange, Optional
 from workspace.forms import ChoiceField, WholeNumberField, options
 from workspace.forms import max_length as _max
 from workspace.forms import required as _required
+from workspace.ids import parse_id
 from workspace.minutes.labels import APPROVER_LABELS, NAMING_LABELS
 from workspace.minutes.models import MinutesSettings
 from workspace.minutes.service import MAX_PUBLICATION_YEARS, MAX_REVIEW_DAYS
@@ -26,8 +27,7 @@ class SectionForm(FlaskForm):
     version = HiddenField()
 
     def base_version(self) -> int | None:
-        raw = (self.version.data or "").strip()
-        return int(raw) if raw.isdigit() else None
+        return parse_id(self.version.data, minimum=0)
 
 
 class ReviewForm(FlaskForm):

@@ -40,6 +40,7 @@ from workspace.procedures.models import Procedure
 from workspace.procedures.publication import add_years
 from workspace.tavoli import permissions as tavolo_permissions
 from workspace.tavoli.models import Seduta, Tavolo
+from workspace.text import clean as typed_text
 
 log = logging.getLogger(__name__)
 
@@ -221,6 +222,7 @@ def clean_text(value: Any, label: str, limit: int | None = None, required: bool 
         value = ""
     if not isinstance(value, str):
         raise invalid(_("Il campo «%(f)s» deve essere un testo.", f=label))
+    value = typed_text(value, label)
     value = "\n".join(line.rstrip() for line in value.replace("\r\n", "\n").replace("\r", "\n").split("\n")).strip()
     if required and not value:
         raise invalid(_("Il campo «%(f)s» è obbligatorio.", f=label))

@@ -39,7 +39,7 @@ from workspace.problems import Problem, not_found
 from workspace.procedures import service as procedures
 from workspace.tavoli import service as tavoli_service
 from workspace.tavoli.models import Tavolo
-from workspace.web import transaction
+from workspace.web import creates, transaction
 
 bp = Blueprint("minutes", __name__)
 
@@ -229,8 +229,12 @@ def send_review(tavolo: Tavolo, verbale_id: int):
 @bp.post("/tavoli/<int:tavolo_id>/verbali/<int:verbale_id>/osservazioni")
 @tavolo_read
 @transaction
+@creates
 def remark(tavolo: Tavolo, verbale_id: int):
     verbale = _verbale(tavolo, verbale_id)
+    # Who may not remark is refused before the form is read (workspace/policy.py: a refused role
+    # gets its refusal, never a validation message).
+    permissions.require_remark(db.session, _user(), tavolo.id, verbale.seduta_id)
     form = RemarkForm()
     form.section.choices = options([("", "")] + [(k, k) for k in section_keys(verbale.generated or {})])
     if not form.validate_on_submit():
@@ -272,6 +276,8 @@ def approve(tavolo: Tavolo, verbale_id: int):
 @transaction
 def errata(tavolo: Tavolo, verbale_id: int):
     verbale = _verbale(tavolo, verbale_id)
+    permissions.require_approve(db.session, _user(), tavolo,
+                                service.settings_for(db.session, tavolo.procedure_id).approver)
     form = ErrataForm()
     if not form.validate_on_submit():
         return _verbale_page(tavolo, verbale, 422, errata_form=form)

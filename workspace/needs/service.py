@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from workspace import record
 from workspace.accounts.models import Organisation, User
 from workspace.db import utcnow
+from workspace.ids import parse_ids
 from workspace.needs.labels import ANNOTATION_FIELD_LABELS, FIELD_LABELS
 from workspace.needs.models import (
     ANNOTATION_KINDS,
@@ -30,6 +31,7 @@ from workspace.reference.models import KeyPoint, Macroarea
 from workspace.tavoli import permissions
 from workspace.tavoli import service as tavoli_service
 from workspace.tavoli.models import Seduta, Tavolo
+from workspace.text import clean as typed_text
 
 DEFAULT_TEXT_LIMIT = 20_000
 
@@ -51,7 +53,7 @@ def _text(value: Any, label: object, required: bool = False, limit: int | None =
         value = ""
     if not isinstance(value, str):
         raise invalid(_("Il campo «%(f)s» deve essere un testo.", f=label))
-    value = value.strip()
+    value = typed_text(value, label).strip()
     if required and not value:
         raise invalid(_("Il campo «%(f)s» è obbligatorio.", f=label))
     limit = limit or text_limit()
@@ -123,13 +125,11 @@ def _apply_fields(session: Session, bisogno: Bisogno, tavolo: Tavolo, data: dict
     if len(transversal) != len(set(transversal_codes)):
         raise invalid(_("Macroarea trasversale non valida."))
     allowed_areas = {primary_code, *transversal_codes}
-    kp_ids = [int(k) for k in (data.get("key_points") or []) if str(k).isdigit()]
-    if len(kp_ids) != len(data.get("key_points") or []):
-        raise invalid(_("Punto chiave non valido."))
+    kp_ids = parse_ids(data.get("key_points"), _("Punto chiave non valido."))
     key_points = list(session.scalars(select(KeyPoint).where(KeyPoint.id.in_(kp_ids))))
     if len(key_points) != len(set(kp_ids)) or any(k.macroarea_code not in allowed_areas for k in key_points):
         raise invalid(_("I punti chiave vanno scelti fra quelli ufficiali delle macroaree del bisogno."))
-    comune_ids = [int(c) for c in (data.get("comuni") or []) if str(c).isdigit()]
+    comune_ids = parse_ids(data.get("comuni"), _("Il territorio va scelto fra i Comuni dell'Ambito."))
     comuni = list(session.scalars(select(Organisation).where(Organisation.id.in_(comune_ids),
                                                              Organisation.kind == "comune")))
     ambito = tavolo.procedure.ambito_code

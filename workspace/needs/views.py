@@ -19,6 +19,7 @@ from sqlalchemy.orm import selectinload
 
 from workspace.accounts.models import Organisation, User
 from workspace.db import db
+from workspace.ids import optional_id, parse_id
 from workspace.markdown import render
 from workspace.needs import digest, service
 from workspace.needs.forms import (
@@ -47,7 +48,7 @@ from workspace.reference.models import KeyPoint, Macroarea
 from workspace.tavoli import permissions
 from workspace.tavoli import service as tavoli_service
 from workspace.tavoli.models import Tavolo
-from workspace.web import transaction
+from workspace.web import creates, transaction
 
 bp = Blueprint("needs", __name__)
 
@@ -105,12 +106,7 @@ def _common(tavolo: Tavolo) -> dict[str, Any]:
 
 
 def _int_or_none(value: str | None, message: str) -> int | None:
-    value = (value or "").strip()
-    if not value:
-        return None
-    if not value.isdigit():
-        raise invalid(message)
-    return int(value)
+    return optional_id(value, message)
 
 
 # --------------------------------------------------------------------------- list
@@ -179,6 +175,7 @@ def _service_data(form: BisognoForm) -> dict[str, Any]:
 @bp.route("/tavoli/<int:tavolo_id>/bisogni/nuovo", methods=["GET", "POST"])
 @login_required
 @transaction
+@creates
 def nuovo(tavolo_id: int):
     tavolo = _tavolo(tavolo_id, "contribute")
     form = BisognoForm()
@@ -258,7 +255,7 @@ def _render_detail(tavolo: Tavolo, bisogno: Bisogno, status: int = 200, message:
     form = annotation_form or AnnotationForm(formdata=None)
     if annotation_form is None:
         reply_to = request.args.get("risposta", "")
-        form.parent_id.data = reply_to if reply_to.isdigit() else ""
+        form.parent_id.data = reply_to if parse_id(reply_to) else ""
         form.kind.data = "esperienza"
     open_for_notes = bisogno.status not in ("accorpato", "ritirato")
     return _render(
@@ -301,6 +298,7 @@ def _back(tavolo_id: int, bisogno_id: int, anchor: str | None = None):
 @bp.post("/tavoli/<int:tavolo_id>/bisogni/<int:bisogno_id>/annotazioni")
 @login_required
 @transaction
+@creates
 def annota(tavolo_id: int, bisogno_id: int):
     tavolo = _tavolo(tavolo_id)
     bisogno = service.get_bisogno(db.session, bisogno_id, tavolo.id)

@@ -32,6 +32,7 @@ def _run(what: str, procedure_id: str, fmt: str, output: str, tavolo: str | None
     from workspace import signals
     from workspace.db import db
     from workspace.exports import check_format
+    from workspace.ids import parse_id
     from workspace.planning import documents
     from workspace.problems import Problem
     from workspace.procedures.models import Procedure
@@ -39,7 +40,7 @@ def _run(what: str, procedure_id: str, fmt: str, output: str, tavolo: str | None
 
     allowed = {"priorita": documents.PRIORITY_FORMATS, "schede": documents.SCHEDE_FORMATS,
                "obiettivi": documents.OBIETTIVI_FORMATS}[what]
-    if not procedure_id.isdigit() or int(procedure_id) < 1:
+    if parse_id(procedure_id) is None:
         _fail(f"identificativo di procedura non valido: «{procedure_id[:20]}» (serve un numero intero positivo).")
     with _app_context(), force_locale("it"):
         session = db.session
@@ -47,15 +48,16 @@ def _run(what: str, procedure_id: str, fmt: str, output: str, tavolo: str | None
             fmt = check_format(fmt, allowed).name
         except Problem as problem:
             _fail(problem.message)
-        procedure = session.get(Procedure, int(procedure_id))
+        procedure = session.get(Procedure, parse_id(procedure_id))
         if procedure is None:
             _fail(f"la procedura {procedure_id} non esiste.")
         assert procedure is not None
         scope = documents.Scope()
         if tavolo is not None:
-            if not tavolo.isdigit() or int(tavolo) not in {t.id for t in procedure.tavoli}:
+            tavolo_id = parse_id(tavolo)
+            if tavolo_id is None or tavolo_id not in {t.id for t in procedure.tavoli}:
                 _fail(f"il tavolo «{tavolo[:20]}» non appartiene alla procedura {procedure.id}.")
-            scope = documents.Scope(tavolo_id=int(tavolo))
+            scope = documents.Scope(tavolo_id=tavolo_id)
         elif macroarea is not None:
             code = macroarea.strip().upper()
             if len(code) != 1 or session.get(Macroarea, code) is None:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 from workspace import record, signals
 from workspace.accounts.models import User
 from workspace.db import utcnow
+from workspace.ids import parse_ids
 from workspace.minutes import service as minutes_service
 from workspace.needs.models import Annotation, Bisogno
 from workspace.planning import schema
@@ -559,7 +560,7 @@ def create_scheda(session: Session, actor: User, procedure: Procedure, bisogno_i
                   macroarea_code: str | None = None, now: datetime | None = None) -> Scheda:
     """A new card answering one or more agreed bisogni of the procedure, prefilled from them."""
     require_manage(actor, procedure)
-    ids = list(dict.fromkeys(int(i) for i in bisogno_ids))
+    ids = list(dict.fromkeys(parse_ids(list(bisogno_ids), field="bisogni")))
     if not ids:
         raise invalid_fields({"bisogni": _("Scegliere almeno un bisogno a cui la scheda risponde.")})
     bisogni = list(session.scalars(select(Bisogno).where(Bisogno.id.in_(ids)).order_by(Bisogno.id)))
@@ -613,7 +614,7 @@ def update_scheda(session: Session, actor: User, scheda: Scheda, *, values: dict
             errors.update(problem.errors or {})
     new_bisogni = None
     if bisogno_ids is not None:
-        ids = list(dict.fromkeys(int(i) for i in bisogno_ids))
+        ids = list(dict.fromkeys(parse_ids(list(bisogno_ids), field="bisogni")))
         new_bisogni = list(session.scalars(select(Bisogno).where(Bisogno.id.in_(ids)).order_by(Bisogno.id)))
         tavolo_ids = {t.id for t in procedure.tavoli}
         if not ids or len(new_bisogni) != len(ids) or any(b.tavolo_id not in tavolo_ids for b in new_bisogni):
@@ -662,6 +663,24 @@ def set_ready(session: Session, actor: User, scheda: Scheda, ready: bool = True,
     _snapshot(session, scheda, "pronta" if ready else "riaperta", actor, now)
     _announce(session, actor, "ready" if ready else "reopened", scheda)
     return scheda
+
+
+def version_changes(scheda: Scheda) -> dict[int, list[str]]:
+    """Version number -> the labels of what changed since the previous version (fields by their
+    official label; the macroarea, the LEPS, the bisogni and the state by name)."""
+    extra = {"macroarea": "Macroarea principale", "leps": "LEPS collegati", "bisogni": "Bisogni",
+             "status": "Stato"}
+    out: dict[int, list[str]] = {}
+    previous: dict[str, Any] | None = None
+    for version in scheda.versions:
+        data = version.data or {}
+        if previous is not None:
+            old_values, new_values = previous.get("values") or {}, data.get("values") or {}
+            changed = [f["label_it"] for f in schema.fields() if old_values.get(f["id"]) != new_values.get(f["id"])]
+            changed += [label for key, label in extra.items() if previous.get(key) != data.get(key)]
+            out[version.version] = changed
+        previous = data
+    return out
 
 
 def completeness(scheda: Scheda) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from flask_wtf import FlaskForm
 
 from workspace import exports, signals
 from workspace.db import db, utcnow
+from workspace.ids import parse_id, parse_ids
 from workspace.minutes import labels as minutes_labels
 from workspace.minutes import publication as minutes_publication
 from workspace.needs import service as needs_service
@@ -29,6 +30,7 @@ from workspace.voting.labels import METHOD_SHORT
 from workspace.web import transaction
 
 bp = Blueprint("planning", __name__)
+MAX_INDICATORS = 60  # rows of one indicator table the editor reads
 
 
 class ActionForm(FlaskForm):
@@ -59,7 +61,9 @@ def _procedure_for_reader(procedure_id: int) -> Procedure:
 def _scope() -> Scope:
     tavolo = request.args.get("tavolo", "")
     macroarea = request.args.get("macroarea", "").strip().upper()[:1] or None
-    return Scope(tavolo_id=int(tavolo) if tavolo.isdigit() else None, macroarea=macroarea)
+    if tavolo and parse_id(tavolo) is None:
+        abort(404)
+    return Scope(tavolo_id=parse_id(tavolo), macroarea=macroarea)
 
 
 # --------------------------------------------------------------------------- overview
@@ -147,7 +151,7 @@ def dispose(tavolo_id: int, bisogno_id: int):
 def create(procedure_id: int):
     _csrf()
     procedure = service.get_procedure(db.session, procedure_id)
-    ids = [int(i) for i in request.form.getlist("bisogni") if i.isdigit()]
+    ids = parse_ids(request.form.getlist("bisogni"), field="bisogni")
     scheda = service.create_scheda(db.session, _user(), procedure, ids, request.form.get("macroarea") or None)
     return redirect(url_for("planning.scheda", procedure_id=procedure.id, scheda_id=scheda.id), 303)
 
@@ -166,6 +170,7 @@ def scheda(procedure_id: int, scheda_id: int):
             for f, text in rows]
     return render_template("planning/scheda.html", procedure=procedure, scheda=card, rows=rows,
                            meter=service.completeness(card), trace=service.trace(session, card), names=names,
+                           changed=service.version_changes(card),
                            can_manage=service.can_manage(_user(), procedure), formats=documents.SCHEDE_FORMATS,
                            **_common())
 
@@ -192,10 +197,10 @@ def _values_from_form(form) -> dict[str, Any]:
             values[fid] = {"answer": answer, "detail": form.get(f"{key}-detail", "")} if answer else None
         elif kind == "indicators":
             rows = []
-            for n in range(int(form.get(f"{key}-rows", "0") or 0) if form.get(f"{key}-rows", "0").isdigit() else 0):
+            for n in range(min(parse_id(form.get(f"{key}-rows", ""), minimum=0) or 0, MAX_INDICATORS)):
+                bisogno_id = parse_id(form.get(f"{key}-{n}-bisogno_id", ""))
                 rows.append({k: form.get(f"{key}-{n}-{k}", "") for k in schema.INDICATOR_KEYS}
-                            | ({"bisogno_id": int(form[f"{key}-{n}-bisogno_id"])}
-                               if form.get(f"{key}-{n}-bisogno_id", "").isdigit() else {}))
+                            | ({"bisogno_id": bisogno_id} if bisogno_id is not None else {}))
             values[fid] = rows
     return values
 

@@ -4,7 +4,8 @@
   SMTP server is configured (``instance/mail/*.eml``) are deleted once older than this. They hold
   addresses and single-use links.
 - ``RETENTION_TOKENS_DAYS`` (TAVOLI_RETENTION_TOKENS_DAYS, 90): single-use links (invitations,
-  password resets, login links) are deleted this long after they were used or expired. Only
+  password resets, login links) are deleted this long after they were used or expired; so are the
+  records of logins ended by a logout. Only
   hashes of the links are stored, but each row names an address and often a person.
 - ``RETENTION_PRESENCE_YEARS`` (TAVOLI_RETENTION_PRESENCE_YEARS, 5): presences older than this keep
   their seduta, organisation, role, mode and times (the attendance of each organisation remains
@@ -28,7 +29,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from workspace import closure, signals
-from workspace.accounts.models import AccessToken
+from workspace.accounts.models import AccessToken, LoginSession
 from workspace.db import utcnow
 
 
@@ -37,6 +38,7 @@ class PurgeReport:
     dry_run: bool = False
     mail_files: int = 0
     tokens: int = 0
+    logins: int = 0
     presences: int = 0
     events: int = 0
 
@@ -45,6 +47,7 @@ class PurgeReport:
         lines = [
             f"E-mail in MAIL_DIR {'da eliminare' if dry else 'eliminate'}: {self.mail_files}",
             f"Link monouso usati o scaduti {'da eliminare' if dry else 'eliminati'}: {self.tokens}",
+            f"Accessi chiusi (logout) {'da eliminare' if dry else 'eliminati'}: {self.logins}",
             f"Presenze {'da rendere anonime' if dry else 'rese anonime'}: {self.presences} "
             f"(eventi {'da aggiornare' if dry else 'aggiornati'}: {self.events})",
         ]
@@ -87,6 +90,18 @@ def purge_tokens(session: Session, days: int, *, now: datetime, dry_run: bool = 
     return deleted.rowcount or 0
 
 
+def purge_logins(session: Session, days: int, *, now: datetime, dry_run: bool = False) -> int:
+    """Delete the records of logins ended (logout) more than ``days`` days before ``now``: once
+    ended they only say when a person used Tavoli, which the audit trail already keeps."""
+    if days <= 0:
+        return 0
+    old = LoginSession.ended_at < now - timedelta(days=days)
+    if dry_run:
+        return session.scalar(select(func.count()).select_from(LoginSession).where(old)) or 0
+    deleted = cast("CursorResult[Any]", session.execute(delete(LoginSession).where(old)))
+    return deleted.rowcount or 0
+
+
 def purge(session: Session, config: dict[str, Any], *, now: datetime | None = None,
           dry_run: bool = False) -> PurgeReport:
     """Apply every retention rule of ``config`` as of ``now``. The caller commits (or not, for a dry run)."""
@@ -95,6 +110,7 @@ def purge(session: Session, config: dict[str, Any], *, now: datetime | None = No
     report.mail_files = purge_mail(config["MAIL_DIR"], int(config.get("RETENTION_MAIL_DAYS") or 0),
                                    now=now, dry_run=dry_run)
     report.tokens = purge_tokens(session, int(config.get("RETENTION_TOKENS_DAYS") or 0), now=now, dry_run=dry_run)
+    report.logins = purge_logins(session, int(config.get("RETENTION_TOKENS_DAYS") or 0), now=now, dry_run=dry_run)
     # The rules of the other areas (presences: tavoli).
     with closure.exempt(session):  # a legal duty: also in concluded procedures
         counts = signals.collect(signals.retention_due, session, config=config, now=now, dry_run=dry_run)
@@ -103,5 +119,6 @@ def purge(session: Session, config: dict[str, Any], *, now: datetime | None = No
     if not dry_run:
         signals.action_recorded.send(session, actor=None, action="retention.applied", object_type=None,
                                      object_id=None, details={"mail_files": report.mail_files, "tokens": report.tokens,
+                                                              "logins": report.logins,
                                                               "presences": report.presences, "events": report.events})
     return report

@@ -50,7 +50,7 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from workspace import closure, signals
-from workspace.accounts.models import AccessToken, User, new_login_id
+from workspace.accounts.models import AccessToken, LoginSession, User, new_login_id
 from workspace.accounts.payloads import organisation_ref
 from workspace.db import utcnow
 from workspace.problems import Problem, conflict, invalid
@@ -116,6 +116,12 @@ def export_personal_data(session: Session, user: User, *, notice_version: str | 
              "grants_admin": t.grants_admin, "created_at": _iso(t.created_at),
              "expires_at": _iso(t.expires_at), "used_at": _iso(t.used_at)}
             for t in tokens
+        ],
+        # Each login (browser, device) and when it ended; never its key.
+        "logins": [
+            {"created_at": _iso(lg.created_at), "ended_at": _iso(lg.ended_at), "remember": lg.remember}
+            for lg in session.scalars(select(LoginSession).where(LoginSession.user_id == user.id)
+                                      .order_by(LoginSession.id))
         ],
     }
     # Each area's part: tavolo roles, presences and events, bisogni, votes, applications...
@@ -269,6 +275,7 @@ def _pseudonymise_user(session: Session, user: User, *, now: datetime | None = N
         report.memberships += 1
     deleted = cast("CursorResult[Any]", session.execute(delete(AccessToken).where(_tokens_of(user))))
     report.tokens = deleted.rowcount or 0
+    session.execute(delete(LoginSession).where(LoginSession.user_id == uid))  # every login ends
 
     user.name = pseudonym(uid)
     user.email = placeholder_email(uid)

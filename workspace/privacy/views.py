@@ -30,6 +30,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 
+from workspace import realtime
 from workspace.accounts.auth import notice_pending
 from workspace.db import db, utcnow
 from workspace.extensions import login_manager
@@ -125,6 +126,7 @@ def delete_account() -> ResponseReturnValue:
             return page(problem.status)
         return page(problem.status, problem.message)
     old_email = form.email.data.strip().lower()
+    app, user_id = current_app._get_current_object(), user.id  # type: ignore[attr-defined]
     mail_dir = None if current_app.config.get("MAIL_SERVER") else current_app.config["MAIL_DIR"]
 
     def deleted() -> None:
@@ -132,6 +134,7 @@ def delete_account() -> ResponseReturnValue:
         # session and its mails.
         if mail_dir is not None:
             service.forget_mail(mail_dir, old_email)
+        realtime.disconnect_logins(app, user_id)  # every open live connection of the person closes
         logout_user()
         session.clear()
         flash(_("Il tuo account è stato eliminato. I contributi che hai dato per la tua organizzazione "

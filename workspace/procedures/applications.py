@@ -24,6 +24,7 @@ from workspace.accounts import codice_fiscale as cf_rules
 from workspace.accounts import service as accounts
 from workspace.accounts.models import User
 from workspace.db import utcnow
+from workspace.ids import parse_id
 from workspace.problems import Problem, conflict, invalid, invalid_fields
 from workspace.procedures import permissions
 from workspace.procedures.files import StoredFile
@@ -166,10 +167,11 @@ class _Checker:
     def tavoli(self, choosable: dict[int, Tavolo]) -> list[Tavolo]:
         wanted: list[int] = []
         for raw in self.data.get("tavoli") or []:
-            try:
-                wanted.append(int(raw))
-            except (TypeError, ValueError):
+            tavolo_id = parse_id(raw)
+            if tavolo_id is None:
                 self.errors["tavoli"] = _("Tavolo non valido.")
+            else:
+                wanted.append(tavolo_id)
         chosen = [choosable[i] for i in dict.fromkeys(wanted) if i in choosable]
         if not wanted:
             self.errors.setdefault("tavoli", _("Scegliere almeno un tavolo a cui partecipare."))

@@ -35,8 +35,10 @@ from workspace.accounts.forms import InvitationForm
 from workspace.accounts.labels import KIND_LABELS
 from workspace.accounts.models import User
 from workspace.accounts.permissions import admin_required
+from workspace.accounts.service import open_login
 from workspace.db import db, utcnow
 from workspace.forms import options, to_utc
+from workspace.ids import parse_id
 from workspace.problems import Problem, invalid
 from workspace.procedures import (
     admissions,
@@ -65,7 +67,7 @@ from workspace.procedures.forms import (
 from workspace.procedures.models import AVVISO_SECTIONS, PROCEDURE_STATUSES, PublicationItem
 from workspace.procedures.texts import LICENSE_URL, RUNTS_SEARCH_URL
 from workspace.reference.models import Ambito
-from workspace.web import transaction
+from workspace.web import creates, transaction
 
 bp = Blueprint("procedures", __name__)
 
@@ -138,6 +140,7 @@ def _ambito_choices() -> list:
 @bp.route("/tavoli/amministrazione", methods=["GET", "POST"])
 @admin_required
 @transaction
+@creates
 def setup():
     """Every procedure with its tavoli, and the form that starts a new one (its RUP: whoever starts it)."""
     form = ProcedureForm()
@@ -213,7 +216,8 @@ def _chosen_rup() -> User | None:
     raw = request.form.get("rup_id") or ""
     if not raw:
         return None
-    rup = db.session.get(User, int(raw)) if raw.isdigit() else None
+    rup_id = parse_id(raw)
+    rup = db.session.get(User, rup_id) if rup_id else None
     if rup is None:
         raise invalid(_("Scegliere il RUP fra le persone proposte."), field="rup_id")
     return rup
@@ -356,7 +360,8 @@ def _publish_tavolo(procedure, form: PublishTavoloForm) -> str:
 
 def _change_window(procedure, form: PublicationWindowForm) -> str:
     raw = form.item_id.data or ""
-    item = db.session.get(PublicationItem, int(raw)) if raw.isdigit() else None
+    item_id = parse_id(raw)
+    item = db.session.get(PublicationItem, item_id) if item_id else None
     if item is None or item.procedure_id != procedure.id:
         abort(404, _("Elemento della pubblicazione inesistente."))
     if not form.validate():
@@ -378,7 +383,7 @@ def admin_publications(procedure):
             if "t-tavolo_id" in request.form:
                 done = _publish_tavolo(procedure, publish)
             else:
-                failed_item = int(window.item_id.data) if (window.item_id.data or "").isdigit() else None
+                failed_item = parse_id(window.item_id.data)
                 done = _change_window(procedure, window)
         except Problem as problem:
             message, status = _attach(window, problem), problem.status
@@ -463,6 +468,7 @@ def _application_form_page(procedure, now, form, status=200, message=None):
 
 @bp.route("/procedure/<int:procedure_id>/candidatura", methods=["GET", "POST"])
 @transaction
+@creates
 def public_application(procedure_id: int):
     procedure, now = _public(procedure_id)
     form = ApplicationForm()
@@ -537,6 +543,7 @@ def invitation(token: str):
         if message is not None and problem.status in (403, 404, 410):
             raise
         return _render("procedures/invitation.html", problem.status, form=form, message=message, **context)
+    open_login(db.session, user)  # the login logging out will end (written with the admission)
     session.clear()
     login_user(user)
     org = application.organisation

@@ -15,15 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workspace.accounts.models import User
+from workspace.policy import TAVOLO_ROLES
 from workspace.problems import forbidden
 from workspace.tavoli.models import TavoloRole
 
-# action -> roles allowed
-RULES: dict[str, frozenset[str]] = {
-    "view": frozenset({"facilitator", "delegate", "observer"}),
-    "contribute": frozenset({"facilitator", "delegate"}),
-    "facilitate": frozenset({"facilitator"}),
-}
+# action -> roles allowed: the declared policy's table (workspace/policy.py), shared with the
+# live channel, which checks an event's action from it before anything else.
+RULES: dict[str, frozenset[str]] = TAVOLO_ROLES
 
 
 def _messages() -> dict[str, str]:

@@ -34,7 +34,7 @@ from workspace.tavoli.forms import (
 )
 from workspace.tavoli.labels import ROLE_SHORT_LABELS, plain
 from workspace.tavoli.models import Seduta, Tavolo, TavoloRole
-from workspace.web import transaction
+from workspace.web import creates, transaction
 
 bp = Blueprint("tavoli", __name__, url_prefix="/tavoli")
 
@@ -299,6 +299,7 @@ def manage_view(view):
 @bp.route("/amministrazione/procedure/<int:procedure_id>/nuovo-tavolo", methods=["GET", "POST"])
 @manage_view
 @transaction
+@creates
 def new_tavolo(procedure_id: int):
     procedure = membership.get_procedure(db.session, procedure_id)
     form = TavoloForm()
@@ -441,6 +442,7 @@ def remove_role(tavolo: Tavolo, user_id: int):
 @bp.route("/<int:tavolo_id>/sedute/nuova", methods=["GET", "POST"])
 @tavolo_view("facilitate")  # facilitators convene their own sedute (administrators act as facilitators)
 @transaction
+@creates
 def new_seduta(tavolo: Tavolo, role: str):
     form = SedutaForm()
     status = 200

@@ -51,7 +51,7 @@ from workspace.voting.forms import (
 )
 from workspace.voting.models import VoteRound
 from workspace.voting.rules import method_settings
-from workspace.web import transaction
+from workspace.web import creates, transaction
 
 bp = Blueprint("voting", __name__, url_prefix="/tavoli")
 
@@ -175,6 +175,7 @@ def _seduta_for(tavolo: Tavolo):
 @bp.route("/<int:tavolo_id>/votazioni/nuova", methods=["GET", "POST"])
 @tavolo_view("facilitate")
 @transaction
+@creates
 def new_round(tavolo: Tavolo, role: str):
     form = RoundForm()
     sedute = _round_form_choices(form, tavolo)
