@@ -62,7 +62,7 @@ def _setup(session) -> Probe:
         "verbale_id": s.verbale_id, "remark_id": 999999, "procedure_id": w.tavolo.procedure_id,
         "application_id": 999999, "organisation_id": w.ets2.id, "user_id": w.observer.id,
         "code": "E", "fmt": "html", "key": keys[0] if keys else "x", "token": "link-che-non-esiste-0123456789",
-        "filename": "css/tavoli.css",
+        "filename": "css/tavoli.css", "scheda_id": 999999, "objective_id": 999999, "what": "priorita",
     }
     users = {"observer": w.observer.id, "other_org": w.delegate2.id, "other_tavolo": elsewhere.id,
              "delegate": w.delegate.id, "comune": comune_person.id, "facilitator": w.facilitator.id,
