@@ -41,6 +41,8 @@ def test_refusals_exit_2_with_an_italian_message(app, closing, tmp_path):
     target = str(tmp_path / "s.pdf")
     cases = {
         ("--procedure", "abc", "--format", "pdf", "--output", target): "identificativo di procedura non valido",
+        ("--procedure", "²", "--format", "pdf", "--output", target): "identificativo di procedura non valido",
+        ("--procedure", "9" * 23, "--format", "pdf", "--output", target): "identificativo di procedura non valido",
         ("--procedure", "99999", "--format", "pdf", "--output", target): "non esiste",
         ("--procedure", str(c.procedure_id), "--format", "pdf", "--output", target): "non ha ancora un documento",
         ("--procedure", str(c.procedure_id), "--format", "xlsx", "--output", target): "Formato",

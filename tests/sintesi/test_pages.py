@@ -25,6 +25,8 @@ def test_from_generation_to_approval_through_the_page(app, closing, in_app):
     assert delegate.get(base).status_code == 403
     saved = admin.post(f"{base}/introduzione", data={"csrf_token": token, "version": "1", "text": "Primo."})
     assert saved.status_code == 303
+    odd = admin.post(f"{base}/introduzione", data={"csrf_token": token, "version": "²", "text": "Strano."})
+    assert odd.status_code == 422 and "Versione del testo mancante o non valida" in odd.get_data(as_text=True)
     stale = admin.post(f"{base}/introduzione", data={"csrf_token": token, "version": "1", "text": "Secondo."})
     assert stale.status_code == 409
     body = stale.get_data(as_text=True)

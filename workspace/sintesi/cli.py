@@ -26,11 +26,13 @@ def export_sintesi(procedure_id: str, fmt: str, output: str) -> None:
 
     from workspace.db import db
     from workspace.exports import check_format
+    from workspace.ids import parse_id
     from workspace.problems import Problem
     from workspace.procedures.models import Procedure
     from workspace.sintesi import service
 
-    if not procedure_id.isdigit() or int(procedure_id) < 1:
+    parsed = parse_id(procedure_id)
+    if parsed is None:
         _fail(f"identificativo di procedura non valido: «{procedure_id[:20]}» (serve un numero intero positivo).")
     with _app_context(), force_locale("it"):
         session = db.session
@@ -38,7 +40,7 @@ def export_sintesi(procedure_id: str, fmt: str, output: str) -> None:
             fmt = check_format(fmt, service.DOCUMENT_FORMATS).name
         except Problem as problem:
             _fail(problem.message)
-        procedure = session.get(Procedure, int(procedure_id))
+        procedure = session.get(Procedure, parsed)
         if procedure is None:
             _fail(f"la procedura {procedure_id} non esiste.")
         assert procedure is not None

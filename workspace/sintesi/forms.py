@@ -6,6 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import Optional
 
+from workspace.ids import parse_id
+
 
 class ActionForm(FlaskForm):
     """A button that only needs the CSRF token (generate, recalculate, send, approve)."""
@@ -17,5 +19,4 @@ class IntroductionForm(FlaskForm):
     version = HiddenField()
 
     def base_version(self) -> int | None:
-        raw = (self.version.data or "").strip()
-        return int(raw) if raw.isdigit() else None
+        return parse_id(self.version.data, minimum=0)
