@@ -15,7 +15,7 @@ from workspace.procedures.models import Procedure
 
 # Write routes that do not belong to a procedure (accounts, privacy, starting a new procedure,
 # applying through an invitation or a token): out of scope of the closure.
-OUTSIDE = {"accounts.login", "accounts.logout", "accounts.forgot_password", "accounts.request_login_link",
+OUTSIDE = {"accounts.login", "accounts.logout", "accounts.logout_everywhere", "accounts.forgot_password", "accounts.request_login_link",
            "accounts.reset_password", "accounts.login_link", "accounts.invitation", "accounts.profile",
            "accounts.organisations", "accounts.organisation", "privacy.notice", "privacy.delete_account",
            "procedures.setup", "procedures.invitation"}
@@ -101,9 +101,10 @@ def test_the_live_channel_refuses_too(app, closing, in_app, connect):
     c = closing
     with in_app() as db:
         concluded(db, c)
-        before = database_footprint(db)
     client = connect(c.delegate)
     join(client, c.tavolo.id)
+    with in_app() as db:
+        before = database_footprint(db)
     ack = op(client, "bisogno.create", c.tavolo.id, title="Detto in diretta, a procedura conclusa", macroarea="E")
     assert ack["error"] == "procedure_concluded" and MESSAGE in ack["message"], ack
     with in_app() as db:
