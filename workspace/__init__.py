@@ -60,6 +60,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         privacy,
         procedures,
         reference,
+        sintesi,
         tavoli,
         voting,
     )
@@ -71,7 +72,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     # The areas, lower ones first. Each registers its pages, API routes, live handlers and the
     # signals it listens to; the API blueprint goes last, once every area has added its routes.
     for area in (core, reference, accounts, audit, privacy, procedures, tavoli, needs, voting, minutes, esiti, planning,
-                 api):
+                 sintesi, api):
         area.register(app)
 
     if app.config["CHECK_MIGRATIONS"]:

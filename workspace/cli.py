@@ -218,6 +218,7 @@ def _register_area_commands() -> None:
     from workspace.esiti.cli import export_esiti
     from workspace.minutes.cli import export_verbale
     from workspace.planning.cli import export_obiettivi, export_priorita, export_schede
+    from workspace.sintesi.cli import export_sintesi
     from workspace.voting.cli import votes
 
     main.add_command(votes)
@@ -226,6 +227,7 @@ def _register_area_commands() -> None:
     export.add_command(export_priorita)
     export.add_command(export_schede)
     export.add_command(export_obiettivi)
+    export.add_command(export_sintesi)
     export.add_command(export_esiti)
 
 

@@ -9,6 +9,7 @@ from workspace.needs import models as needs_models  # noqa: F401
 from workspace.planning import models as planning_models  # noqa: F401
 from workspace.procedures import models as procedures_models  # noqa: F401
 from workspace.reference import models as reference_models  # noqa: F401
+from workspace.sintesi import models as sintesi_models  # noqa: F401
 from workspace.tavoli import models as tavoli_models  # noqa: F401
 from workspace.voting import models as voting_models  # noqa: F401
 from workspace.web import SubmissionKey  # noqa: F401

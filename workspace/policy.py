@@ -298,6 +298,16 @@ HTTP: dict[str, str] = {
     "api.procedure_schede": "public",
     "api.scheda_obiettivo": "public",
     "api.bisogno_schede": "public",
+    # sintesi (the probe's procedure has no documento di sintesi yet: only the RUP, an administrator
+    # there, reads its page and may generate it; the rest is refused, 403 before 404)
+    "sintesi.page": "admin",
+    "sintesi.generate": "admin",
+    "sintesi.regenerate": "unknown_object",
+    "sintesi.introduction": "unknown_object",
+    "sintesi.send_review": "unknown_object",
+    "sintesi.approve": "unknown_object",
+    "sintesi.download": "unknown_object",
+    "sintesi.public_pdf": "unpublished",
 }
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-12-06 18:20:40.101531
+Create Date: 2026-12-06 18:21:40.936346
 """
 from alembic import op
 import sqlalchemy as sa
@@ -270,6 +270,27 @@ def upgrade() -> None:
     with op.batch_alter_table('application', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_application_procedure_id'), ['procedure_id'], unique=False)
 
+    op.create_table('documento_sintesi',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('procedure_id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('generated', sa.JSON(), nullable=False),
+    sa.Column('introduction', sa.Text(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('generated_at', workspace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', workspace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('review_opened_at', workspace.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('approved_at', workspace.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('approved_by_id', sa.Integer(), nullable=True),
+    sa.Column('content', sa.JSON(), nullable=True),
+    sa.Column('content_sha256', sa.String(length=64), nullable=True),
+    sa.Column('pdf', sa.LargeBinary(), nullable=True),
+    sa.Column('pdf_sha256', sa.String(length=64), nullable=True),
+    sa.ForeignKeyConstraint(['approved_by_id'], ['user_account.id'], name=op.f('fk_documento_sintesi_approved_by_id_user_account'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['procedure_id'], ['procedure.id'], name=op.f('fk_documento_sintesi_procedure_id_procedure'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_documento_sintesi')),
+    sa.UniqueConstraint('procedure_id', name=op.f('uq_documento_sintesi_procedure_id'))
+    )
     op.create_table('esiti_objective',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('procedure_id', sa.Integer(), nullable=False),
@@ -446,6 +467,24 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('seduta', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_seduta_tavolo_id'), ['tavolo_id'], unique=False)
+
+    op.create_table('sintesi_version',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('documento_id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=False),
+    sa.Column('change', sa.String(length=16), nullable=False),
+    sa.Column('text', sa.Text(), nullable=True),
+    sa.Column('generated', sa.JSON(), nullable=True),
+    sa.Column('author_id', sa.Integer(), nullable=True),
+    sa.Column('author_name', sa.String(length=200), nullable=False),
+    sa.Column('at', workspace.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['author_id'], ['user_account.id'], name=op.f('fk_sintesi_version_author_id_user_account'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['documento_id'], ['documento_sintesi.id'], name=op.f('fk_sintesi_version_documento_id_documento_sintesi'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sintesi_version')),
+    sa.UniqueConstraint('documento_id', 'number', name=op.f('uq_sintesi_version_documento_id_number'))
+    )
+    with op.batch_alter_table('sintesi_version', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_sintesi_version_documento_id'), ['documento_id'], unique=False)
 
     op.create_table('tavolo_event',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -977,6 +1016,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_tavolo_event_tavolo_id'))
 
     op.drop_table('tavolo_event')
+    with op.batch_alter_table('sintesi_version', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_sintesi_version_documento_id'))
+
+    op.drop_table('sintesi_version')
     with op.batch_alter_table('seduta', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_seduta_tavolo_id'))
 
@@ -1008,6 +1051,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_esiti_objective_procedure_id'))
 
     op.drop_table('esiti_objective')
+    op.drop_table('documento_sintesi')
     with op.batch_alter_table('application', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_application_procedure_id'))
 

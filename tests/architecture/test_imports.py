@@ -26,6 +26,7 @@ LAYERS: list[set[str]] = [
     {"minutes"},
     {"esiti"},
     {"planning"},
+    {"sintesi"},
     {"demo"},
 ]
 #: Modules that assemble everything and sit above all layers.

@@ -26,8 +26,14 @@ def demo(session):
     return session
 
 
+def _first(session) -> Procedure:
+    """The demo's procedure in progress (the second one is concluded: tests/sintesi/test_demo.py)."""
+    return session.scalar(select(Procedure).where(Procedure.title == PROCEDURE_TITLE))
+
+
 def _tavoli(session) -> dict[str, Tavolo]:
-    tavoli = session.scalars(select(Tavolo).order_by(Tavolo.id)).all()
+    tavoli = session.scalars(select(Tavolo).where(Tavolo.procedure_id == _first(session).id)
+                             .order_by(Tavolo.id)).all()
     return {t.macroaree[0].code: t for t in tavoli}
 
 
@@ -37,11 +43,11 @@ def _user(session, local: str) -> User:
 
 def test_procedure_with_four_tavoli(demo):
     session = demo
-    procedure = session.scalar(select(Procedure))
-    assert procedure.title == PROCEDURE_TITLE
+    procedure = _first(session)
+    assert procedure is not None
     assert procedure.published is False
     assert procedure.rup.email == f"rup@{DOMAIN}"
-    tavoli = session.scalars(select(Tavolo)).all()
+    tavoli = session.scalars(select(Tavolo).where(Tavolo.procedure_id == procedure.id)).all()
     assert sorted(m.code for t in tavoli for m in t.macroaree) == ["A", "E", "G", "J"]
     assert all(len(t.macroaree) == 1 and t.procedure_id == procedure.id for t in tavoli)
     for code, tavolo in _tavoli(session).items():
@@ -72,7 +78,8 @@ def test_roles_and_members(demo):
         select(User).join(User.memberships).join(Organisation).where(Organisation.kind == "ets")).all()
     assert len(ets_users) == 7
     for person in ets_users:
-        roles = session.scalars(select(TavoloRole).where(TavoloRole.user_id == person.id)).all()
+        roles = session.scalars(select(TavoloRole).join(Tavolo).where(
+            TavoloRole.user_id == person.id, Tavolo.procedure_id == _first(session).id)).all()
         assert 2 <= len(roles) <= 3 and {r.role for r in roles} == {"delegate"}
     for local in ("comune", "asst", "ats"):
         roles = session.scalars(select(TavoloRole).where(TavoloRole.user_id == _user(session, local).id)).all()

@@ -65,6 +65,8 @@ EXCLUDED = {
     "procedures.invitation": "serve una candidatura ammessa: pagina verificata con axe in test_procedure_flow.py",
     "planning.download": "scarico di priorità, schede obiettivo e Documento di Piano (CSV, XLSX, ODS, JSON, ODT, DOCX, PDF)",
     "planning.public_download": "scarico pubblico di priorità e schede obiettivo",
+    "sintesi.download": "scarico del documento di sintesi (PDF/A, ODT, DOCX)",
+    "sintesi.public_pdf": "scarico pubblico del documento di sintesi approvato (PDF/A)",
     "esiti.download": "scarico della tabella esiti (PDF/A, ODT, DOCX, ODS, XLSX, CSV, JSON)",
     "esiti.public_download": "scarico pubblico della tabella esiti",
     "esiti.template": "scarico del modello da compilare (CSV, XLSX, ODS)",

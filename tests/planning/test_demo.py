@@ -23,7 +23,7 @@ def test_demo_has_dispositions_and_four_complete_cards(session):
         trace = service.trace(session, card)
         assert trace and all(t["vote"] is not None and t["disposition"] is not None for t in trace)
         assert [c.id for c in service.schede_for_bisogno(session, trace[0]["bisogno_id"])].count(card.id) == 1
-    dispositions = list(session.scalars(select(Disposition)))
+    dispositions = list(session.scalars(select(Disposition).where(Disposition.procedure_id == procedure.id)))
     ranked = sum(len(service.prioritised(session, t.id)) for t in procedure.tavoli)
     assert ranked >= 7 and len(dispositions) == ranked and all(d.reason for d in dispositions)
     assert {d.outcome for d in dispositions} == {"accolto", "parzialmente_accolto", "non_accolto"}

@@ -386,6 +386,11 @@ def load_demo(session: Session, only_if_empty: bool = False) -> bool:
         people[spec.email_local] = (user, orgs[spec.org_key])
     session.flush()
     _load_procedure(session, people)
+    # A second procedure, already concluded with its approved documento di sintesi.
+    from workspace.sintesi.demo import load_concluded
+
+    load_concluded(session, {k: u for k, (u, _o) in people.items()}, {k: o for k, (_u, o) in people.items()},
+                   AMBITO)
     return True
 
 

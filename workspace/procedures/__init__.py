@@ -3,8 +3,10 @@
 
 def register(app) -> None:
     from workspace import signals
-    from workspace.procedures import privacy, views
+    from workspace.procedures import closure, privacy, views
 
+    closure.install()
+    app.before_request(closure.refuse_concluded_request)
     app.register_blueprint(views.bp)
     signals.personal_data_requested.connect(privacy.personal_data)
     signals.person_pseudonymised.connect(privacy.pseudonymise)

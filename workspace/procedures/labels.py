@@ -30,6 +30,7 @@ STATUS_LABELS = {
     "candidature": _l("Candidature aperte"),
     "ammissioni": _l("Ammissioni"),
     "tavoli_in_corso": _l("Tavoli in corso"),
+    "conclusa": _l("Conclusa"),
 }
 assert tuple(STATUS_LABELS) == PROCEDURE_STATUSES
 

@@ -35,6 +35,7 @@ from workspace.procedures.files import StoredFile
 from workspace.procedures.labels import SECTION_LABELS, STATUS_LABELS, when
 from workspace.procedures.models import (
     AVVISO_SECTIONS,
+    FINAL_STATUS,
     PROCEDURE_STATUSES,
     TRIENNI,
     Procedure,
@@ -174,8 +175,11 @@ def update_avviso(session: Session, actor: User, procedure: Procedure, *, sectio
 
 
 def next_status(procedure: Procedure) -> str | None:
+    """The next step taken by hand (the last one, "conclusa", is the approval of the documento di
+    sintesi: ``conclude``)."""
     index = PROCEDURE_STATUSES.index(procedure.status)
-    return PROCEDURE_STATUSES[index + 1] if index + 1 < len(PROCEDURE_STATUSES) else None
+    following = PROCEDURE_STATUSES[index + 1] if index + 1 < len(PROCEDURE_STATUSES) else None
+    return None if following == FINAL_STATUS else following
 
 
 def _missing_for_publication(procedure: Procedure) -> list[str]:
@@ -242,6 +246,9 @@ def transition(session: Session, actor: User, procedure: Procedure, target: str,
     if wanted != current + 1:
         raise conflict(_("Da «%(now)s» si passa solo a «%(next)s»: non si possono saltare fasi.",
                          now=STATUS_LABELS[procedure.status], next=STATUS_LABELS[PROCEDURE_STATUSES[current + 1]]))
+    if target == FINAL_STATUS:
+        raise conflict(_("La procedura si conclude approvando il documento di sintesi, non con un passaggio di "
+                         "stato."))
     missing = missing_for(procedure, target, now)
     if missing:
         raise invalid(_("Non si può passare a «%(to)s»: manca %(what)s.", to=STATUS_LABELS[target],
@@ -264,4 +271,25 @@ def transition(session: Session, actor: User, procedure: Procedure, target: str,
                     publish(session, actor, procedure, "ammissione", application.id,
                             application.organisation_name, now, now)
         session.flush()
+    return step
+
+
+def conclude(session: Session, actor: User, procedure: Procedure, *, document: str, sha256: str,
+             now: datetime | None = None) -> ProcedureTransition:
+    """The last step: the procedure becomes "conclusa". Called by the area of the documento di sintesi
+    when it approves it (``document``: its kind, ``sha256``: its hash), in the same transaction as
+    the frozen document. From then on nothing in the procedure changes (``closure``)."""
+    permissions.require_manage(actor, procedure)
+    if procedure.status != "tavoli_in_corso":
+        raise conflict(_("Si conclude solo una procedura con i tavoli in corso (stato attuale: «%(s)s»).",
+                         s=STATUS_LABELS[procedure.status]))
+    now = now or utcnow()
+    step = ProcedureTransition(procedure=procedure, from_status=procedure.status, to_status=FINAL_STATUS,
+                               actor_id=actor.id, actor_name=actor.name, at=now)
+    session.add(step)
+    procedure.status = FINAL_STATUS
+    session.flush()
+    _announce(session, actor, "procedure.status_changed", procedure, **{"from": step.from_status,
+                                                                         "to": FINAL_STATUS, "document": document,
+                                                                         "sha256": sha256})
     return step

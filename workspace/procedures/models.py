@@ -29,8 +29,10 @@ if TYPE_CHECKING:
 # The programming periods of the Piani di Zona a procedure may co-programme.
 TRIENNI = ("2025-2027", "2028-2030")
 
-# Forward only, one step at a time (later work appends documento_di_sintesi and chiusa).
-PROCEDURE_STATUSES = ("bozza", "avviso_pubblicato", "candidature", "ammissioni", "tavoli_in_corso")
+# Forward only, one step at a time. "conclusa" is reached only by approving the documento di sintesi
+# (``lifecycle.conclude``); from then on nothing in the procedure changes (``closure``).
+PROCEDURE_STATUSES = ("bozza", "avviso_pubblicato", "candidature", "ammissioni", "tavoli_in_corso", "conclusa")
+FINAL_STATUS = "conclusa"
 
 # The six sections of the avviso (DM 72/2021, § 2.2): the column that holds each one, in order.
 AVVISO_SECTIONS = (

@@ -43,6 +43,7 @@ from workspace.problems import Problem, invalid
 from workspace.procedures import (
     admissions,
     applications,
+    closure,
     files,
     labels,
     lifecycle,
@@ -99,13 +100,16 @@ def _common() -> dict:
 
 
 def managed(view):
-    """Login, the procedure (404) and the right to manage it (403): the view gets ``procedure``."""
+    """Login, the procedure (404) and the right to manage it (403): the view gets ``procedure``.
+    A concluded procedure refuses every form sent to it (409) before the view runs."""
 
     @wraps(view)
     @login_required
     def wrapper(procedure_id: int, **kwargs):
         procedure = service.get_procedure(db.session, procedure_id)
         permissions.require_manage(current_user, procedure)
+        if request.method == "POST":
+            closure.require_open(procedure)
         return view(procedure=procedure, **kwargs)
 
     return wrapper

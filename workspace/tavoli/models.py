@@ -69,6 +69,9 @@ class TavoloRole(Base):
 
     __tablename__ = "tavolo_role"
     __table_args__ = (UniqueConstraint("tavolo_id", "user_id"),)
+    # Personal preference and bookkeeping, kept up to date also once the procedure is concluded
+    # (``workspace.closure``).
+    __closure_bookkeeping__ = frozenset({"digest", "last_visit_at", "last_digest_at"})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     tavolo_id: Mapped[int] = mapped_column(ForeignKey("tavolo.id", ondelete="CASCADE"))
