@@ -298,15 +298,16 @@ HTTP: dict[str, str] = {
     "api.procedure_schede": "public",
     "api.scheda_obiettivo": "public",
     "api.bisogno_schede": "public",
-    # sintesi (the probe's procedure has no documento di sintesi yet: only the RUP, an administrator
-    # there, reads its page and may generate it; the rest is refused, 403 before 404)
-    "sintesi.page": "admin",
+    # sintesi: the RUP (or an administrator) generates, writes, sends for review and approves the
+    # documento di sintesi; the procedure's tavoli read it once in review (the probe's is: a draft
+    # is the RUP's only); the public gets its PDF once approved (the probe's is not).
+    "sintesi.page": "procedure",
+    "sintesi.download": "procedure",
     "sintesi.generate": "admin",
-    "sintesi.regenerate": "unknown_object",
-    "sintesi.introduction": "unknown_object",
-    "sintesi.send_review": "unknown_object",
-    "sintesi.approve": "unknown_object",
-    "sintesi.download": "unknown_object",
+    "sintesi.regenerate": "admin",
+    "sintesi.introduction": "admin",
+    "sintesi.send_review": "admin",
+    "sintesi.approve": "admin",
     "sintesi.public_pdf": "unpublished",
 }
 

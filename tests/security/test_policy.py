@@ -58,6 +58,7 @@ def _setup(session) -> Probe:
     verbale = session.get(Verbale, s.verbale_id)
     keys = section_keys(verbale.generated or {})
     objective_id, scheda_id = _planning_and_esiti(session, w, s)
+    _sintesi_in_review(session, w)
     ids = {
         "tavolo_id": w.tavolo.id, "seduta_id": w.seduta.id, "bisogno_id": s.first,
         "annotation_id": annotation.id if annotation else 999999, "round_id": s.round_id,
@@ -110,6 +111,22 @@ def _planning_and_esiti(session, w, s) -> tuple[int, int]:
     planning.publish(session, w.admin, procedure)
     session.commit()
     return objective.id, card.id
+
+
+def _sintesi_in_review(session, w) -> None:
+    """The procedure with its tavoli in progress (set directly, as tests/sintesi/support.py does) and
+    its documento di sintesi sent for review: readable by the procedure's tavoli, written by the
+    Ufficio di Piano; not approved, so not public (approving it concludes the procedure)."""
+    from workspace.procedures.models import Procedure
+    from workspace.sintesi import service as sintesi
+
+    procedure = session.get(Procedure, w.tavolo.procedure_id)
+    procedure.status = sintesi.READY_STATUS
+    documento = sintesi.create_draft(session, w.admin, procedure)
+    sintesi.save_introduction(session, w.admin, documento, "La procedura ha coinvolto gli enti del territorio.",
+                              documento.version)
+    sintesi.send_for_review(session, w.admin, documento)
+    session.commit()
 
 
 def _outcome(response) -> str:
