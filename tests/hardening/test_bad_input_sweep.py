@@ -27,7 +27,8 @@ from workspace.ids import parse_id
 pytestmark = pytest.mark.filterwarnings("ignore")
 ITALIAN = re.compile(r"\b(non|obbligatori[oa]|campo|valid[oa]|carattere|troppo|scegliere|errore|accesso|"
                      r"inesistente|permessi|modulo|richiesta|pagina)\b", re.I)
-SKIP_RULES = {"/esci", "/privacy/elimina"}  # they end the session / the account: swept last, apart
+SKIP_RULES = {"/esci", "/esci-da-tutti-i-dispositivi", "/privacy/elimina"}  # they end the session or the account:
+# swept apart, with the values refused before the view only (test_session_ending_forms_refuse_bad_values)
 # A refused login is recorded in the audit trail on purpose: the one write a refusal may leave.
 AUDIT = ("audit_entry", "audit_head")
 counts = {"http_requests": 0, "http_routes": 0, "live_messages": 0, "live_events": 0}
@@ -164,6 +165,30 @@ def test_every_form_survives_bad_values(app, sweep_world, caplog):
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
     assert not errors, [r.getMessage() for r in errors[:5]]
     print(f"\nsweep HTTP: {counts['http_routes']} route, {counts['http_requests']} richieste, {len(names)} campi")
+
+
+def test_session_ending_forms_refuse_bad_values(app, sweep_world):
+    """Logout, logout everywhere and account deletion: a forbidden character or a bad encoding is
+    refused before the view runs, so the person is still logged in and nothing changed."""
+    scripted, _ids = sweep_world
+    names = field_names()
+    client, token = login_client(app, scripted.delegate)
+
+    def footprint():
+        with app.app_context():
+            return database_footprint(db.session)
+
+    for url in sorted(SKIP_RULES):
+        for kind, value in FORBIDDEN.items():
+            before = footprint()
+            response = client.post(url, data={**{name: value for name in names}, "csrf_token": token})
+            _check(response, f"{url} {kind}", {422}, before, footprint)
+        for kind, raw in BAD_ENCODING.items():
+            before = footprint()
+            body = f"csrf_token={token}&".encode() + b"&".join(quote(n).encode() + b"=a" + raw for n in names)
+            response = client.post(url, data=body, content_type="application/x-www-form-urlencoded")
+            _check(response, f"{url} {kind}", {400}, before, footprint)
+        assert client.get("/profilo").status_code == 200, f"{url}: l'accesso non deve essere chiuso"
 
 
 def _live_properties(handler) -> list[str]:
