@@ -259,7 +259,7 @@ class Server:
         })
         self._log = open(self.log_path, "wb")  # noqa: SIM115 — closed in stop()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "workspace.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            [sys.executable, "-m", "workspace.entry", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
             cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
         )
 

@@ -8,7 +8,7 @@ What it does, all on loopback, bounded in time, cleaning up after itself:
    bisogni, one delegate per voter spread over 30 ETS, all sharing one precomputed argon2 hash, and
    an **open** asynchronous round on the five bisogni (dot voting, 10 points, one ballot per
    person), palese or segreto;
-2. starts the real server as a subprocess, ``python -m workspace.cli serve`` (threading mode,
+2. starts the real server as a subprocess, ``python -m workspace.entry serve`` (gevent, as shipped;
    Werkzeug), on a free port, with a random SECRET_KEY passed by environment;
 3. logs the voters in without password checks (signed Flask session cookies, then one page each for
    its CSRF token), connects one python-socketio client per voter (websocket transport), spread over

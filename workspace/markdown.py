@@ -10,6 +10,7 @@ that happened, so the person saving the text can be told.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from html import unescape
 
 import markdown as md
@@ -66,7 +67,17 @@ def render(text: str | None) -> Markup:
     page structure."""
     if not text:
         return Markup("")
-    return Markup(_styled(_sanitise(_markdown(text))))
+    return Markup(_render(text) if len(text) <= CACHED_LENGTH else _render.__wrapped__(text))
+
+
+CACHED_LENGTH = 2_000  # texts up to this long are remembered (at most 10,000 of them)
+
+
+@lru_cache(maxsize=10_000)
+def _render(text: str) -> str:
+    # Pure function of the text, and ~1 ms of CPU each (a parser is built per call): a snapshot or a
+    # page of a big tavolo renders the same texts again and again, on the server's one event loop.
+    return _styled(_sanitise(_markdown(text)))
 
 
 _TAG = re.compile(r"<[^>]*>")

@@ -20,14 +20,16 @@ import inspect
 import itertools
 import logging
 import threading
-from collections import defaultdict
+import time
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import wraps
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
-from flask import current_app, request
+from flask import copy_current_request_context, current_app, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, disconnect, join_room, leave_room
@@ -37,7 +39,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from workspace import policy, record, signals
 from workspace import text as typed_text
-from workspace.db import db
+from workspace.db import db, reading
 from workspace.extensions import socketio
 from workspace.problems import Problem
 
@@ -210,6 +212,16 @@ def disconnect_logins(app, user_id: int, cookie_id: str | None = None) -> int:
     return len(sids)
 
 
+def _authenticated() -> bool:
+    """Whether this connection's login is still open: loading the user only reads, so on SQLite
+    it never takes the write lock (a join storm must not queue behind writers)."""
+    with reading():
+        try:
+            return bool(current_user.is_authenticated)
+        finally:
+            db.session.commit()
+
+
 def _unauthorized() -> dict[str, str]:
     """A message from a connection whose login has ended (logout, password change, account
     switched off): closed, and told why."""
@@ -222,7 +234,72 @@ def _unauthorized() -> dict[str, str]:
 
 def snapshot(session, tavolo_id: int) -> dict[str, Any]:
     """The state of a tavolo a joining client starts from, gathered from every area."""
+    return {**content_snapshot(session, tavolo_id), **fresh_snapshot(session, tavolo_id)}
+
+
+def content_snapshot(session, tavolo_id: int) -> dict[str, Any]:
+    """The parts of the snapshot that only numbered events other than presence change."""
     return signals.collect(signals.tavolo_snapshot, session, tavolo_id=tavolo_id)
+
+
+def fresh_snapshot(session, tavolo_id: int) -> dict[str, Any]:
+    """The parts rebuilt for every join (seduta, presences, quorum): cheap, and changed by joins."""
+    return signals.collect(signals.tavolo_snapshot_fresh, session, tavolo_id=tavolo_id)
+
+
+#: A snapshot is shared by every client joining at the same seq for at most this many seconds (parts
+#: such as a vote's turnout change without a numbered event: they are pushed, and age out of here).
+SNAPSHOT_TTL = 2.0
+_SNAPSHOTS_KEPT = 256
+
+
+@dataclass
+class _Built:
+    ready: threading.Event = field(default_factory=threading.Event)
+    value: dict[str, Any] | None = None
+    at: float = 0.0
+
+
+_snapshots: OrderedDict[tuple[Any, ...], _Built] = OrderedDict()
+_snapshots_lock = threading.Lock()
+
+
+def shared_snapshot(session, tavolo_id: int, seq: int) -> dict[str, Any]:
+    """The snapshot at ``seq``. Its content parts are built once and shared by every client joining
+    while only presence has changed since (in a join storm during a seduta every join records a
+    presence: the content is still built once, not once per client); the fresh parts are built for
+    each join."""
+    content = record.content_seq(session, tavolo_id, seq)
+    parts = shared(session, tavolo_id, content, ("snapshot",), lambda: content_snapshot(session, tavolo_id))
+    return {**parts, **fresh_snapshot(session, tavolo_id)}
+
+
+def shared(session, tavolo_id: int, seq: int, part: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+    """What ``build`` makes of the tavolo at ``seq`` (a snapshot, a page), built once while it is
+    fresh: the clients asking at the same time wait for the one building it. Treat it as read-only."""
+    # The time of the event ``seq`` too: a number alone comes back after a rollback (tests do that).
+    key = (id(current_app._get_current_object()), str(session.get_bind().engine.url), tavolo_id, seq,  # type: ignore[attr-defined]
+           record.stamp(session, tavolo_id, seq), *part)
+    now = time.monotonic()
+    with _snapshots_lock:
+        built = _snapshots.get(key)
+        builder = built is None or (built.ready.is_set() and (built.value is None or now - built.at > SNAPSHOT_TTL))
+        if builder:
+            built = _snapshots[key] = _Built()
+            while len(_snapshots) > _SNAPSHOTS_KEPT:
+                _snapshots.popitem(last=False)
+    assert built is not None
+    if not builder:
+        built.ready.wait(30)
+        if built.value is not None:
+            return built.value
+        return build()
+    try:
+        built.value = build()
+        built.at = time.monotonic()
+        return built.value
+    finally:
+        built.ready.set()
 
 
 def emit_event(tavolo_id: int, message: dict[str, Any]) -> None:
@@ -354,13 +431,18 @@ def action(name: str, properties: dict[str, Any], required: tuple[str, ...] = ()
             refusal = check(schema, data)
             if refusal is not None:
                 return refusal
-            if not current_user.is_authenticated:
-                return _unauthorized()
             session = db.session
-            user = current_user._get_current_object()
+            # Loading the user only reads: its short transaction never takes SQLite's write lock.
+            with reading():
+                authenticated = current_user.is_authenticated
+                user = current_user._get_current_object()
+                session.commit()
+            if not authenticated:
+                return _unauthorized()
             for attempt in range(attempts):
                 try:
-                    result = fn(session, user, data)
+                    with reading() if not writes else _nothing():
+                        result = fn(session, user, data)
                     session.commit() if writes else session.rollback()
                     return result if isinstance(result, dict) and "ok" in result else {"ok": True, "result": result}
                 except Problem as problem:
@@ -379,6 +461,11 @@ def action(name: str, properties: dict[str, Any], required: tuple[str, ...] = ()
         return _mark(fn, name, handler)
 
     return decorate
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
 
 
 def bind(app, module: ModuleType) -> list[str]:
@@ -477,8 +564,13 @@ def _refuse(code: str, message: str) -> ConnectionRefusedError:
 
 
 def _connect(auth=None):
-    if not current_user.is_authenticated:
-        raise _refuse("unauthorized", _("Accesso richiesto."))
+    # The handshake only reads (the user, from the session cookie): no write lock on SQLite.
+    with reading():
+        try:
+            if not current_user.is_authenticated:
+                raise _refuse("unauthorized", _("Accesso richiesto."))
+        finally:
+            db.session.commit()
     token = auth.get("csrf_token") if isinstance(auth, dict) else None
     try:
         validate_csrf(token)
@@ -500,8 +592,23 @@ def _disconnect(*_args):
     if login is not None:
         _register(state, request.sid, login[0], login[1], add=False)
         user_id = user_id if user_id is not None else login[0]
-    user: Any = current_user._get_current_object()
-    if not getattr(user, "is_authenticated", False) and user_id is not None:
+    if not tavoli:
+        return
+    if db.session.info.get(record.BROADCASTING):
+        # Disconnected while an event was being sent to it, from inside another handler's commit: the
+        # presence is updated in a task of its own (with this connection's request context), not
+        # through the session that is still committing.
+        socketio.start_background_task(copy_current_request_context(_left_all), tavoli, user_id)
+        return
+    _left_all(tavoli, user_id)
+
+
+def _left_all(tavoli: set[int], user_id: int | None) -> None:
+    with reading():
+        user: Any = current_user._get_current_object()
+        authenticated = getattr(user, "is_authenticated", False)
+        db.session.commit()
+    if not authenticated and user_id is not None:
         # The login ended (logout) before the connection closed: the person still left, by id.
         user = SimpleNamespace(id=user_id, is_authenticated=True)
     for tavolo_id in tavoli:
@@ -510,9 +617,11 @@ def _disconnect(*_args):
 
 def _left(tavolo_id: int, user: Any = None) -> None:
     session = db.session
-    if user is None:
-        user = current_user._get_current_object()
     try:
+        if user is None:
+            with reading():
+                user = current_user._get_current_object()
+                session.commit()
         signals.tavolo_left.send(session, user=user, tavolo_id=tavolo_id)
         session.commit()
     except Exception:  # noqa: BLE001 — a presence update must never break a disconnect
@@ -531,31 +640,40 @@ def _sync_reply(session, tavolo_id: int, last_seq: int | None) -> dict[str, Any]
         if not rep.too_far_behind:
             return {"ok": True, "mode": "replay", "events": rep.events, "last_seq": rep.last_seq}
     current = record.last_seq(session, tavolo_id)
-    return {"ok": True, "mode": "snapshot", "snapshot": snapshot(session, tavolo_id), "last_seq": current}
+    return {"ok": True, "mode": "snapshot", "snapshot": shared_snapshot(session, tavolo_id, current),
+            "last_seq": current}
 
 
 def _join(data=None):
     refusal = check(JOIN_SCHEMA, data)
     if refusal is not None:
         return refusal
-    if not current_user.is_authenticated:
+    if not _authenticated():
         return _unauthorized()
     session = db.session
     state = _state()
-    user = current_user._get_current_object()
     tavolo_id = data["tavolo_id"]
     try:
-        state.guard(session, user, tavolo_id)
+        # Three short transactions: reading (who, may they), writing only when there is presence to
+        # record (the receivers decide, and take the write lock only then), reading the reply. A join
+        # never holds SQLite's write lock while it reads the record or builds a snapshot.
+        with reading():
+            user = current_user._get_current_object()
+            state.guard(session, user, tavolo_id)
+            session.commit()
         join_room(record.room(tavolo_id))
         with state.lock:
             state.rooms_by_sid[request.sid].add(tavolo_id)
             state.sid_user[request.sid] = user.id
         if data.get("presence", True):
             signals.tavolo_joined.send(session, user=user, tavolo_id=tavolo_id, mode=data.get("mode", "remoto"))
-        session.commit()
+            session.commit()
         # Read after joining the room: an event committed meanwhile is either in this reply or
         # delivered to the room; the client drops events with seq <= the reply's last_seq.
-        return _sync_reply(session, tavolo_id, data.get("last_seq"))
+        with reading():
+            reply = _sync_reply(session, tavolo_id, data.get("last_seq"))
+            session.commit()
+        return reply
     except Problem as problem:
         session.rollback()
         return problem.as_ack()
