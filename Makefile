@@ -69,7 +69,7 @@ bench: setup
 	$(BIN)/python -m bench
 
 lint: $(VENV_STAMP)
-	$(BIN)/ruff check workspace tests bench
+	$(BIN)/ruff check workspace tests bench deploy
 	$(BIN)/mypy
 
 clean:

@@ -1,7 +1,8 @@
 """Run the benchmarks: ``python -m bench`` runs all of them, ``python -m bench NAME`` one.
 
 Options of a single benchmark: ``python -m bench.live_broadcast --help``, ``python -m bench.votes_burst --help``,
-``python -m bench.exports_render --help``, ``python -m bench.audit --help``, ``python -m bench.verbale --help``.
+``python -m bench.exports_render --help``, ``python -m bench.audit --help``, ``python -m bench.verbale --help``,
+``python -m bench.plenary --help`` (``BENCH_QUICK=1``: short runs for development).
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ BENCHMARKS = {
     "exports_render": "bench.exports_render",
     "audit": "bench.audit",
     "verbale": "bench.verbale",
+    "plenary": "bench.plenary",
 }
 
 
