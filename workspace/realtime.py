@@ -34,7 +34,7 @@ from flask_wtf.csrf import ValidationError, validate_csrf
 from jsonschema import Draft202012Validator
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from workspace import record, signals
+from workspace import connections, ratelimit, record, signals
 from workspace.db import db
 from workspace.extensions import socketio
 from workspace.problems import Problem
@@ -69,6 +69,9 @@ class _State:
     # key -> the number of the timer that will send its push (a timer outdated by flush_pushes sends nothing).
     scheduled: dict[Any, int] = field(default_factory=dict)
     timers: Iterator[int] = field(default_factory=itertools.count)
+    # With several processes (REDIS_URL): every process's connections, for presence (§9).
+    registry: connections.Registry | None = None
+    heartbeat_started: bool = False
 
 
 def _state(app=None) -> _State:
@@ -111,8 +114,13 @@ def check(schema: Draft202012Validator, data: Any) -> dict[str, str] | None:
 
 
 def connections_in(tavolo_id: int, user_id: int) -> int:
-    """How many of this process's connections a user has open on a tavolo (tabs, devices)."""
+    """How many connections a user has open on a tavolo (tabs, devices): in every server process
+    when they share Redis, else (or while Redis does not answer) in this process."""
     state = _state()
+    if state.registry is not None:
+        count = state.registry.count(tavolo_id, user_id)
+        if count is not None:
+            return count
     with state.lock:
         return sum(1 for sid, rooms in state.rooms_by_sid.items()
                    if tavolo_id in rooms and state.sid_user.get(sid) == user_id)
@@ -134,6 +142,8 @@ def evict(app, tavolo_id: int, user_id: int) -> int:
             state.rooms_by_sid[sid].discard(tavolo_id)
     for sid in sids:
         state.server.leave_room(sid, record.room(tavolo_id), namespace=NAMESPACE)
+        if state.registry is not None:
+            state.registry.remove(tavolo_id, user_id, sid)
     return len(sids)
 
 
@@ -197,6 +207,17 @@ def _send(state: _State, name: str, payload: dict[str, Any]) -> None:
 # --- declaring and binding handlers ---------------------------------------------------------------
 
 
+def throttled(user) -> dict[str, Any] | None:
+    """The refusal for a person who sent too many operations in the window (all processes), or None."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    limiter = ratelimit.get_write_limiter(app)
+    retry_after = limiter.take(f"live:user:{user.id}")
+    if not retry_after:
+        return None
+    return {**error("too_many", _("Troppe operazioni in poco tempo: riprova fra %(n)d secondi.", n=retry_after)),
+            "retry_after": retry_after}
+
+
 def _mark(fn: Callable, event: str, handler: Callable) -> Callable:
     fn.live_handler = (event, handler)  # type: ignore[attr-defined]
     return fn
@@ -219,6 +240,9 @@ def operation(name: str, properties: dict[str, Any], required: tuple[str, ...] =
             session = db.session
             user = current_user._get_current_object()
             tavolo_id, op_id = data["tavolo_id"], data["op_id"]
+            refusal = throttled(user)
+            if refusal is not None:
+                return refusal
             try:
                 # Only people who may see the tavolo learn whether an operation id was applied there.
                 _state().guard(session, user, tavolo_id)
@@ -268,6 +292,8 @@ def action(name: str, properties: dict[str, Any], required: tuple[str, ...] = ()
                 return error("unauthorized", _("Accesso richiesto."))
             session = db.session
             user = current_user._get_current_object()
+            if writes and (refusal := throttled(user)) is not None:
+                return refusal
             for attempt in range(attempts):
                 try:
                     result = fn(session, user, data)
@@ -317,7 +343,9 @@ def handlers(app) -> dict[str, Callable]:
 def init_app(app, guard: Guard) -> None:
     """Set up the live channel of ``app``; ``guard`` says who may see a tavolo. Called after
     ``socketio.init_app(app)``: the server that made is the one the app's pushes go out through."""
-    app.extensions[_EXT] = _State(guard=guard, server=socketio.server)
+    url = app.config.get("REDIS_URL")
+    app.extensions[_EXT] = _State(guard=guard, server=socketio.server,
+                                  registry=connections.Registry(url) if url else None)
     record.set_emitter(emit_event)
     for event, fn in (("connect", _connect), ("disconnect", _disconnect), ("join", _join),
                       ("resync", _resync), ("leave", _leave)):
@@ -371,8 +399,10 @@ def _disconnect(*_args):
     state = _state()
     with state.lock:
         tavoli = state.rooms_by_sid.pop(request.sid, set())
-        state.sid_user.pop(request.sid, None)
+        user_id = state.sid_user.pop(request.sid, None)
     for tavolo_id in tavoli:
+        if state.registry is not None and user_id is not None:
+            state.registry.remove(tavolo_id, user_id, request.sid)
         _left(tavolo_id)
 
 
@@ -414,6 +444,9 @@ def _join(data=None):
         with state.lock:
             state.rooms_by_sid[request.sid].add(tavolo_id)
             state.sid_user[request.sid] = user.id
+        if state.registry is not None:
+            _start_heartbeat(state)
+            state.registry.add(tavolo_id, user.id, request.sid)
         if data.get("presence", True):
             signals.tavolo_joined.send(session, user=user, tavolo_id=tavolo_id, mode=data.get("mode", "remoto"))
         session.commit()
@@ -427,6 +460,18 @@ def _join(data=None):
         session.rollback()
         log.exception("join failed")
         return error("internal", _("Errore interno: riprova fra poco."))
+
+
+def _start_heartbeat(state: _State) -> None:
+    """The process's heartbeat in the registry, started with its first join (not by CLI commands)."""
+    if state.heartbeat_started or state.registry is None:
+        return
+    with state.lock:
+        if state.heartbeat_started:
+            return
+        state.heartbeat_started = True
+    state.registry.heartbeat()
+    socketio.start_background_task(connections.heartbeat_forever, state.registry, socketio.sleep)
 
 
 def _resync(data=None):
@@ -449,5 +494,8 @@ def _leave(data=None):
     leave_room(record.room(tavolo_id))
     with state.lock:
         state.rooms_by_sid.get(request.sid, set()).discard(tavolo_id)
+        user_id = state.sid_user.get(request.sid)
+    if state.registry is not None and user_id is not None:
+        state.registry.remove(tavolo_id, user_id, request.sid)
     _left(tavolo_id)
     return {"ok": True}
