@@ -187,6 +187,16 @@ def prepare(database_url: str, demo: bool = True) -> None:
         subprocess.run([*tavoli, "demo", "load", "--if-empty"], cwd=ROOT, env=env, check=True)
 
 
+def _instance_secret(workdir: Path) -> str:
+    """One key for every process (a session must be valid on all of them), kept across restarts."""
+    path = workdir / "secret_key"
+    workdir.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m deploy.scaled", description=__doc__.splitlines()[0])
     parser.add_argument("--processes", "-n", type=int, default=int(os.environ.get("N", "2")))
@@ -198,7 +208,7 @@ def main(argv: list[str]) -> int:
     redis_url = os.environ.get("REDIS_URL") or DEFAULT_REDIS
     prepare(database_url)
     workdir = Path(os.environ.get("TAVOLI_INSTANCE", ROOT / "instance")) / "scaled"
-    secret = os.environ.get("SECRET_KEY") or None
+    secret = os.environ.get("SECRET_KEY") or _instance_secret(workdir)
     cluster = Cluster(args.processes, database_url, redis_url, workdir, secret=secret, port=args.port,
                       clients_per_process=args.clients_per_process)
     stop = []
