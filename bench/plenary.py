@@ -804,6 +804,15 @@ def markdown(results: dict, settings: Settings) -> str:
               "receipt by the last client. Join: connect + join acknowledgement per client, all at once, while "
               "the writer sends 10 writes/s; `refused` counts failed joins and refused writes. Page: "
               "`/tavoli/<id>/partecipa` of the full tavolo, 20 concurrent connections.", ""]
+    faults = json.loads(RESULTS_JSON.read_text()).get("faults", {}) if RESULTS_JSON.exists() else {}
+    if faults:
+        lines += ["## Faults (`bench/faults.py`, details in `results/faults.json`)", "",
+                  "| scenario | verdict | run |", "|---|---|---|"]
+        labels = {"kill": "`kill -9` of one of two processes mid-seduta",
+                  "redis": "Redis stopped 10 s and restarted", "postgres": "PostgreSQL connections terminated"}
+        for key, value in faults.items():
+            lines.append(f"| {labels.get(key, key)} | {'PASS' if value.get('passed') else 'FAIL'} | {value.get('date')} |")
+        lines.append("")
     return "\n".join(lines)
 
 
