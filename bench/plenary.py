@@ -310,7 +310,8 @@ def embedded_server(url: str, secret: str, workdir: Path) -> Process:
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL", "SECRET_KEY")}
     env.update({"DATABASE_URL": url, "SECRET_KEY": secret, "TAVOLI_INSTANCE": str(workdir), "BASE_URL": base,
                 "PYTHONUNBUFFERED": "1"})
-    return Process([sys.executable, "-m", "workspace.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+    # As `tavoli serve` runs (workspace.entry: gevent's monkey-patching first).
+    return Process([sys.executable, "-m", "workspace.entry", "serve", "--host", "127.0.0.1", "--port", str(port)],
                    env, workdir / "embedded.log", base).start()
 
 

@@ -3,9 +3,9 @@ Redis message queue, behind a sticky proxy. ``make scaled N=2`` runs ``python -m
 
 - ``DATABASE_URL`` must be PostgreSQL (default ``postgresql+psycopg://postgres@127.0.0.1:5432/tavoli``,
   created if missing), ``REDIS_URL`` defaults to ``redis://127.0.0.1:6379/0``;
-- each process is ``gunicorn -w 1 -k <worker> workspace.wsgi:app`` on ``PORT+1 … PORT+N``; the worker
-  is ``gevent`` when the live server runs on gevent, else ``gthread`` with one thread per client it
-  must hold (``TAVOLI_CLIENTS_PER_PROCESS``, 1,000 by default — a WebSocket holds a thread there);
+- each process is ``gunicorn -w 1 -k gevent --worker-connections 2000 workspace.wsgi:app`` on
+  ``PORT+1 … PORT+N`` (``TAVOLI_GUNICORN_WORKER=gthread`` for the threading mode, with one thread per
+  client it must hold, ``TAVOLI_CLIENTS_PER_PROCESS``);
 - in front, on ``PORT`` (8000): ``deploy/sticky_proxy.py`` (sticky by client address). nginx is
   not started by this command even when installed: for production use ``deploy/nginx.conf``.
 
@@ -36,19 +36,12 @@ def free_port() -> int:
 
 
 def worker_args(clients_per_process: int) -> list[str]:
-    """gunicorn's worker options for the live server's concurrency model."""
-    mode = os.environ.get("TAVOLI_GUNICORN_WORKER") or _async_mode()
-    if mode == "gevent":
-        return ["-k", "gevent", "--worker-connections", str(max(1000, clients_per_process + 100))]
-    # Threading mode: one thread per WebSocket; the thread pool *is* the client limit.
-    return ["-k", "gthread", "--threads", str(clients_per_process + 50)]
-
-
-def _async_mode() -> str:
-    out = subprocess.run([sys.executable, "-c", "from workspace.extensions import socketio; "
-                          "print(socketio.server_options.get('async_mode') or socketio.async_mode or '')"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=60)
-    return "gevent" if "gevent" in out.stdout else "gthread"
+    """gunicorn's worker options: the gevent worker (the server mode the product ships, see
+    workspace/serving.py); ``TAVOLI_GUNICORN_WORKER=gthread`` for the threading mode, where each
+    WebSocket holds a thread and the thread pool is the client limit."""
+    if os.environ.get("TAVOLI_GUNICORN_WORKER") == "gthread":
+        return ["-k", "gthread", "--threads", str(clients_per_process + 50)]
+    return ["-k", "gevent", "--worker-connections", str(max(2000, clients_per_process + 100))]
 
 
 def wait_http(url: str, timeout: float = 60.0, proc: subprocess.Popen | None = None, log: Path | None = None) -> None:

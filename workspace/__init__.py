@@ -4,12 +4,20 @@
 """
 from __future__ import annotations
 
-from flask import Flask
+from typing import TYPE_CHECKING
 
-from workspace.config import PROJECT_ROOT, load_config
+# Nothing is imported here at module level: the served process (``workspace.entry``,
+# ``workspace.wsgi``) monkey-patches the standard library with gevent before anything else loads.
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def create_app(overrides: dict | None = None) -> Flask:
+    from flask import Flask
+
+    from workspace.config import PROJECT_ROOT, load_config
+    from workspace.serving import async_mode
+
     config = load_config(overrides)
     app = Flask(
         __name__,
@@ -34,7 +42,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
     login_manager.init_app(app)
     # Same-origin only (the Engine.IO default): the browser's Origin must match the Host header.
-    socketio.init_app(app, message_queue=app.config["REDIS_URL"], channel=app.config["SOCKETIO_CHANNEL"])
+    # gevent in the served process (monkey-patched), threading elsewhere (tests, scripts): see serving.py.
+    socketio.init_app(app, async_mode=async_mode(), message_queue=app.config["REDIS_URL"],
+                      channel=app.config["SOCKETIO_CHANNEL"])
     security.init_app(app)
     errors.init_app(app)
 

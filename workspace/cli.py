@@ -22,9 +22,14 @@ def main() -> None:
 @click.option("--host", default=lambda: os.environ.get("HOST", "127.0.0.1"), show_default="127.0.0.1")
 @click.option("--port", default=lambda: int(os.environ.get("PORT", "5000")), type=int, show_default="5000")
 def serve(host: str, port: int) -> None:
-    """Avvia il server (modalità integrata, un processo)."""
+    """Avvia il server (modalità integrata, un processo, gevent)."""
     from workspace.extensions import socketio
     from workspace.migrate import DatabaseNotMigrated
+    from workspace.serving import patched
+
+    if not patched():
+        # Only reached when this module is run directly, not through the `tavoli` command.
+        click.echo("Attenzione: processo senza gevent, un thread per connessione.", err=True)
 
     try:
         app = _app(check_migrations=True)
@@ -36,7 +41,8 @@ def serve(host: str, port: int) -> None:
     # Asynchronous votes close by themselves when their closing time has passed (every 30 s).
     socketio.start_background_task(close_due_forever, app)
     click.echo(f"Tavoli in ascolto su http://{host}:{port}/")
-    socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False)
+    # gevent's WSGI server, WebSocket through simple-websocket (workspace/serving.py); no access log.
+    socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False, log_output=False)
 
 
 @main.group()

@@ -7,5 +7,5 @@ from flask_wtf import CSRFProtect
 babel = Babel()
 csrf = CSRFProtect()
 login_manager = LoginManager()
-# Threading mode pinned: the embedded default runs with no extra async library (see README, design).
-socketio = SocketIO(async_mode="threading")
+# The async mode is chosen in create_app (workspace.serving.async_mode): gevent in the served process.
+socketio = SocketIO()

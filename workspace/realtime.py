@@ -19,8 +19,10 @@ import inspect
 import itertools
 import logging
 import threading
-from collections import defaultdict
+import time
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import wraps
 from types import ModuleType
@@ -35,7 +37,7 @@ from jsonschema import Draft202012Validator
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from workspace import connections, ratelimit, record, signals
-from workspace.db import db
+from workspace.db import db, reading
 from workspace.extensions import socketio
 from workspace.problems import Problem
 
@@ -150,6 +152,51 @@ def evict(app, tavolo_id: int, user_id: int) -> int:
 def snapshot(session, tavolo_id: int) -> dict[str, Any]:
     """The state of a tavolo a joining client starts from, gathered from every area."""
     return signals.collect(signals.tavolo_snapshot, session, tavolo_id=tavolo_id)
+
+
+#: A snapshot is shared by every client joining at the same seq for at most this many seconds (parts
+#: such as a vote's turnout change without a numbered event: they are pushed, and age out of here).
+SNAPSHOT_TTL = 2.0
+_SNAPSHOTS_KEPT = 64
+
+
+@dataclass
+class _Built:
+    ready: threading.Event = field(default_factory=threading.Event)
+    value: dict[str, Any] | None = None
+    at: float = 0.0
+
+
+_snapshots: OrderedDict[tuple[Any, ...], _Built] = OrderedDict()
+_snapshots_lock = threading.Lock()
+
+
+def shared_snapshot(session, tavolo_id: int, seq: int) -> dict[str, Any]:
+    """The snapshot at ``seq``, built once and shared by every client joining at that point (a join
+    storm builds it once, not once per client); the others wait for the one building it."""
+    # The time of the event ``seq`` too: a number alone comes back after a rollback (tests do that).
+    key = (id(current_app._get_current_object()), str(session.get_bind().engine.url), tavolo_id, seq,  # type: ignore[attr-defined]
+           record.stamp(session, tavolo_id, seq))
+    now = time.monotonic()
+    with _snapshots_lock:
+        built = _snapshots.get(key)
+        builder = built is None or (built.ready.is_set() and (built.value is None or now - built.at > SNAPSHOT_TTL))
+        if builder:
+            built = _snapshots[key] = _Built()
+            while len(_snapshots) > _SNAPSHOTS_KEPT:
+                _snapshots.popitem(last=False)
+    assert built is not None
+    if not builder:
+        built.ready.wait(30)
+        if built.value is not None:
+            return built.value
+        return snapshot(session, tavolo_id)
+    try:
+        built.value = snapshot(session, tavolo_id)
+        built.at = time.monotonic()
+        return built.value
+    finally:
+        built.ready.set()
 
 
 def emit_event(tavolo_id: int, message: dict[str, Any]) -> None:
@@ -288,15 +335,20 @@ def action(name: str, properties: dict[str, Any], required: tuple[str, ...] = ()
             refusal = check(schema, data)
             if refusal is not None:
                 return refusal
-            if not current_user.is_authenticated:
-                return error("unauthorized", _("Accesso richiesto."))
             session = db.session
-            user = current_user._get_current_object()
+            # Loading the user only reads: its short transaction never takes SQLite's write lock.
+            with reading():
+                authenticated = current_user.is_authenticated
+                user = current_user._get_current_object()
+                session.commit()
+            if not authenticated:
+                return error("unauthorized", _("Accesso richiesto."))
             if writes and (refusal := throttled(user)) is not None:
                 return refusal
             for attempt in range(attempts):
                 try:
-                    result = fn(session, user, data)
+                    with reading() if not writes else _nothing():
+                        result = fn(session, user, data)
                     session.commit() if writes else session.rollback()
                     return result if isinstance(result, dict) and "ok" in result else {"ok": True, "result": result}
                 except Problem as problem:
@@ -315,6 +367,11 @@ def action(name: str, properties: dict[str, Any], required: tuple[str, ...] = ()
         return _mark(fn, name, handler)
 
     return decorate
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
 
 
 def bind(app, module: ModuleType) -> list[str]:
@@ -385,8 +442,13 @@ def _refuse(code: str, message: str) -> ConnectionRefusedError:
 
 
 def _connect(auth=None):
-    if not current_user.is_authenticated:
-        raise _refuse("unauthorized", _("Accesso richiesto."))
+    # The handshake only reads (the user, from the session cookie): no write lock on SQLite.
+    with reading():
+        try:
+            if not current_user.is_authenticated:
+                raise _refuse("unauthorized", _("Accesso richiesto."))
+        finally:
+            db.session.commit()
     token = auth.get("csrf_token") if isinstance(auth, dict) else None
     try:
         validate_csrf(token)
@@ -427,7 +489,8 @@ def _sync_reply(session, tavolo_id: int, last_seq: int | None) -> dict[str, Any]
         if not rep.too_far_behind:
             return {"ok": True, "mode": "replay", "events": rep.events, "last_seq": rep.last_seq}
     current = record.last_seq(session, tavolo_id)
-    return {"ok": True, "mode": "snapshot", "snapshot": snapshot(session, tavolo_id), "last_seq": current}
+    return {"ok": True, "mode": "snapshot", "snapshot": shared_snapshot(session, tavolo_id, current),
+            "last_seq": current}
 
 
 def _join(data=None):
@@ -436,10 +499,15 @@ def _join(data=None):
         return refusal
     session = db.session
     state = _state()
-    user = current_user._get_current_object()
     tavolo_id = data["tavolo_id"]
     try:
-        state.guard(session, user, tavolo_id)
+        # Three short transactions: reading (who, may they), writing only when there is presence to
+        # record (the receivers decide, and take the write lock only then), reading the reply. A join
+        # never holds SQLite's write lock while it reads the record or builds a snapshot.
+        with reading():
+            user = current_user._get_current_object()
+            state.guard(session, user, tavolo_id)
+            session.commit()
         join_room(record.room(tavolo_id))
         with state.lock:
             state.rooms_by_sid[request.sid].add(tavolo_id)
@@ -449,10 +517,13 @@ def _join(data=None):
             state.registry.add(tavolo_id, user.id, request.sid)
         if data.get("presence", True):
             signals.tavolo_joined.send(session, user=user, tavolo_id=tavolo_id, mode=data.get("mode", "remoto"))
-        session.commit()
+            session.commit()
         # Read after joining the room: an event committed meanwhile is either in this reply or
         # delivered to the room; the client drops events with seq <= the reply's last_seq.
-        return _sync_reply(session, tavolo_id, data.get("last_seq"))
+        with reading():
+            reply = _sync_reply(session, tavolo_id, data.get("last_seq"))
+            session.commit()
+        return reply
     except Problem as problem:
         session.rollback()
         return problem.as_ack()

@@ -213,6 +213,12 @@ def last_seq(session: Session, tavolo_id: int) -> int:
     return session.scalar(select(RecordStream.last_seq).where(RecordStream.tavolo_id == tavolo_id)) or 0
 
 
+def stamp(session: Session, tavolo_id: int, seq: int) -> str | None:
+    """When event ``seq`` was recorded (None for 0): with the number, it names one state of the record."""
+    at = session.scalar(select(TavoloEvent.at).where(TavoloEvent.tavolo_id == tavolo_id, TavoloEvent.seq == seq))
+    return at.isoformat() if at is not None else None
+
+
 def replay(session: Session, tavolo_id: int, after_seq: int, limit: int | None = None) -> Replay:
     """Events with seq > after_seq, or ``too_far_behind`` when a snapshot is cheaper.
 

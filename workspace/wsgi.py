@@ -1,6 +1,9 @@
-"""WSGI entry point for production servers (gunicorn 'workspace.wsgi:app').
+"""WSGI entry point of the scaled deployment: gunicorn with the gevent worker
+(``gunicorn -k gevent -w N --worker-connections 2000 'workspace.wsgi:app'``, README).
 
-Refuses to start on an un-migrated database, like `tavoli serve`.
+gunicorn's gevent worker monkey-patches the process before loading this module; loaded any other
+way (a threaded or sync worker) it patches nothing and the app runs in threading mode, where each
+WebSocket holds a thread. Refuses to start on an un-migrated database, like `tavoli serve`.
 """
 from workspace import create_app
 

@@ -40,11 +40,21 @@ from workspace.accounts.models import (
 from workspace.db import utcnow
 from workspace.problems import Problem, invalid, invalid_fields, not_found, throttled
 from workspace.ratelimit import Limiter, Throttled, email_key, ip_key
+from workspace.serving import offload
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024  # argon2 accepts more, but nobody types a novel: refuse obvious abuse
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+
+
+def _hash(password: str) -> str:
+    # argon2 is CPU-bound (~150 ms): off the event loop when served under gevent (workspace/serving.py).
+    return offload(_hasher.hash, password)
+
+
+def _check(password_hash: str, password: str) -> bool:
+    return offload(_hasher.verify, password_hash, password)
 _dummy_hash: str | None = None
 
 
@@ -275,7 +285,7 @@ def create_user(
         raise Problem("conflict", duplicate, 409, field="email")
     user = User(email=email, name=name, is_admin=bool(is_admin), active=True, login_id=new_login_id())
     if password is not None:
-        user.password_hash = _hasher.hash(password)
+        user.password_hash = _hash(password)
     try:
         with session.begin_nested():
             session.add(user)
@@ -291,7 +301,7 @@ def create_user(
 def set_password(session: Session, user: User, password: str, *, field: str = "password") -> None:
     """Hash and store; rotating ``login_id`` ends every other session and remember-me cookie."""
     check_password(password, email=user.email, field=field)
-    user.password_hash = _hasher.hash(password)
+    user.password_hash = _hash(password)
     user.login_id = new_login_id()
     session.flush()
 
@@ -301,15 +311,15 @@ def _verify(password_hash: str | None, password: str) -> bool:
     if not password_hash:
         # Same cost as a real check, so response times do not reveal which addresses exist.
         if _dummy_hash is None:
-            _dummy_hash = _hasher.hash(secrets.token_urlsafe(16))
+            _dummy_hash = _hash(secrets.token_urlsafe(16))
         password_hash = _dummy_hash
         try:
-            _hasher.verify(password_hash, password)
+            _check(password_hash, password)
         except (VerificationError, InvalidHashError):
             pass
         return False
     try:
-        return _hasher.verify(password_hash, password)
+        return _check(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -334,7 +344,7 @@ def authenticate(session: Session, email: str, password: str) -> User:
     if not user.active:
         raise account_disabled()
     if user.password_hash and _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
+        user.password_hash = _hash(password)
     user.last_login_at = utcnow()
     session.flush()
     return user

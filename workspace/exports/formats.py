@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from workspace.exports.document import Document
 from workspace.exports.tables import Sheet, render_sheets
 from workspace.problems import Problem
+from workspace.serving import offload_in_context
 
 
 @dataclass(frozen=True)
@@ -56,10 +57,15 @@ def _refusal(name: str | None, allowed: Sequence[str]) -> Problem:
 
 
 def render(document: Document, fmt: str, allowed: Iterable[str] = DOCUMENT_FORMATS) -> bytes:
-    """The document in ``fmt`` (pdf, odt, docx, html). CPU-bound, no shared state: call it from a
-    thread pool in the live server."""
+    """The document in ``fmt`` (pdf, odt, docx, html). CPU-bound, no shared state: under gevent it
+    runs in a thread of the pool, off the event loop (workspace/serving.py)."""
     allowed = tuple(allowed)
     name = check_format(fmt, allowed).name
+    return offload_in_context(_render, document, name, allowed)
+
+
+def _render(document: Document, name: str, allowed: tuple[str, ...]) -> bytes:
+    fmt = name
     if name == "pdf":
         from workspace.exports.html_pdf import pdf
 
@@ -80,8 +86,9 @@ def render(document: Document, fmt: str, allowed: Iterable[str] = DOCUMENT_FORMA
 
 
 def render_table(sheets: Sheet | Sequence[Sheet], fmt: str, allowed: Iterable[str] = TABLE_FORMATS) -> bytes:
-    """Sheets in ``fmt`` (ods, xlsx, csv, json); CSV and JSON take exactly one sheet."""
-    return render_sheets(sheets, check_format(fmt, allowed).name)
+    """Sheets in ``fmt`` (ods, xlsx, csv, json); CSV and JSON take exactly one sheet. Off the event
+    loop under gevent, like ``render``."""
+    return offload_in_context(render_sheets, sheets, check_format(fmt, allowed).name)
 
 
 def filename(stem: str, fmt: str) -> str:
