@@ -17,8 +17,9 @@ sitting, product and floors interleaved:
 - ``page``: the participants' seduta page (``/tavoli/<id>/partecipa``) of that tavolo at 20
   concurrent connections.
 
-Fan-out: every client (the writer included) joins the tavolo while its seduta is live (presence
-registered); the writer sends one operation per second (``bisogno.create`` / ``annotation.create``
+Fan-out: every client joins the tavolo while its seduta is live, without presence (``presence:
+false``: each presence is a write pushed to the whole room, n² pushes while a plenary fills up — the
+``join`` scenario measures joining with presence); the writer sends one operation per second (``bisogno.create`` / ``annotation.create``
 alternately, each with its ``op_id``); ``p50_ms``/``p99_ms`` are percentiles over the rounds of the
 time from the writer's emit to the receipt by the *last* client; ``delivered``/``expected`` count
 (client, event) receipts. Timestamps are CLOCK_MONOTONIC, shared by every process of the machine.
@@ -336,6 +337,8 @@ async def _worker_main(conn, base, specs, batch) -> None:
         if addr not in sessions:
             sessions[addr] = http_session(addr)
 
+    presence = True
+
     async def one(index, cookie, token, tavolo_id, addr, gate):
         async with gate:
             def on_event(event, at, index=index):
@@ -345,7 +348,8 @@ async def _worker_main(conn, base, specs, batch) -> None:
             started = time.monotonic()
             try:
                 await client.connect()
-                ack = await client.call("join", {"tavolo_id": tavolo_id, "mode": "remoto"}, timeout=120)
+                ack = await client.call("join", {"tavolo_id": tavolo_id, "mode": "remoto", "presence": presence},
+                                        timeout=120)
             except (TimeoutError, Refused, ConnectionError, OSError) as exc:
                 await client.close()
                 return index, time.monotonic() - started, f"{type(exc).__name__}: {exc}"[:200]
@@ -360,6 +364,7 @@ async def _worker_main(conn, base, specs, batch) -> None:
             command, *args = await loop.run_in_executor(None, conn.recv)
             if command == "go":
                 gate = asyncio.Semaphore(args[0] or len(specs) or 1)
+                presence = args[1] if len(args) > 1 else True
                 results = await asyncio.gather(*(one(*s, gate) for s in specs))
                 conn.send(results)
             elif command == "status":
@@ -503,7 +508,9 @@ def fanout(name: str, base: str, specs: list, settings: Settings, server_pids=No
     try:
         before = proc_status(server_pids() if server_pids else [])
         t = time.monotonic()
-        joins = [r for got in workers.all("go", settings.connect_batch) for r in got]
+        # Set-up joins without presence: each presence is a write broadcast to the whole room (n² pushes
+        # while a plenary fills up), which the `join` scenario measures; the fan-out is the same room.
+        joins = [r for got in workers.all("go", settings.connect_batch, False) for r in got]
         connect_s = time.monotonic() - t
         errors = [e for _i, _d, e in joins if e]
         joined = len(joins) - len(errors)
@@ -588,7 +595,7 @@ async def _join_storm(base: str, writer_spec, specs: list, settings: Settings, w
     await asyncio.sleep(1.0)
     storm_start = time.monotonic()
     loop = asyncio.get_running_loop()
-    joins = [r for got in await loop.run_in_executor(None, lambda: workers.all("go", 0)) for r in got]
+    joins = [r for got in await loop.run_in_executor(None, lambda: workers.all("go", 0, True)) for r in got]
     storm_end = time.monotonic()
     await asyncio.sleep(1.0)
     stop.set()
