@@ -157,7 +157,7 @@ def snapshot(session, tavolo_id: int) -> dict[str, Any]:
 #: A snapshot is shared by every client joining at the same seq for at most this many seconds (parts
 #: such as a vote's turnout change without a numbered event: they are pushed, and age out of here).
 SNAPSHOT_TTL = 2.0
-_SNAPSHOTS_KEPT = 64
+_SNAPSHOTS_KEPT = 256
 
 
 @dataclass
@@ -173,10 +173,16 @@ _snapshots_lock = threading.Lock()
 
 def shared_snapshot(session, tavolo_id: int, seq: int) -> dict[str, Any]:
     """The snapshot at ``seq``, built once and shared by every client joining at that point (a join
-    storm builds it once, not once per client); the others wait for the one building it."""
+    storm builds it once, not once per client)."""
+    return shared(session, tavolo_id, seq, ("snapshot",), lambda: snapshot(session, tavolo_id))
+
+
+def shared(session, tavolo_id: int, seq: int, part: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+    """What ``build`` makes of the tavolo at ``seq`` (a snapshot, a page), built once while it is
+    fresh: the clients asking at the same time wait for the one building it. Treat it as read-only."""
     # The time of the event ``seq`` too: a number alone comes back after a rollback (tests do that).
     key = (id(current_app._get_current_object()), str(session.get_bind().engine.url), tavolo_id, seq,  # type: ignore[attr-defined]
-           record.stamp(session, tavolo_id, seq))
+           record.stamp(session, tavolo_id, seq), *part)
     now = time.monotonic()
     with _snapshots_lock:
         built = _snapshots.get(key)
@@ -190,9 +196,9 @@ def shared_snapshot(session, tavolo_id: int, seq: int) -> dict[str, Any]:
         built.ready.wait(30)
         if built.value is not None:
             return built.value
-        return snapshot(session, tavolo_id)
+        return build()
     try:
-        built.value = snapshot(session, tavolo_id)
+        built.value = build()
         built.at = time.monotonic()
         return built.value
     finally:
@@ -471,7 +477,10 @@ def _disconnect(*_args):
 def _left(tavolo_id: int) -> None:
     session = db.session
     try:
-        signals.tavolo_left.send(session, user=current_user._get_current_object(), tavolo_id=tavolo_id)
+        with reading():
+            user = current_user._get_current_object()
+            session.commit()
+        signals.tavolo_left.send(session, user=user, tavolo_id=tavolo_id)
         session.commit()
     except Exception:  # noqa: BLE001 — a presence update must never break a disconnect
         session.rollback()

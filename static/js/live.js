@@ -103,6 +103,13 @@
     (snapshot.presences || []).forEach(function (p) { state.presences[p.user_id] = p; });
     (snapshot.bisogni || []).forEach(function (b) { state.bisogni[b.id] = b; });
     (snapshot.annotations || []).forEach(function (a) { state.annotations[a.id] = a; });
+    // A snapshot is bounded (the latest bisogni and annotations): what it left out is fetched a page
+    // at a time with `page`; `paging` remembers where each list stands (0: from the newest).
+    state.paging = {};
+    ['bisogni', 'annotations'].forEach(function (of) {
+      var info = snapshot.paged && snapshot.paged[of];
+      if (info && info.total > info.included) { state.paging[of] = 0; }
+    });
     return state;
   }
 
@@ -338,10 +345,14 @@
     if (reply.mode === 'snapshot') {
       this.state = stateFromSnapshot(reply.snapshot);
       this.lastSeq = reply.last_seq;
+      this.generation = (this.generation || 0) + 1;
+      this.paging = {};
       this.save();
       this.notify({ reset: true });
+      this.fetchRest();
       return;
     }
+    this.fetchRest();  // a reload in the middle of paging goes on where it stopped
     var self = this;
     if (!this.state) { this.state = emptyState(); }
     var applied = [];
@@ -354,6 +365,46 @@
     if (typeof reply.last_seq === 'number' && reply.last_seq > this.lastSeq) { this.lastSeq = reply.last_seq; }
     this.save();
     this.notify({ reset: true, replayed: applied });
+  };
+
+  /* The rest of a bounded snapshot, newest first, one page at a time per list. A page only fills in
+     what the state lacks: an object it already has came from the snapshot or a later event, so it
+     is at least as new as the page's copy (docs/live-protocol.md, `page`). */
+  Live.prototype.fetchRest = function () {
+    var self = this;
+    if (!this.state || !this.state.paging) { return; }
+    this.paging = this.paging || {};
+    Object.keys(this.state.paging).forEach(function (of) {
+      if (!self.paging[of]) { self.fetchPage(of); }
+    });
+  };
+
+  Live.prototype.fetchPage = function (of) {
+    var self = this;
+    var socket = this.socket;
+    var generation = this.generation;
+    if (!socket || !socket.connected || !this.state || !this.state.paging || !(of in this.state.paging)) { return; }
+    var data = { tavolo_id: this.tavoloId, of: of };
+    if (this.state.paging[of]) { data.before_id = this.state.paging[of]; }
+    this.paging[of] = true;
+    socket.timeout(JOIN_TIMEOUT_MS).emit('page', data, function (err, reply) {
+      self.paging[of] = false;
+      if (generation !== self.generation || !self.state || !self.state.paging) { return; }
+      if (err || !reply || !reply.ok) { return; }  // tried again at the next join or resync
+      var into = self.state[of];
+      var added = 0;
+      (reply.result.items || []).forEach(function (item) {
+        if (!into[item.id]) { into[item.id] = item; added += 1; }
+      });
+      if (reply.result.next_before_id) {
+        self.state.paging[of] = reply.result.next_before_id;
+      } else {
+        delete self.state.paging[of];
+      }
+      self.save();
+      if (added) { self.notify({ reset: true, paged: of }); }
+      if (of in self.state.paging) { self.fetchPage(of); }
+    });
   };
 
   Live.prototype.receive = function (message) {

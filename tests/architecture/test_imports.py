@@ -28,7 +28,7 @@ LAYERS: list[set[str]] = [
     {"demo"},
 ]
 #: Modules that assemble everything and sit above all layers.
-TOP = {"workspace", "workspace.cli", "workspace.wsgi", "workspace.models"}
+TOP = {"workspace", "workspace.cli", "workspace.entry", "workspace.wsgi", "workspace.models"}
 
 
 def _area(module: str) -> str:

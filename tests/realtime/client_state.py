@@ -54,6 +54,17 @@ class ClientState:
         self.needs_resync = False
         self._drain()
 
+    def apply_page(self, of: str, result: dict[str, Any]) -> int:
+        """A ``page`` of what a bounded snapshot left out: only what the state lacks is added (what
+        it has came from the snapshot or a later event, at least as new). How many were added."""
+        into = self.bisogni if of == "bisogni" else self.annotations
+        added = 0
+        for item in copy.deepcopy(result["items"]):
+            if item["id"] not in into:
+                into[item["id"]] = item
+                added += 1
+        return added
+
     def receive(self, event: dict[str, Any]) -> str:
         """One broadcast event: 'applied', 'ignored' (already known) or 'held' (gap before it)."""
         seq = event["seq"]

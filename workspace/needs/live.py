@@ -2,16 +2,42 @@
 Bound by ``workspace.needs.register``."""
 from __future__ import annotations
 
+from workspace import realtime, record
 from workspace.needs import service
 from workspace.needs.labels import CONSOLIDATION_LABELS, KIND_LABELS, STATUS_LABELS
 from workspace.needs.models import ANNOTATION_KINDS, BISOGNO_STATUSES, CONSOLIDATION
-from workspace.realtime import ID, operation
+from workspace.needs.payloads import annotation_member, bisogno_member
+from workspace.realtime import ID, action, operation
+from workspace.tavoli import permissions
 from workspace.tavoli import service as tavoli_service
 from workspace.tavoli.labels import plain
 
 
 def snapshot_part(session, tavolo_id: int) -> dict:
     return service.needs_snapshot(session, tavoli_service.get_tavolo(session, tavolo_id))
+
+
+@action("page", {"tavolo_id": ID, "of": {"enum": ["bisogni", "annotations"]}, "before_id": ID,
+                 "limit": {"type": "integer", "minimum": 1, "maximum": service.PAGE_LIMIT}},
+        required=("tavolo_id", "of"))
+def _page(session, user, data):
+    """The bisogni or annotations a bounded snapshot left out, newest first, a page at a time;
+    pages asked at the same seq are built once for everyone (docs/live-protocol.md, ``page``)."""
+    tavolo_id, before, limit = data["tavolo_id"], data.get("before_id"), data.get("limit", service.PAGE_LIMIT)
+    tavoli_service.get_tavolo(session, tavolo_id)
+    permissions.require(session, user, "view", tavolo_id)
+    seq = record.last_seq(session, tavolo_id)
+
+    def build():
+        if data["of"] == "bisogni":
+            rows: list = service.bisogni_page(session, tavolo_id, before, limit)
+            items = [bisogno_member(b) for b in rows]
+        else:
+            rows = service.annotations_page(session, tavolo_id, before, limit)
+            items = [annotation_member(a) for a in rows]
+        return {"items": items, "next_before_id": rows[-1].id if len(rows) == limit else None, "last_seq": seq}
+
+    return realtime.shared(session, tavolo_id, seq, ("page", data["of"], before, limit), build)
 
 
 def live_labels(_app) -> dict[str, dict[str, str]]:

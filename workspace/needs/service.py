@@ -9,8 +9,8 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from workspace import record
 from workspace.accounts.models import Organisation, User
@@ -321,9 +321,67 @@ def bisogni_of(session: Session, tavolo_id: int) -> list[Bisogno]:
     return list(session.scalars(select(Bisogno).where(Bisogno.tavolo_id == tavolo_id).order_by(Bisogno.id)))
 
 
+# The first-join snapshot is bounded whatever the tavolo holds: what a screen shows first (the latest
+# bisogni and contributions, the one in the spotlight); a client pages through the rest (``page``).
+SNAPSHOT_BISOGNI = 50
+SNAPSHOT_ANNOTATIONS = 100
+PAGE_LIMIT = 200
+
+
+
+def _bisogno_load() -> tuple:
+    """What a bisogno's payload reads, loaded with it (a page is a handful of queries, not hundreds)."""
+    return (selectinload(Bisogno.transversal), selectinload(Bisogno.key_points), selectinload(Bisogno.comuni),
+            joinedload(Bisogno.author), joinedload(Bisogno.organisation))
+
+
+def _annotation_load() -> tuple:
+    return (joinedload(Annotation.author), joinedload(Annotation.organisation),
+            selectinload(Annotation.supports).joinedload(AnnotationSupport.organisation))
+
+
+def bisogni_page(session: Session, tavolo_id: int, before_id: int | None = None,
+                 limit: int = PAGE_LIMIT) -> list[Bisogno]:
+    """The tavolo's bisogni, newest first, with ids below ``before_id``."""
+    query = select(Bisogno).where(Bisogno.tavolo_id == tavolo_id)
+    if before_id is not None:
+        query = query.where(Bisogno.id < before_id)
+    return list(session.scalars(query.options(*_bisogno_load()).order_by(Bisogno.id.desc()).limit(limit)))
+
+
+def annotations_page(session: Session, tavolo_id: int, before_id: int | None = None, limit: int = PAGE_LIMIT,
+                     bisogno_id: int | None = None) -> list[Annotation]:
+    """The annotations of the tavolo's bisogni (or of one of them), newest first, ids below ``before_id``."""
+    query = select(Annotation).join(Bisogno, Bisogno.id == Annotation.bisogno_id).where(Bisogno.tavolo_id == tavolo_id)
+    if bisogno_id is not None:
+        query = query.where(Annotation.bisogno_id == bisogno_id)
+    if before_id is not None:
+        query = query.where(Annotation.id < before_id)
+    return list(session.scalars(query.options(*_annotation_load()).order_by(Annotation.id.desc()).limit(limit)))
+
+
 def needs_snapshot(session: Session, tavolo: Tavolo) -> dict[str, Any]:
-    bisogni = bisogni_of(session, tavolo.id)
+    """The latest bisogni and annotations, the spotlight's bisogno and its latest annotations, and in
+    ``paged`` how many there are in all: the client fetches the others with ``page``."""
+    bisogni = bisogni_page(session, tavolo.id, limit=SNAPSHOT_BISOGNI)
+    annotations = annotations_page(session, tavolo.id, limit=SNAPSHOT_ANNOTATIONS)
+    seduta = tavoli_service.live_seduta(session, tavolo.id)
+    spotlight = seduta.spotlight_bisogno_id if seduta is not None else None
+    if spotlight is not None:
+        if all(b.id != spotlight for b in bisogni):
+            bisogni += session.scalars(select(Bisogno).where(Bisogno.id == spotlight).options(*_bisogno_load())).all()
+        seen = {a.id for a in annotations}
+        annotations += [a for a in annotations_page(session, tavolo.id, limit=SNAPSHOT_ANNOTATIONS,
+                                                    bisogno_id=spotlight) if a.id not in seen]
+    bisogni_total = session.scalar(select(func.count()).select_from(Bisogno).where(Bisogno.tavolo_id == tavolo.id))
+    annotations_total = session.scalar(select(func.count()).select_from(Annotation)
+                                       .join(Bisogno, Bisogno.id == Annotation.bisogno_id)
+                                       .where(Bisogno.tavolo_id == tavolo.id))
+    bisogni.sort(key=lambda b: b.id)
+    annotations.sort(key=lambda a: (a.bisogno_id, a.id))
     return {
         "bisogni": [bisogno_member(b) for b in bisogni],
-        "annotations": [annotation_member(a) for b in bisogni for a in b.annotations],
+        "annotations": [annotation_member(a) for a in annotations],
+        "paged": {"bisogni": {"total": bisogni_total or 0, "included": len(bisogni)},
+                  "annotations": {"total": annotations_total or 0, "included": len(annotations)}},
     }

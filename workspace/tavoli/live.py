@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app
 
 from workspace import realtime, record
+from workspace.db import reading
 from workspace.realtime import ID, operation
 from workspace.tavoli import permissions, service
 
@@ -19,16 +20,33 @@ def snapshot_part(session, tavolo_id: int) -> dict:
     return service.tavolo_snapshot(session, service.get_tavolo(session, tavolo_id))
 
 
+def _must_write(session, user, tavolo_id: int, joining: bool) -> bool:
+    """Whether a join or leave has a presence to record. Called outside a transaction (the live
+    join and disconnect), it finds out in a read transaction: most joins and leaves record nothing
+    (no live seduta, already present) and never take SQLite's write lock."""
+    if session.in_transaction():
+        return True
+    with reading():
+        seduta = service.live_seduta(session, tavolo_id)
+        present = seduta is not None and service.open_presence(session, seduta, user.id) is not None
+        session.commit()
+    return seduta is not None and (present != joining)
+
+
 def presence_on_join(session, user, tavolo_id: int, mode: str) -> None:
+    if not _must_write(session, user, tavolo_id, joining=True):
+        return
     seduta = service.live_seduta(session, tavolo_id)
     if seduta is not None:
         service.presence_join(session, user, seduta, mode)
 
 
 def presence_on_leave(session, user, tavolo_id: int) -> None:
-    seduta = service.live_seduta(session, tavolo_id)
     # Another tab or device of the same person is still connected: still present.
-    if seduta is not None and realtime.connections_in(tavolo_id, user.id) == 0:
+    if realtime.connections_in(tavolo_id, user.id) != 0 or not _must_write(session, user, tavolo_id, joining=False):
+        return
+    seduta = service.live_seduta(session, tavolo_id)
+    if seduta is not None:
         service.presence_leave(session, user, seduta)
 
 

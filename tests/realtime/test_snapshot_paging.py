@@ -1,0 +1,146 @@
+"""The first-join snapshot is bounded (the latest bisogni and annotations, the spotlight's bisogno),
+the rest is paged with ``page``; a client that pages while events arrive ends in exactly the full
+state; a snapshot is built once per seq and shared by the clients joining at that point."""
+from __future__ import annotations
+
+import pytest
+
+from tests.realtime.client_state import ClientState
+from tests.realtime.support import attached, call, db_session, events, join, op
+from tests.world import bisogno_data
+from workspace import realtime, record
+from workspace.needs import service as needs
+from workspace.needs.models import Annotation, Bisogno
+from workspace.needs.payloads import annotation_member, bisogno_member
+from workspace.tavoli import service as tavoli
+
+BISOGNI, ANNOTATIONS = 12, 20
+
+
+@pytest.fixture
+def small_limits(monkeypatch):
+    monkeypatch.setattr(needs, "SNAPSHOT_BISOGNI", 5)
+    monkeypatch.setattr(needs, "SNAPSHOT_ANNOTATIONS", 7)
+
+
+def _fill(app, world) -> tuple[list[int], list[int]]:
+    """12 bisogni, 20 annotations spread over them (oldest bisogni first)."""
+    with db_session(app) as session:
+        w = attached(world, session)
+        bisogni = [needs.create_bisogno(session, w.delegate, w.tavolo, bisogno_data(title=f"Bisogno {n}"))[0]
+                   for n in range(BISOGNI)]
+        notes = [needs.add_annotation(session, w.delegate2, bisogni[n % 4], "dato", f"Nota {n}")[0]
+                 for n in range(ANNOTATIONS)]
+        session.commit()
+        return [b.id for b in bisogni], [a.id for a in notes]
+
+
+def _full(app, tavolo_id: int) -> tuple[dict, dict]:
+    with db_session(app) as session:
+        bisogni = session.query(Bisogno).filter_by(tavolo_id=tavolo_id).all()
+        notes = session.query(Annotation).join(Bisogno).filter(Bisogno.tavolo_id == tavolo_id).all()
+        return ({b.id: bisogno_member(b) for b in bisogni}, {a.id: annotation_member(a) for a in notes})
+
+
+def _page_all(client, state: ClientState, tavolo_id: int, of: str, limit: int = 4) -> list[int]:
+    """Every page of ``of``; the ids in the order they came."""
+    seen, before = [], None
+    while True:
+        data = {"tavolo_id": tavolo_id, "of": of, "limit": limit}
+        if before is not None:
+            data["before_id"] = before
+        ack = call(client, "page", data)
+        assert ack.get("ok"), ack
+        result = ack["result"]
+        assert len(result["items"]) <= limit
+        seen += [item["id"] for item in result["items"]]
+        state.apply_page(of, result)
+        before = result["next_before_id"]
+        if before is None:
+            return seen
+
+
+def test_the_first_join_is_bounded_and_pages_give_the_rest(app, world, connect, small_limits):
+    bisogni, notes = _fill(app, world)
+    client = connect(world.observer)
+    reply = join(client, world.tavolo.id)
+    snap = reply["snapshot"]
+    assert [b["id"] for b in snap["bisogni"]] == bisogni[-5:]  # the latest five, oldest first
+    assert sorted(a["id"] for a in snap["annotations"]) == sorted(notes[-7:])
+    assert snap["paged"] == {"bisogni": {"total": BISOGNI, "included": 5},
+                             "annotations": {"total": ANNOTATIONS, "included": 7}}
+    state = ClientState()
+    state.apply_reply(reply)
+    paged = _page_all(client, state, world.tavolo.id, "bisogni")
+    assert paged == sorted(bisogni, reverse=True)  # newest first, no repeats, nothing skipped
+    assert _page_all(client, state, world.tavolo.id, "annotations", limit=6) == sorted(notes, reverse=True)
+    full_bisogni, full_notes = _full(app, world.tavolo.id)
+    assert state.bisogni == full_bisogni and state.annotations == full_notes
+
+
+def test_the_spotlight_bisogno_and_its_annotations_are_in_the_snapshot(app, world, connect, small_limits):
+    bisogni, notes = _fill(app, world)
+    with db_session(app) as session:
+        w = attached(world, session)
+        tavoli.start_seduta(session, w.facilitator, w.seduta)
+        needs.spotlight(session, w.facilitator, w.seduta, bisogni[0])
+        session.commit()
+    snap = join(connect(world.observer), world.tavolo.id, presence=False)["snapshot"]
+    ids = [b["id"] for b in snap["bisogni"]]
+    assert bisogni[0] in ids and ids == sorted(ids) and len(ids) == 6
+    first_notes = [n for k, n in enumerate(notes) if k % 4 == 0]  # the annotations of bisogni[0]
+    assert set(first_notes) <= {a["id"] for a in snap["annotations"]}
+    assert snap["seduta"]["spotlight_bisogno_id"] == bisogni[0]
+
+
+def test_paging_while_others_write_ends_in_the_full_state(app, world, connect, small_limits):
+    bisogni, notes = _fill(app, world)
+    reader, writer = connect(world.observer), connect(world.delegate)
+    state = ClientState()
+    state.apply_reply(join(reader, world.tavolo.id))
+    events(reader)
+    # Changes to what the snapshot left out, made before the pages are read: the events win.
+    assert op(writer, "bisogno.update", world.tavolo.id, bisogno_id=bisogni[0], title="Cambiato dopo")["ok"]
+    assert op(writer, "annotation.support", world.tavolo.id, annotation_id=notes[0], support=True)["ok"]
+    assert op(writer, "annotation.create", world.tavolo.id, bisogno_id=bisogni[1], kind="proposta",
+              body="Nuova durante il paging")["ok"]
+    for event in events(reader):
+        state.receive(event)
+    assert state.bisogni[bisogni[0]]["title"] == "Cambiato dopo"
+    _page_all(reader, state, world.tavolo.id, "bisogni")
+    _page_all(reader, state, world.tavolo.id, "annotations")
+    full_bisogni, full_notes = _full(app, world.tavolo.id)
+    assert state.bisogni == full_bisogni and state.annotations == full_notes
+    assert not state.needs_resync
+
+
+def test_page_refusals(app, world, connect):
+    outsider = connect(world.outsider)
+    ack = call(outsider, "page", {"tavolo_id": world.tavolo.id, "of": "bisogni"})
+    assert ack["error"] == "forbidden", ack
+    member = connect(world.observer)
+    assert call(member, "page", {"tavolo_id": world.tavolo.id, "of": "voti"})["error"] == "invalid"
+    assert call(member, "page", {"tavolo_id": world.tavolo.id, "of": "bisogni", "limit": 201})["error"] == "invalid"
+    assert call(member, "page", {"tavolo_id": 999999, "of": "bisogni"})["error"] == "not_found"
+
+
+def test_a_snapshot_is_built_once_per_seq_and_shared(app, world, connect, monkeypatch):
+    _fill(app, world)
+    built = []
+    original = realtime.snapshot
+
+    def counting(session, tavolo_id):
+        built.append(tavolo_id)
+        return original(session, tavolo_id)
+
+    monkeypatch.setattr(realtime, "snapshot", counting)
+    clients = [connect(u) for u in (world.observer, world.delegate2, world.colleague)]
+    replies = [join(c, world.tavolo.id, presence=False) for c in clients]
+    assert len(built) == 1
+    assert replies[0]["snapshot"] == replies[1]["snapshot"] == replies[2]["snapshot"]
+    assert op(clients[1], "bisogno.create", world.tavolo.id, title="Un altro", macroarea="E")["ok"]
+    after = join(connect(world.delegate), world.tavolo.id, presence=False)
+    assert len(built) == 2 and after["last_seq"] == replies[0]["last_seq"] + 1
+    assert "Un altro" in [b["title"] for b in after["snapshot"]["bisogni"]]
+    with db_session(app) as session:
+        assert record.last_seq(session, world.tavolo.id) == after["last_seq"]
