@@ -42,6 +42,8 @@ class LiveClient:
         self._pending: dict[int, asyncio.Future] = {}
         self._reader: asyncio.Task | None = None
         self.closed = asyncio.Event()
+        self.close_reason = ""
+        self.opened_at = 0.0
 
     @property
     def connected(self) -> bool:
@@ -72,6 +74,7 @@ class LiveClient:
         except Refused:
             await self.close()
             raise
+        self.opened_at = time.monotonic()
         self._reader = asyncio.create_task(self._read())
 
     async def _read(self) -> None:
@@ -81,6 +84,7 @@ class LiveClient:
             async for msg in ws:
                 if msg.type != aiohttp.WSMsgType.TEXT:
                     if msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
+                        self.close_reason = f"{msg.type.name} {ws.close_code} {msg.extra or ''}".strip()
                         break
                     continue
                 data = msg.data
@@ -101,15 +105,19 @@ class LiveClient:
                         future.set_result(args[0] if args else None)
                 elif data == "2":
                     await ws.send_str("3")
-                elif data.startswith("41"):  # the server closed the namespace
+                elif data.startswith("41") or data == "1":  # the server closed the namespace / the session
+                    self.close_reason = f"server sent {data[:20]!r}"
                     break
-        except (aiohttp.ClientError, OSError, asyncio.CancelledError):
-            pass
+            else:
+                self.close_reason = self.close_reason or f"closed, code {ws.close_code}"
+        except (aiohttp.ClientError, OSError, asyncio.CancelledError) as exc:
+            self.close_reason = self.close_reason or type(exc).__name__
         finally:
             self.closed.set()
+            lost = f"connection lost after {time.monotonic() - self.opened_at:.1f} s ({self.close_reason})"
             for future in self._pending.values():
                 if not future.done():
-                    future.set_exception(ConnectionError("connection lost"))
+                    future.set_exception(ConnectionError(lost))
             self._pending.clear()
 
     async def call(self, event: str, data: dict[str, Any], timeout: float = 30.0) -> Any:

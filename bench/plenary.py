@@ -709,6 +709,11 @@ def run(settings: Settings, only: tuple[str, ...]) -> dict:
             out = fanout("scaled", cluster.base, specs_for(world, secret, people, world.tavoli), settings, pids,
                          tavoli=tavoli)
             out["processes"] = 2
+            if out.get("join_errors") or out.get("refused_writes"):
+                kept = Path(tempfile.gettempdir()) / f"tavoli-plenary-scaled-{secrets.token_hex(3)}"
+                cluster.stop()
+                shutil.copytree(cluster.workdir, kept, dirs_exist_ok=True)
+                out["server_logs"] = str(kept)
             return out
         finally:
             if cluster is not None:
@@ -734,6 +739,10 @@ def run(settings: Settings, only: tuple[str, ...]) -> dict:
             finally:
                 workers.stop()
             out["prepare_s"] = round(prepared, 1)
+            if out.get("refused"):
+                kept = Path(tempfile.gettempdir()) / f"tavoli-plenary-join-{secrets.token_hex(3)}.log"
+                shutil.copyfile(server.log_path, kept)
+                out["server_log"] = str(kept)
             if "page" in only:
                 print("plenary: page...", flush=True)
                 cookie, _token = credentials(secret, world.login_ids[0])
