@@ -282,7 +282,7 @@ def _established(port: int) -> int:
 
 
 async def _clients(stage: Stage, stop: asyncio.Event) -> tuple[list[SyncClient], dict]:
-    sessions = {addr: http_session(addr) for *_r, addr in stage.specs}
+    sessions = {addr: http_session(addr) for addr in {spec[-1] for spec in stage.specs}}
     clients = [SyncClient(sessions[addr], stage.cluster.base, cookie, token, tavolo)
                for _i, cookie, token, tavolo, addr in stage.specs[1:]]
     for c in clients:

@@ -53,7 +53,7 @@ def established(port: int) -> int:
 async def _run(base: str, specs: list, ports: list[int]) -> tuple[list, dict, list, list[int]]:
     from bench.liveclient import LiveClient, http_session
 
-    sessions = {addr: http_session(addr) for *_rest, addr in specs}
+    sessions = {addr: http_session(addr) for addr in {spec[-1] for spec in specs}}
     received: dict[int, list[int]] = {i: [] for i, *_ in specs}
     clients = []
     try:
