@@ -91,6 +91,11 @@ class Cluster:
         env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY")}
         env.update({"DATABASE_URL": self.database_url, "REDIS_URL": self.redis_url, "SECRET_KEY": self.secret,
                     "TAVOLI_INSTANCE": str(self.workdir), "BASE_URL": self.base, "PYTHONUNBUFFERED": "1"})
+        # N processes share PostgreSQL's connections (100 by default, some kept for the CLI, cron and
+        # the administrator): at most 70 for the servers together, 10 of them pooled per process.
+        per_process = max(10, 70 // self.n)
+        env.setdefault("TAVOLI_DB_POOL_SIZE", str(min(10, per_process)))
+        env.setdefault("TAVOLI_DB_MAX_OVERFLOW", str(per_process - min(10, per_process)))
         env.update(self.extra_env)
         return env
 
