@@ -8,8 +8,8 @@ What it does, all on loopback, bounded in time, cleaning up after itself:
    bisogni, one delegate per voter spread over 30 ETS, all sharing one precomputed argon2 hash, and
    an **open** asynchronous round on the five bisogni (dot voting, 10 points, one ballot per
    person), palese or segreto;
-2. starts the real server as a subprocess, ``python -m workspace.entry serve`` (as ``tavoli serve``:
-   gevent mode), on a free port, with a random SECRET_KEY passed by environment;
+2. starts the real server as a subprocess, ``python -m workspace.entry serve`` (gevent, as shipped;
+   Werkzeug), on a free port, with a random SECRET_KEY passed by environment;
 3. logs the voters in without password checks (signed Flask session cookies, then one page each for
    its CSRF token), connects one python-socketio client per voter (websocket transport), spread over
    worker processes, and joins each to the tavolo;
@@ -627,7 +627,7 @@ def analyse(settings, scenario, world, records, pushes, db_counts, closing, expe
             "machine": platform.machine(), "open_files_limit": nofile[0], "packages": versions(),
         },
         "settings": asdict(settings) | {"worker_processes": n_workers,
-                                        "server": "`tavoli serve` (gevent mode)",
+                                        "server": "`tavoli serve` (threading mode, Werkzeug)",
                                         "transport": "websocket",
                                         "method": f"dot, {POINTS} points, at most 5 per item, {BISOGNI} items",
                                         "ballot_unit": "person"},
@@ -769,7 +769,7 @@ def notes(report: dict) -> list[str]:
                        f"burst (of {round(cores * wall, 1)} core-seconds available), which makes the figures "
                        "pessimistic.")
     out.append("Clients and server share the same cores; the latencies include time spent waiting for a core "
-               "behind the clients. The server runs with its defaults (gevent mode, no tuning).")
+               "behind the clients. The server runs with its defaults (threading mode, no tuning).")
     return out
 
 

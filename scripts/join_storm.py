@@ -110,6 +110,8 @@ def serve(workdir: Path, code: Path | None, port: int) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{run / 't.db'}", "SECRET_KEY": SECRET,
            "TAVOLI_INSTANCE": str(run), "PORT": str(port), "HOST": "127.0.0.1", "TAVOLI_AMBITO": "50008"}
     env.pop("REDIS_URL", None)
+    if os.environ.get("STORM_MONITOR"):  # gevent reports in the log every greenlet that blocks the loop
+        env.update(GEVENT_MONITOR_THREAD_ENABLE="1", GEVENT_MAX_BLOCKING_TIME="0.3")
     if code is not None:
         env["PYTHONPATH"] = str(code)
         cmd = [sys.executable, "-c", "import sys; from workspace.cli import main; sys.argv[0] = 'tavoli'; main()",
@@ -207,6 +209,11 @@ for c, _b in clients:
 """
 
 
+def _cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run(workdir: Path, code: Path | None, clients: int, rate: float, port: int) -> dict:
     meta = json.loads((workdir / "world.json").read_text())
     server = serve(workdir, code, port)
@@ -214,11 +221,18 @@ def run(workdir: Path, code: Path | None, clients: int, rate: float, port: int) 
         spec = {"base": f"http://127.0.0.1:{port}", "tavolo": meta["tavolo"], "bisogno": meta["bisogno"],
                 "rate": rate, "writer": credentials(meta["writer"]),
                 "people": [credentials(lid) for lid in meta["people"][:clients]]}
+        import resource
+
+        cpu0 = _cpu(server.pid)
+        kids0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         out = subprocess.run([sys.executable, "-c", CLIENTS, json.dumps(spec)], capture_output=True, text=True,
                              timeout=900)
         if out.returncode != 0:
             raise SystemExit(out.stderr[-3000:])
         result = json.loads(out.stdout.strip().splitlines()[-1])
+        result["server_cpu_s"] = round(_cpu(server.pid) - cpu0, 1)
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        result["client_cpu_s"] = round(kids.ru_utime + kids.ru_stime - kids0.ru_utime - kids0.ru_stime, 1)
         status = Path(f"/proc/{server.pid}/status").read_text()
         result["server_threads"] = int(next(line.split()[1] for line in status.splitlines()
                                             if line.startswith("Threads:")))

@@ -28,7 +28,7 @@ from functools import wraps
 from types import ModuleType
 from typing import Any
 
-from flask import current_app, request
+from flask import copy_current_request_context, current_app, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, join_room, leave_room
@@ -151,7 +151,17 @@ def evict(app, tavolo_id: int, user_id: int) -> int:
 
 def snapshot(session, tavolo_id: int) -> dict[str, Any]:
     """The state of a tavolo a joining client starts from, gathered from every area."""
+    return {**content_snapshot(session, tavolo_id), **fresh_snapshot(session, tavolo_id)}
+
+
+def content_snapshot(session, tavolo_id: int) -> dict[str, Any]:
+    """The parts of the snapshot that only numbered events other than presence change."""
     return signals.collect(signals.tavolo_snapshot, session, tavolo_id=tavolo_id)
+
+
+def fresh_snapshot(session, tavolo_id: int) -> dict[str, Any]:
+    """The parts rebuilt for every join (seduta, presences, quorum): cheap, and changed by joins."""
+    return signals.collect(signals.tavolo_snapshot_fresh, session, tavolo_id=tavolo_id)
 
 
 #: A snapshot is shared by every client joining at the same seq for at most this many seconds (parts
@@ -172,9 +182,13 @@ _snapshots_lock = threading.Lock()
 
 
 def shared_snapshot(session, tavolo_id: int, seq: int) -> dict[str, Any]:
-    """The snapshot at ``seq``, built once and shared by every client joining at that point (a join
-    storm builds it once, not once per client)."""
-    return shared(session, tavolo_id, seq, ("snapshot",), lambda: snapshot(session, tavolo_id))
+    """The snapshot at ``seq``. Its content parts are built once and shared by every client joining
+    while only presence has changed since (in a join storm during a seduta every join records a
+    presence: the content is still built once, not once per client); the fresh parts are built for
+    each join."""
+    content = record.content_seq(session, tavolo_id, seq)
+    parts = shared(session, tavolo_id, content, ("snapshot",), lambda: content_snapshot(session, tavolo_id))
+    return {**parts, **fresh_snapshot(session, tavolo_id)}
 
 
 def shared(session, tavolo_id: int, seq: int, part: tuple[Any, ...], build: Callable[[], Any]) -> Any:
@@ -468,9 +482,23 @@ def _disconnect(*_args):
     with state.lock:
         tavoli = state.rooms_by_sid.pop(request.sid, set())
         user_id = state.sid_user.pop(request.sid, None)
-    for tavolo_id in tavoli:
-        if state.registry is not None and user_id is not None:
+    if not tavoli:
+        return
+    if state.registry is not None and user_id is not None:
+        # Out of the shared count before presence asks "was it the last connection?" (§9).
+        for tavolo_id in tavoli:
             state.registry.remove(tavolo_id, user_id, request.sid)
+    if db.session.info.get(record.BROADCASTING):
+        # Disconnected while an event was being sent to it, from inside another handler's commit: the
+        # presence is updated in a task of its own (with this connection's request context), not
+        # through the session that is still committing.
+        socketio.start_background_task(copy_current_request_context(_left_all), tavoli)
+        return
+    _left_all(tavoli)
+
+
+def _left_all(tavoli: set[int]) -> None:
+    for tavolo_id in tavoli:
         _left(tavolo_id)
 
 

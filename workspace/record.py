@@ -67,6 +67,10 @@ class TavoloEvent(Base):
 # --- after commit ---------------------------------------------------------------------------
 
 _AFTER_COMMIT = "tavoli_after_commit"
+#: Set in ``session.info`` while its after-commit callbacks run: the session is still committing, and
+#: whatever they set off in the same thread or greenlet (a client found gone while an event is being
+#: sent to it is disconnected there and then) must not use it.
+BROADCASTING = "tavoli_broadcasting"
 
 
 def _pending(session: Session) -> dict[int, tuple[SessionTransaction, list[Callable[[], None]]]]:
@@ -99,12 +103,16 @@ def _run_after_commit(session: Session) -> None:
             pending.setdefault(id(parent), (parent, []))[1].extend(entry[1])
         return
     session.info.pop(_AFTER_COMMIT, None)
-    for _transaction, callbacks in pending.values():
-        for fn in callbacks:
-            try:
-                fn()
-            except Exception:  # noqa: BLE001 — the change is committed; a failed push is repaired by resync
-                log.exception("after-commit callback failed")
+    session.info[BROADCASTING] = True
+    try:
+        for _transaction, callbacks in pending.values():
+            for fn in callbacks:
+                try:
+                    fn()
+                except Exception:  # noqa: BLE001 — the change is committed; a failed push is repaired by resync
+                    log.exception("after-commit callback failed")
+    finally:
+        session.info.pop(BROADCASTING, None)
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -217,6 +225,19 @@ def stamp(session: Session, tavolo_id: int, seq: int) -> str | None:
     """When event ``seq`` was recorded (None for 0): with the number, it names one state of the record."""
     at = session.scalar(select(TavoloEvent.at).where(TavoloEvent.tavolo_id == tavolo_id, TavoloEvent.seq == seq))
     return at.isoformat() if at is not None else None
+
+
+#: Events that change who is in the room, not what the tavolo holds (see ``content_seq``).
+PRESENCE_KINDS = ("presence.joined", "presence.left", "presence.marked")
+
+
+def content_seq(session: Session, tavolo_id: int, seq: int) -> int:
+    """The number of the latest event up to ``seq`` that is not a presence event (0 if none)."""
+    return session.scalar(
+        select(TavoloEvent.seq)
+        .where(TavoloEvent.tavolo_id == tavolo_id, TavoloEvent.seq <= seq, TavoloEvent.kind.not_in(PRESENCE_KINDS))
+        .order_by(TavoloEvent.seq.desc()).limit(1)
+    ) or 0
 
 
 def replay(session: Session, tavolo_id: int, after_seq: int, limit: int | None = None) -> Replay:

@@ -24,7 +24,13 @@ event_recorded = _signals.signal("event-recorded")
 seduta_closed = _signals.signal("seduta-closed")
 
 #: Collect: the parts of a tavolo's live snapshot. kwargs: ``tavolo_id``. Each receiver returns a dict.
+#: Content parts: built once and shared while no event other than presence is recorded (see
+#: ``realtime.shared_snapshot``); parts that change with every join go to ``tavolo_snapshot_fresh``.
 tavolo_snapshot = _signals.signal("tavolo-snapshot")
+
+#: Collect: the parts of a tavolo's live snapshot rebuilt for every join (the seduta, its presences and
+#: quorum: each join in a live seduta changes them). kwargs: ``tavolo_id``. Each receiver returns a dict.
+tavolo_snapshot_fresh = _signals.signal("tavolo-snapshot-fresh")
 
 #: A live client joined a tavolo's room and asked to be present. kwargs: ``user``, ``tavolo_id``, ``mode``.
 tavolo_joined = _signals.signal("tavolo-joined")

@@ -124,16 +124,21 @@ def test_page_refusals(app, world, connect):
     assert call(member, "page", {"tavolo_id": 999999, "of": "bisogni"})["error"] == "not_found"
 
 
-def test_a_snapshot_is_built_once_per_seq_and_shared(app, world, connect, monkeypatch):
-    _fill(app, world)
-    built = []
-    original = realtime.snapshot
+def _count_builds(monkeypatch) -> list[int]:
+    built: list[int] = []
+    original = realtime.content_snapshot
 
     def counting(session, tavolo_id):
         built.append(tavolo_id)
         return original(session, tavolo_id)
 
-    monkeypatch.setattr(realtime, "snapshot", counting)
+    monkeypatch.setattr(realtime, "content_snapshot", counting)
+    return built
+
+
+def test_a_snapshot_is_built_once_per_seq_and_shared(app, world, connect, monkeypatch):
+    _fill(app, world)
+    built = _count_builds(monkeypatch)
     clients = [connect(u) for u in (world.observer, world.delegate2, world.colleague)]
     replies = [join(c, world.tavolo.id, presence=False) for c in clients]
     assert len(built) == 1
@@ -144,3 +149,30 @@ def test_a_snapshot_is_built_once_per_seq_and_shared(app, world, connect, monkey
     assert "Un altro" in [b["title"] for b in after["snapshot"]["bisogni"]]
     with db_session(app) as session:
         assert record.last_seq(session, world.tavolo.id) == after["last_seq"]
+
+
+def test_joins_that_record_presence_share_the_content_and_get_fresh_presences(app, world, connect, monkeypatch):
+    _fill(app, world)
+    with db_session(app) as session:
+        w = attached(world, session)
+        tavoli.start_seduta(session, w.facilitator, w.seduta)
+        session.commit()
+    built = _count_builds(monkeypatch)
+    people = (world.observer, world.delegate2, world.colleague)
+    replies = [join(connect(u), world.tavolo.id) for u in people]
+    # Each join recorded a presence (a new seq), but the content was built once.
+    assert [r["last_seq"] for r in replies] == [replies[0]["last_seq"] + n for n in range(3)]
+    assert len(built) == 1
+    assert replies[0]["snapshot"]["bisogni"] == replies[2]["snapshot"]["bisogni"]
+    assert [len(r["snapshot"]["presences"]) for r in replies] == [1, 2, 3]
+    assert replies[2]["snapshot"]["quorum"] == fresh_quorum(app, world)
+    # A change of content is seen by the next join.
+    assert op(connect(world.delegate), "bisogno.create", world.tavolo.id, title="Dopo le presenze",
+              macroarea="E")["ok"]
+    later = join(connect(world.facilitator), world.tavolo.id)
+    assert len(built) == 2 and "Dopo le presenze" in [b["title"] for b in later["snapshot"]["bisogni"]]
+
+
+def fresh_quorum(app, world) -> dict:
+    with db_session(app) as session:
+        return realtime.fresh_snapshot(session, world.tavolo.id)["quorum"]

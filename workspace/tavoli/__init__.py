@@ -7,7 +7,7 @@ def register(app) -> None:
 
     app.register_blueprint(views.bp)
     realtime.bind(app, live)
-    signals.tavolo_snapshot.connect(live.snapshot_part)
+    signals.tavolo_snapshot_fresh.connect(live.snapshot_part)
     signals.tavolo_joined.connect(live.presence_on_join)
     signals.tavolo_left.connect(live.presence_on_leave)
     signals.event_recorded.connect(live.evict_removed)

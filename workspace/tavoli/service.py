@@ -12,7 +12,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from workspace import record, signals
 from workspace.accounts.models import User
@@ -243,7 +243,10 @@ def quorum(session: Session, seduta: Seduta) -> dict[str, Any]:
 
 def register(session: Session, seduta: Seduta) -> list[Presence]:
     """The attendance register of a seduta, in order of arrival."""
+    # Names loaded with the rows: every join of a plenary sends the whole register (one query, not
+    # two per person present).
     return list(session.scalars(select(Presence).where(Presence.seduta_id == seduta.id)
+                                .options(joinedload(Presence.user), joinedload(Presence.organisation))
                                 .order_by(Presence.joined_at, Presence.id)))
 
 
