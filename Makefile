@@ -12,7 +12,7 @@ VENDOR_STAMP := static/vendor/.installed
 PO_FILES     := $(wildcard workspace/translations/*/LC_MESSAGES/messages.po)
 MO_FILES     := $(PO_FILES:.po=.mo)
 
-.PHONY: run test setup bench lint translations migration clean refdata
+.PHONY: run test setup bench lint translations migration clean refdata scaled
 
 run: setup
 	$(BIN)/tavoli db upgrade
@@ -68,8 +68,15 @@ refdata:
 bench: setup
 	$(BIN)/python -m bench
 
+# The scaled deployment on this machine, for trying it: N gunicorn processes on PostgreSQL + Redis
+# behind a sticky proxy on SCALED_PORT (deploy/scaled.py; DATABASE_URL and REDIS_URL may be set).
+N ?= 2
+SCALED_PORT ?= 8000
+scaled: setup
+	$(BIN)/python -m deploy.scaled --processes $(N) --port $(SCALED_PORT)
+
 lint: $(VENV_STAMP)
-	$(BIN)/ruff check workspace tests bench
+	$(BIN)/ruff check workspace tests bench deploy
 	$(BIN)/mypy
 
 clean:

@@ -2,7 +2,8 @@
 
 Options of a single benchmark: ``python -m bench.live_broadcast --help``, ``python -m bench.votes_burst --help``,
 ``python -m bench.exports_render --help``, ``python -m bench.audit --help``, ``python -m bench.verbale --help``,
-``python -m bench.esiti --help``.
+``python -m bench.esiti --help``, ``python -m bench.faults --help``, ``python -m bench.plenary --help``
+(``BENCH_QUICK=1``: short runs for development).
 """
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ BENCHMARKS = {
     "planning_exports": "bench.planning_exports",
     "esiti": "bench.esiti",
     "login_timing": "bench.login_timing",
+    "faults": "bench.faults",
+    "plenary": "bench.plenary",
 }
 
 

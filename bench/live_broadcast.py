@@ -5,8 +5,8 @@ What it does, all on loopback and cleaning up after itself:
 1. builds a SQLite database in a temporary directory (migrations, reference data, one procedure
    with one tavolo on macroarea E, its contribution window open, one delegate per client, all
    sharing one precomputed argon2 hash);
-2. starts the real server as a subprocess, ``python -m workspace.cli serve`` (threading mode,
-   Werkzeug), on a free port, with a random SECRET_KEY passed by environment;
+2. starts the real server as a subprocess, ``python -m workspace.entry serve`` (as ``tavoli serve``:
+   gevent mode), on a free port, with a random SECRET_KEY passed by environment;
 3. logs the clients in without password checks: it signs Flask session cookies itself with
    ``SecureCookieSessionInterface`` and that key, then GETs ``/`` with each cookie to read the
    page's ``csrf_token`` (as a browser would);
@@ -22,7 +22,7 @@ What it does, all on loopback and cleaning up after itself:
 7. repeats all this ``--runs`` times (3), each with a fresh server and database, and reports the
    median over runs beside each run; prints a table and writes ``bench/results/live_broadcast.{json,md}``.
 
-Nothing is tuned: the server runs as ``make run`` runs it (threading mode, default Engine.IO ping
+Nothing is tuned: the server runs as ``make run`` runs it (gevent mode, default Engine.IO ping
 interval). An operation refused with ``internal`` or left without an ack is retried with the same
 ``op_id``, as a real client would; what still fails is counted, and the server log is kept.
 
@@ -669,7 +669,7 @@ def analyse(settings, world, rounds, receipts, handled, joined, connect_results,
             "cores": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
             "machine": platform.machine(), "open_files_limit": nofile[0], "packages": versions(),
         },
-        "settings": asdict(settings) | {"worker_processes": n_workers, "server": "`tavoli serve` (threading mode, Werkzeug)",
+        "settings": asdict(settings) | {"worker_processes": n_workers, "server": "`tavoli serve` (gevent mode)",
                                         "database": "SQLite (WAL), one insert per write + one event row",
                                         "transport": "websocket", "server_ping_interval_s": 25},
         "clients": {"requested": settings.clients, "connected": len(connect_results) - len(connect_errors),
@@ -857,7 +857,7 @@ def notes(report: dict) -> list[str]:
                "thread for every message it receives. Latency, time to the last client and fan-out include "
                "time spent waiting for a core behind the clients, and vary from run to run; the server's own "
                "cost per broadcast is the \"server CPU per broadcast round\" line.")
-    out.append("The server runs with its defaults (threading mode, Engine.IO ping every 25 s, no tuning); "
+    out.append("The server runs with its defaults (gevent mode, Engine.IO ping every 25 s, no tuning); "
                "clients answer pings as they come.")
     return out
 

@@ -11,7 +11,7 @@ What it does, on loopback, in a temporary directory it removes afterwards:
    and the PDF/A of its document (``minutes.document.render``), each also once more under
    ``tracemalloc`` for the peak of Python memory (WeasyPrint's C libraries allocate outside it; the
    process's peak resident memory is reported too);
-3. starts the real server (``python -m workspace.cli serve``) and requests the verbale's page as the
+3. starts the real server (``python -m workspace.entry serve``, as ``tavoli serve``) and requests the verbale's page as the
    facilitator from ``--concurrency`` connections at once (``--requests`` in all): p50, p95, max.
 
 Targets from issue #9: draft ≤ 1 s and PDF/A ≤ 10 s for 80 attendees, 60 bisogni, 400 annotations

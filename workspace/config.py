@@ -90,6 +90,9 @@ def load_config(overrides: dict | None = None) -> dict:
         # Per address: an office behind one NAT must not lock itself out after five typos.
         "LOGIN_MAX_FAILURES_PER_IP": int(os.environ.get("TAVOLI_LOGIN_MAX_FAILURES_PER_IP", "50")),
         "LOGIN_WINDOW_SECONDS": int(os.environ.get("TAVOLI_LOGIN_WINDOW_SECONDS", "900")),
+        # Operations on the live channel per person and window (all processes together with Redis).
+        "LIVE_WRITES_MAX": int(os.environ.get("TAVOLI_LIVE_WRITES_MAX", "150")),
+        "LIVE_WRITES_WINDOW_SECONDS": int(os.environ.get("TAVOLI_LIVE_WRITES_WINDOW_SECONDS", "10")),
         "LANGUAGES": ("it", "en"),
         "BABEL_DEFAULT_LOCALE": "it",
         "BABEL_DEFAULT_TIMEZONE": "Europe/Rome",

@@ -17,6 +17,7 @@ reading code should not write.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -205,8 +206,11 @@ def make_engine(url: str, *, one_shot: bool = False) -> Engine:
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     if not one_shot:
         # psycopg 3 waits cooperatively under gevent: hundreds of greenlets share these connections.
-        # 20 + 30 per process stays under PostgreSQL's default 100 with two processes.
-        extra = {"pool_size": 20, "max_overflow": 30, "pool_timeout": 30}
+        # Every process may open pool + overflow connections: with N processes keep N x that below
+        # PostgreSQL's max_connections (100 by default) minus what else connects (CLI, cron, admin);
+        # deploy/scaled.py sizes them so. A request beyond waits up to 30 s for a connection.
+        extra = {"pool_size": int(os.environ.get("TAVOLI_DB_POOL_SIZE", "20")),
+                 "max_overflow": int(os.environ.get("TAVOLI_DB_MAX_OVERFLOW", "30")), "pool_timeout": 30}
     return create_engine(url, pool_pre_ping=True, **extra)
 
 

@@ -195,6 +195,15 @@ class Limiter:
         for key in keys:
             self._call("reset", key)
 
+    def take(self, key: str) -> int:
+        """Count one event for ``key``: 0 while within the limit, else the seconds until the window
+        ends (the event is counted anyway, so hammering does not shorten the wait)."""
+        count = self._call("hit", key, self.window)
+        if count <= self._limit_for(key):
+            return 0
+        _count, ttl = self._call("status", key)
+        return max(1, ttl)
+
 
 class LoginThrottle(Limiter):
     """Password failures per (e-mail, IP) pair with increasing delays, and a ceiling per IP; also a
@@ -274,6 +283,26 @@ def build_limiter(app: Flask) -> LoginThrottle:
         max_delay=int(cfg.get("LOGIN_MAX_DELAY_SECONDS", 900)),
         pair_window=int(cfg.get("LOGIN_PAIR_WINDOW_SECONDS", 86400)),
     )
+
+
+def build_write_limiter(app: Flask) -> Limiter:
+    """Operations on the live channel per person: ``LIVE_WRITES_MAX`` per ``LIVE_WRITES_WINDOW_SECONDS``,
+    counted in Redis (shared by every process) when configured, else in this process's memory."""
+    cfg = app.config
+    url = cfg.get("RATELIMIT_REDIS_URL") or cfg.get("REDIS_URL")
+    memory = MemoryBackend()
+    return Limiter(RedisBackend(url) if url else memory, limit=int(cfg.get("LIVE_WRITES_MAX") or 150),
+                   window=int(cfg.get("LIVE_WRITES_WINDOW_SECONDS") or 10), fallback=memory if url else None)
+
+
+def get_write_limiter(app: Flask) -> Limiter:
+    limiter = app.extensions.get("tavoli_write_limit")
+    if limiter is None:
+        with _build_lock:
+            limiter = app.extensions.get("tavoli_write_limit")
+            if limiter is None:
+                limiter = app.extensions["tavoli_write_limit"] = build_write_limiter(app)
+    return limiter
 
 
 _build_lock = threading.Lock()

@@ -37,7 +37,7 @@ from flask_wtf.csrf import ValidationError, validate_csrf
 from jsonschema import Draft202012Validator
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from workspace import policy, record, signals
+from workspace import connections, policy, ratelimit, record, signals
 from workspace import text as typed_text
 from workspace.db import db, reading
 from workspace.extensions import socketio
@@ -79,13 +79,16 @@ class _State:
     sid_login: dict[str, tuple[int, str]] = field(default_factory=dict)
     # With a message queue (several processes): the sids of each login and person, in Redis, so
     # that a logout on one process closes the connections another process holds.
-    registry: Any = None
-    registry_prefix: str = "tavoli"
+    logins: Any = None
+    logins_prefix: str = "tavoli"
     lock: threading.Lock = field(default_factory=threading.Lock)
     latest: dict[Any, tuple[str, int, dict[str, Any]]] = field(default_factory=dict)
     # key -> the number of the timer that will send its push (a timer outdated by flush_pushes sends nothing).
     scheduled: dict[Any, int] = field(default_factory=dict)
     timers: Iterator[int] = field(default_factory=itertools.count)
+    # With several processes (REDIS_URL): every process's connections, for presence (§9).
+    registry: connections.Registry | None = None
+    heartbeat_started: bool = False
 
 
 def _state(app=None) -> _State:
@@ -135,8 +138,13 @@ def check(schema: Draft202012Validator, data: Any) -> dict[str, str] | None:
 
 
 def connections_in(tavolo_id: int, user_id: int) -> int:
-    """How many of this process's connections a user has open on a tavolo (tabs, devices)."""
+    """How many connections a user has open on a tavolo (tabs, devices): in every server process
+    when they share Redis, else (or while Redis does not answer) in this process."""
     state = _state()
+    if state.registry is not None:
+        count = state.registry.count(tavolo_id, user_id)
+        if count is not None:
+            return count
     with state.lock:
         return sum(1 for sid, rooms in state.rooms_by_sid.items()
                    if tavolo_id in rooms and state.sid_user.get(sid) == user_id)
@@ -158,23 +166,25 @@ def evict(app, tavolo_id: int, user_id: int) -> int:
             state.rooms_by_sid[sid].discard(tavolo_id)
     for sid in sids:
         state.server.leave_room(sid, record.room(tavolo_id), namespace=NAMESPACE)
+        if state.registry is not None:
+            state.registry.remove(tavolo_id, user_id, sid)
     return len(sids)
 
 
 def _login_keys(state: _State, user_id: int, cookie_id: str | None) -> list[str]:
     """The Redis sets naming the sids of one login (``cookie_id``) and of the person."""
-    keys = [f"{state.registry_prefix}:live:user:{user_id}"]
+    keys = [f"{state.logins_prefix}:live:user:{user_id}"]
     if cookie_id is not None:
         digest = hashlib.sha256(cookie_id.encode()).hexdigest()[:32]
-        keys.append(f"{state.registry_prefix}:live:login:{digest}")
+        keys.append(f"{state.logins_prefix}:live:login:{digest}")
     return keys
 
 
 def _register(state: _State, sid: str, user_id: int, cookie_id: str, add: bool) -> None:
-    if state.registry is None:
+    if state.logins is None:
         return
     try:
-        pipe = state.registry.pipeline(transaction=False)
+        pipe = state.logins.pipeline(transaction=False)
         for key in _login_keys(state, user_id, cookie_id):
             if add:
                 pipe.sadd(key, sid).expire(key, REGISTRY_SECONDS)
@@ -198,10 +208,10 @@ def disconnect_logins(app, user_id: int, cookie_id: str | None = None) -> int:
     with state.lock:
         sids = {sid for sid, (uid, cid) in state.sid_login.items()
                 if uid == user_id and (cookie_id is None or cid == cookie_id)}
-    if state.registry is not None:
+    if state.logins is not None:
         try:
             key = _login_keys(state, user_id, cookie_id)[-1]
-            sids |= {m.decode() if isinstance(m, bytes) else m for m in state.registry.smembers(key)}
+            sids |= {m.decode() if isinstance(m, bytes) else m for m in state.logins.smembers(key)}
         except Exception:  # noqa: BLE001
             log.warning("live login registry unavailable", exc_info=True)
     for sid in sids:
@@ -357,6 +367,17 @@ def _send(state: _State, name: str, payload: dict[str, Any]) -> None:
 # --- declaring and binding handlers ---------------------------------------------------------------
 
 
+def throttled(user) -> dict[str, Any] | None:
+    """The refusal for a person who sent too many operations in the window (all processes), or None."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    limiter = ratelimit.get_write_limiter(app)
+    retry_after = limiter.take(f"live:user:{user.id}")
+    if not retry_after:
+        return None
+    return {**error("too_many", _("Troppe operazioni in poco tempo: riprova fra %(n)d secondi.", n=retry_after)),
+            "retry_after": retry_after}
+
+
 def _mark(fn: Callable, event: str, handler: Callable) -> Callable:
     fn.live_handler = (event, handler)  # type: ignore[attr-defined]
     return fn
@@ -379,6 +400,9 @@ def operation(name: str, properties: dict[str, Any], required: tuple[str, ...] =
             session = db.session
             user = current_user._get_current_object()
             tavolo_id, op_id = data["tavolo_id"], data["op_id"]
+            refusal = throttled(user)
+            if refusal is not None:
+                return refusal
             try:
                 # Only people who may see the tavolo learn whether an operation id was applied there;
                 # and only those the policy lets do this operation are told it was (a duplicate of
@@ -439,6 +463,8 @@ def action(name: str, properties: dict[str, Any], required: tuple[str, ...] = ()
                 session.commit()
             if not authenticated:
                 return _unauthorized()
+            if writes and (refusal := throttled(user)) is not None:
+                return refusal
             for attempt in range(attempts):
                 try:
                     with reading() if not writes else _nothing():
@@ -494,13 +520,14 @@ def handlers(app) -> dict[str, Callable]:
 def init_app(app, guard: Guard, require: Require | None = None) -> None:
     """Set up the live channel of ``app``; ``guard`` says who may see a tavolo. Called after
     ``socketio.init_app(app)``: the server that made is the one the app's pushes go out through."""
-    app.extensions[_EXT] = _State(guard=guard, server=socketio.server, require=require)
-    if app.config.get("REDIS_URL"):
+    url = app.config.get("REDIS_URL")
+    app.extensions[_EXT] = _State(guard=guard, server=socketio.server, require=require,
+                                  registry=connections.Registry(url) if url else None)
+    if url:
         import redis
 
-        app.extensions[_EXT].registry = redis.Redis.from_url(app.config["REDIS_URL"], socket_timeout=2,
-                                                             socket_connect_timeout=2)
-        app.extensions[_EXT].registry_prefix = app.config.get("SOCKETIO_CHANNEL") or "tavoli"
+        app.extensions[_EXT].logins = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        app.extensions[_EXT].logins_prefix = app.config.get("SOCKETIO_CHANNEL") or "tavoli"
     record.set_emitter(emit_event)
     for event, fn in (("connect", _connect), ("disconnect", _disconnect), ("join", _join),
                       ("resync", _resync), ("leave", _leave)):
@@ -594,6 +621,10 @@ def _disconnect(*_args):
         user_id = user_id if user_id is not None else login[0]
     if not tavoli:
         return
+    if state.registry is not None and user_id is not None:
+        # Out of the shared count before presence asks "was it the last connection?" (§9).
+        for tavolo_id in tavoli:
+            state.registry.remove(tavolo_id, user_id, request.sid)
     if db.session.info.get(record.BROADCASTING):
         # Disconnected while an event was being sent to it, from inside another handler's commit: the
         # presence is updated in a task of its own (with this connection's request context), not
@@ -665,6 +696,9 @@ def _join(data=None):
         with state.lock:
             state.rooms_by_sid[request.sid].add(tavolo_id)
             state.sid_user[request.sid] = user.id
+        if state.registry is not None:
+            _start_heartbeat(state)
+            state.registry.add(tavolo_id, user.id, request.sid)
         if data.get("presence", True):
             signals.tavolo_joined.send(session, user=user, tavolo_id=tavolo_id, mode=data.get("mode", "remoto"))
             session.commit()
@@ -681,6 +715,18 @@ def _join(data=None):
         session.rollback()
         log.exception("join failed")
         return error("internal", _("Errore interno: riprova fra poco."))
+
+
+def _start_heartbeat(state: _State) -> None:
+    """The process's heartbeat in the registry, started with its first join (not by CLI commands)."""
+    if state.heartbeat_started or state.registry is None:
+        return
+    with state.lock:
+        if state.heartbeat_started:
+            return
+        state.heartbeat_started = True
+    state.registry.heartbeat()
+    socketio.start_background_task(connections.heartbeat_forever, state.registry, socketio.sleep)
 
 
 def _resync(data=None):
@@ -703,5 +749,8 @@ def _leave(data=None):
     leave_room(record.room(tavolo_id))
     with state.lock:
         state.rooms_by_sid.get(request.sid, set()).discard(tavolo_id)
+        user_id = state.sid_user.get(request.sid)
+    if state.registry is not None and user_id is not None:
+        state.registry.remove(tavolo_id, user_id, request.sid)
     _left(tavolo_id)
     return {"ok": True}

@@ -232,3 +232,51 @@ def test_logout_on_one_process_closes_the_logins_connection_on_the_other(servers
     finally:
         on_b.close()
         other.close()
+
+
+def _drain(client: LiveClient, seconds: float) -> list[dict]:
+    got, deadline = [], time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            got.append(client.events.get(timeout=left))
+        except queue.Empty:
+            break
+    return got
+
+
+def test_two_tabs_on_two_processes_stay_present_until_both_close(servers, world, redis_url):
+    """Presence counts a person's connections in every process (Redis): closing the tab on A keeps
+    them present while the tab on B is open; closing that one too ends the presence."""
+    a, b = servers
+    tavolo = world.tavolo.id
+    fac_cookie, fac_token = _login(a, world.facilitator.email)
+    del_cookie, del_token = _login(a, world.delegate.email)
+    console, tab_a, tab_b = LiveClient(), LiveClient(), LiveClient()
+    try:
+        console.connect(a, fac_cookie, fac_token)
+        assert console.call("join", {"tavolo_id": tavolo, "presence": False})["ok"]
+        started = console.call("seduta.start", {"op_id": new_op_id(), "tavolo_id": tavolo,
+                                                "seduta_id": world.seduta.id})
+        assert started.get("ok"), started
+        tab_a.connect(a, del_cookie, del_token)
+        tab_b.connect(b, del_cookie, del_token)
+        joined = tab_a.call("join", {"tavolo_id": tavolo})
+        assert joined["ok"]
+        assert tab_b.call("join", {"tavolo_id": tavolo})["ok"]
+        kinds = [e["kind"] for e in _drain(console, 1.5)]
+        assert kinds.count("presence.joined") == 1, kinds  # the second tab opens no second presence
+
+        tab_a.close()  # one tab closed, on process A: still present through B
+        assert [e["kind"] for e in _drain(console, 2.0) if e["kind"].startswith("presence")] == []
+        snapshot = console.call("resync", {"tavolo_id": tavolo})["snapshot"]
+        assert [p["user_id"] for p in snapshot["presences"]] == [world.delegate.id]
+
+        tab_b.close()  # the last one, on process B: the presence ends, announced to everybody
+        left = [e for e in _drain(console, 3.0) if e["kind"] == "presence.left"]
+        assert [e["payload"]["user_id"] for e in left] == [world.delegate.id]
+        assert console.call("resync", {"tavolo_id": tavolo})["snapshot"]["presences"] == []
+    finally:
+        for client in (console, tab_a, tab_b):
+            client.close()
+    for server in servers:
+        assert server.proc.poll() is None, server.output()
