@@ -186,7 +186,8 @@ def test_loading_twice_changes_nothing(demo):
 def test_procedure_went_through_the_art55_steps(demo):
     """Act, avviso published in the past, a closed window, applications received and decided."""
     from workspace.demo.loader import ACT_NUMBER, EXCLUDED_REASON
-    from workspace.procedures import lifecycle, permissions as procedure_permissions
+    from workspace.procedures import lifecycle
+    from workspace.procedures import permissions as procedure_permissions
 
     session = demo
     procedure = _first(session)

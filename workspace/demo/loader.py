@@ -389,8 +389,13 @@ def load_demo(session: Session, only_if_empty: bool = False) -> bool:
     # A second procedure, already concluded with its approved documento di sintesi.
     from workspace.sintesi.demo import load_concluded
 
-    load_concluded(session, {k: u for k, (u, _o) in people.items()}, {k: o for k, (_u, o) in people.items()},
-                   AMBITO)
+    users, orgs_of = {k: u for k, (u, _o) in people.items()}, {k: o for k, (_u, o) in people.items()}
+
+    def concluded_steps(procedure, tavoli: dict, now: datetime) -> None:
+        art55_steps(session, procedure, tavoli, users, orgs_of, now, applicants=CONCLUDED_APPLICANTS,
+                    exclude_one=False, earlier_days=10)
+
+    load_concluded(session, users, orgs_of, AMBITO, concluded_steps)
     return True
 
 
@@ -435,7 +440,7 @@ def _load_procedure(session: Session, people: dict[str, tuple[User, Organisation
                 membership.set_role(session, admin, t, user[person], "delegate", org_of[person])
         membership.set_role(session, admin, t, user[OBSERVER], "observer", org_of[OBSERVER])
         tavolo[code] = t
-    _art55_history(session, procedure, tavolo, user, org_of, now)
+    art55_steps(session, procedure, tavolo, user, org_of, now)
 
     def bisogno_data(spec: DemoBisogno, code: str) -> dict:
         areas = (code, *spec.transversal)
@@ -536,6 +541,7 @@ AVVISO = {
 }
 # Whose organisation applied, in the order received; the coop declares a conflict of interest.
 APPLICANTS = ("odv", "fondazione", "coop", "aps", "rete", "soms", "centrostudi")
+CONCLUDED_APPLICANTS = ("odv", "coop", "soms")  # the second procedure's tavolo J
 COOP_COI = ("La cooperativa gestisce in convenzione con il Comune di Pavia il servizio di assistenza domiciliare "
             "(SAD) discusso al tavolo Anziani.")
 ADMITTED = "Requisiti verificati: ente iscritto al RUNTS, dichiarazioni complete, opera nell'Ambito di Pavia."
@@ -557,12 +563,17 @@ def _act_pdf(title: str) -> bytes:
                 Paragraph("Documento dimostrativo: contenuti di fantasia, nessun valore amministrativo."))), "pdf")
 
 
-def _art55_history(session: Session, procedure, tavolo: dict, user: dict[str, User],
-                   org_of: dict[str, Organisation], now: datetime) -> None:
-    """Act, avviso, applications and admissions, through the procedures area's services. Each step
-    is dated in the past with the services' own clock (``now=``), so the avviso was published 50
-    days ago, the window for applications closed 30 days ago and the tavoli have been in progress
-    for 25 days; the steps' audit entries and the tavoli's record carry the moment the demo loads."""
+def art55_steps(session: Session, procedure, tavolo: dict, user: dict[str, User], org_of: dict[str, Organisation],
+                now: datetime, *, applicants: tuple[str, ...] = APPLICANTS, exclude_one: bool = True,
+                earlier_days: int = 0) -> None:
+    """Act, avviso, applications and admissions, through the procedures area's services: the ETS of
+    ``applicants`` (their delegates' e-mail local parts) apply for their tavoli among ``tavolo`` (by
+    macroarea letter) and are admitted, so their delegates join those tavoli; with ``exclude_one``
+    an organisation from outside the Ambito applies too and is not admitted. Each step is dated in
+    the past with the services' own clock (``now=``): the avviso was published 50 days ago (plus
+    ``earlier_days``), the window for applications closed 30 days ago and the tavoli have been in
+    progress for 25 days; the steps' audit entries and the tavoli's record carry the moment the demo
+    loads."""
     from io import BytesIO
 
     from werkzeug.datastructures import FileStorage
@@ -572,6 +583,7 @@ def _art55_history(session: Session, procedure, tavolo: dict, user: dict[str, Us
 
     admin = procedure.rup
     day = timedelta(days=1)
+    now = now - earlier_days * day
     stored = files.save_upload(FileStorage(BytesIO(_act_pdf(procedure.title)), filename="determina-avvio-demo.pdf"),
                                "l'atto di avvio")
     lifecycle.update_act(session, admin, procedure, number=ACT_NUMBER, act_date=(now - 55 * day).date(),
@@ -595,21 +607,24 @@ def _art55_history(session: Session, procedure, tavolo: dict, user: dict[str, Us
     by_org = {spec.key: spec for spec in ORGS}
     org_key = {u.email_local: u.org_key for u in USERS}
     received = []
-    for n, person in enumerate(APPLICANTS):
+    for n, person in enumerate(applicants):
         spec = by_org[org_key[person]]
         data = form(spec, user[person].name, user[person].email, DELEGATIONS[person],
                     COOP_COI if person == "coop" else "")
         application, _created = applications.submit_application(session, procedure, data,
                                                                  now=now - (45 - 2 * n) * day)
         received.append(application)
-    late, _created = applications.submit_application(
-        session, procedure, form(EXCLUDED_ORG, "Carlo Bassi", f"presidenza.lungoticino@{DOMAIN}", ("A",)),
-        now=now - 31 * day)
-    for number, application in enumerate([*received, late], start=1):
-        applications.set_protocol(session, admin, application, f"DEMO-{number:03d}/2025")
+    late = None
+    if exclude_one:
+        late, _created = applications.submit_application(
+            session, procedure, form(EXCLUDED_ORG, "Carlo Bassi", f"presidenza.lungoticino@{DOMAIN}",
+                                     tuple(tavolo)[:1]), now=now - 31 * day)
+    for number, application in enumerate([*received, *([late] if late else [])], start=1):
+        applications.set_protocol(session, admin, application, f"DEMO-{procedure.id}.{number:03d}/2025")
 
     lifecycle.transition(session, admin, procedure, "ammissioni", now=now - 29 * day)
     for application in received:
         admissions.decide(session, admin, application, "admitted", ADMITTED, now=now - 27 * day)
-    admissions.decide(session, admin, late, "excluded", EXCLUDED_REASON, now=now - 27 * day)
+    if late is not None:
+        admissions.decide(session, admin, late, "excluded", EXCLUDED_REASON, now=now - 27 * day)
     lifecycle.transition(session, admin, procedure, "tavoli_in_corso", now=now - 25 * day)
