@@ -76,7 +76,7 @@ def load_concluded(session: Session, user: dict[str, User], org_of: dict[str, Or
 
     admin, facilitator = user["rup"], user["facilitatore"]
     now = utcnow()
-    procedure = lifecycle.create_procedure(session, admin, ambito, TITLE, rup=admin, object_=OBJECT)
+    procedure = lifecycle.create_procedure(session, admin, ambito, TITLE, rup=admin, object_=OBJECT, published=True)
     tavolo = membership.create_tavolo(session, admin, procedure, "Tavolo J — Disabilità e Dopo di Noi", ["J"],
                                       description="Progetto di vita, sollievo ai caregiver, Dopo di Noi.",
                                       opens_at=now - timedelta(days=30), closes_at=now + timedelta(days=1))
