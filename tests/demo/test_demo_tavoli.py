@@ -45,7 +45,8 @@ def test_procedure_with_four_tavoli(demo):
     session = demo
     procedure = _first(session)
     assert procedure is not None
-    assert procedure.published is False
+    assert procedure.published is True
+    assert procedure.status == "tavoli_in_corso"
     assert procedure.rup.email == f"rup@{DOMAIN}"
     tavoli = session.scalars(select(Tavolo).where(Tavolo.procedure_id == procedure.id)).all()
     assert sorted(m.code for t in tavoli for m in t.macroaree) == ["A", "E", "G", "J"]
@@ -180,3 +181,74 @@ def test_loading_twice_changes_nothing(demo):
     assert load_demo(session) is False
     session.commit()
     assert _counts(session) == before
+
+
+def test_procedure_went_through_the_art55_steps(demo):
+    """Act, avviso published in the past, a closed window, applications received and decided."""
+    from workspace.demo.loader import ACT_NUMBER, EXCLUDED_REASON
+    from workspace.procedures import lifecycle
+    from workspace.procedures import permissions as procedure_permissions
+
+    session = demo
+    procedure = _first(session)
+    now = utcnow()
+    assert procedure.act_number == ACT_NUMBER and len(procedure.act_file_sha256) == 64
+    assert procedure.avviso_published_at < procedure.application_deadline < now
+    assert lifecycle.missing_for(procedure, "avviso_pubblicato") == []
+    assert [(t.from_status, t.to_status) for t in procedure.transitions] == [
+        ("bozza", "avviso_pubblicato"), ("avviso_pubblicato", "candidature"), ("candidature", "ammissioni"),
+        ("ammissioni", "tavoli_in_corso")]
+    assert all(t.at < now - timedelta(days=20) for t in procedure.transitions)
+    applications = procedure.applications
+    admitted = [a for a in applications if a.status == "admitted"]
+    excluded = [a for a in applications if a.status == "excluded"]
+    assert len(admitted) == 7 and len(excluded) == 1
+    assert excluded[0].motivation == EXCLUDED_REASON and excluded[0].organisation_id is None
+    assert all(procedure.avviso_published_at <= a.submitted_at < procedure.application_deadline
+               for a in applications)
+    assert all(a.protocol_number and a.decided_at and a.motivation for a in applications)
+    assert any(not a.coi_none and a.coi_details for a in admitted)
+    # Every admitted ETS is the organisation of a demo delegate, who sits at the tavoli it chose.
+    for application in admitted:
+        assert application.organisation.kind == "ets"
+        for tavolo in application.tavoli:
+            assert application.organisation_id in {m.organisation_id for m in tavolo.members}
+            assert any(r.role == "delegate" and r.organisation_id == application.organisation_id
+                       and r.user.email == application.delegate_email for r in tavolo.roles)
+    kinds = {(i.kind, i.ref_id) for i in procedure_permissions.visible_items(procedure, now)}
+    assert ("avviso", 0) in kinds
+    assert {t.id for t in procedure.tavoli} <= {ref for kind, ref in kinds if kind == "tavolo"}
+    assert {a.id for a in admitted} == {ref for kind, ref in kinds if kind == "ammissione"}
+
+
+def test_public_pages_reachable_anonymously(app, client):
+    from markupsafe import escape
+
+    from workspace.db import db
+    from workspace.demo.loader import EXCLUDED_ORG
+
+    with app.app_context():
+        load_demo(db.session)
+        db.session.commit()
+        procedure = _first(db.session)
+        procedure_id = procedure.id
+        tavolo_titles = [t.title for t in procedure.tavoli]
+        admitted = [a.organisation_name for a in procedure.applications if a.status == "admitted"]
+        bisogno = db.session.scalar(select(Bisogno).join(Tavolo).where(
+            Tavolo.procedure_id == procedure_id, Bisogno.title.like("Sostegno ai caregiver%")))
+        caregiver = bisogno.title
+    page = client.get(f"/procedure/{procedure_id}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    for text in (*tavolo_titles, *admitted):
+        assert str(escape(text)) in html
+    assert str(escape(EXCLUDED_ORG.name)) not in html  # an excluded applicant is not on the public record
+    assert client.get(f"/procedure/{procedure_id}/avviso").status_code == 200
+    assert client.get(f"/procedure/{procedure_id}/atto").status_code == 200
+    verbali = client.get(f"/procedure/{procedure_id}/verbali")
+    assert verbali.status_code == 200
+    assert "seduta n. 1" in verbali.get_data(as_text=True).lower()
+    priorities = client.get(f"/procedure/{procedure_id}/priorita")
+    assert priorities.status_code == 200
+    assert str(escape(caregiver)) in priorities.get_data(as_text=True)
+    assert client.get(f"/procedure/{procedure_id}/esiti").status_code == 200

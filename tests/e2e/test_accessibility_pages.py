@@ -14,6 +14,7 @@ workspace/core/accessibility_check.json, updated from those files when the check
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from datetime import timedelta
@@ -31,7 +32,7 @@ from workspace.minutes.labels import OPENING
 from workspace.minutes.models import Verbale
 from workspace.needs.models import Bisogno
 from workspace.planning.models import Scheda
-from workspace.procedures.models import Procedure
+from workspace.procedures.models import Application, Procedure
 from workspace.tavoli.models import Seduta, Tavolo
 from workspace.voting import rounds as voting_rounds
 
@@ -61,8 +62,6 @@ EXCLUDED = {
     "minutes.register": "scarico del registro delle presenze (CSV, ODS)",
     "minutes.public_pdf": "scarico del verbale approvato in PDF/A",
     "minutes.document_css": "foglio di stile dell'anteprima dei documenti",
-    "procedures.admin_application": "la demo non ha candidature: pagina verificata con axe in test_procedure_flow.py",
-    "procedures.invitation": "serve una candidatura ammessa: pagina verificata con axe in test_procedure_flow.py",
     "planning.download": "scarico di priorità, schede obiettivo e Documento di Piano (CSV, XLSX, ODS, JSON, ODT, DOCX, PDF)",
     "planning.public_download": "scarico pubblico di priorità e schede obiettivo",
     "sintesi.download": "scarico del documento di sintesi (PDF/A, ODT, DOCX)",
@@ -89,7 +88,16 @@ def values(live_app) -> dict:
                                                   closes_at=utcnow() + timedelta(days=3))
         voting_rounds.open_round(s, facilitator, vote)
         org = s.scalar(select(Organisation).order_by(Organisation.id))
+        procedure_id = s.scalar(select(Procedure.id).order_by(Procedure.id))
+        # The demo's first application (admitted); its delegate already had an account, so the
+        # admission sent no link: one is issued here as the admission does for a newcomer.
+        application = s.scalar(select(Application).where(Application.procedure_id == procedure_id,
+                                                         Application.status == "admitted").order_by(Application.id))
+        invitation = links.issue_token(s, "invitation", "invito-procedura@e2e.example.org", name="Ivo Invitato",
+                                       organisation=application.organisation)
+        application.invitation_token_hash = hashlib.sha256(invitation.encode("utf-8")).hexdigest()
         tokens = {
+            "procedures.invitation": invitation,
             "accounts.invitation": links.issue_token(s, "invitation", "invito-a11y@e2e.example.org",
                                                       name="Ilaria Invitata", organisation=org),
             "accounts.reset_password": links.issue_token(s, "password_reset", ROLES["delegato"]),
@@ -97,7 +105,7 @@ def values(live_app) -> dict:
         }
         result = {
             "tavolo_id": tavolo.id, "seduta_id": seduta.id, "bisogno_id": bisogni[0].id, "round_id": vote.id,
-            "procedure_id": s.scalar(select(Procedure.id).order_by(Procedure.id)),
+            "procedure_id": procedure_id, "application_id": application.id,
             "organisation_id": org.id, "code": "E", "tokens": tokens,
             "scheda_id": s.scalar(select(Scheda.id).order_by(Scheda.id)),
             # the demo's approved verbale of tavolo E, and its opening section

@@ -31,3 +31,10 @@ def test_the_demo_has_an_approved_and_a_draft_verbale(session):
     assert seduta_a.status == "chiusa" and session.get(Tavolo, draft.tavolo_id).title.startswith("Tavolo A")
     assert len(draft.generated["attendance"]["rows"]) == 6
     assert draft.narrative.get("apertura")
+    # The procedure is published: the approved verbale is on its public page, the draft is not.
+    from workspace.db import utcnow
+    from workspace.minutes.publication import public_procedure, visible_verbali
+
+    assert public_procedure(session, first).id == first
+    assert [v.id for v in visible_verbali(session, tavolo_e.id, utcnow())] == [approved.id]
+    assert visible_verbali(session, draft.tavolo_id, utcnow()) == []

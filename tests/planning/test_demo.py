@@ -30,6 +30,8 @@ def test_demo_has_dispositions_and_four_complete_cards(session):
     # Tavolo E's cards link the approved verbale of its first seduta.
     e_cards = [c for c in cards if c.macroarea_code == "E"]
     assert any(t["verbali"] for c in e_cards for t in service.trace(session, c))
+    # Published by the Ufficio di Piano: the public page of priorities and cards exists.
+    assert service.publication(session, procedure.id) is not None
 
 
 def test_demo_cards_cite_the_approved_verbale_in_the_co_programming_field(session):

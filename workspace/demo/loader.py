@@ -72,16 +72,16 @@ ORGS = (
     DemoOrg("comune", "Comune di Pavia", "comune"),
     DemoOrg("asst", "ASST di Pavia", "asst"),
     DemoOrg("ats", "ATS di Pavia", "ats"),
-    DemoOrg("odv", "Volontari del Ponte Coperto ODV (demo)", "ets", fictional_cf("9600000101"), "odv", "DEMO-101"),
-    DemoOrg("aps", "APS Cortili Aperti (demo)", "ets", fictional_cf("9600000202"), "aps", "DEMO-202"),
+    DemoOrg("odv", "Volontari del Ponte Coperto ODV (demo)", "ets", fictional_cf("9600000101"), "odv", "900101"),
+    DemoOrg("aps", "APS Cortili Aperti (demo)", "ets", fictional_cf("9600000202"), "aps", "900202"),
     DemoOrg("fondazione", "Fondazione Comunitaria del Ticino Immaginario (demo)", "ets",
-            fictional_cf("9600000303"), "enti_filantropici", "DEMO-303"),
+            fictional_cf("9600000303"), "enti_filantropici", "900303"),
     DemoOrg("coop", "Cooperativa Sociale Il Telaio (demo)", "ets", fictional_cf("0200000404"),
-            "imprese_sociali", "DEMO-404"),
-    DemoOrg("rete", "Rete Pavia Solidale (demo)", "ets", fictional_cf("9600000505"), "reti_associative", "DEMO-505"),
+            "imprese_sociali", "900404"),
+    DemoOrg("rete", "Rete Pavia Solidale (demo)", "ets", fictional_cf("9600000505"), "reti_associative", "900505"),
     DemoOrg("soms", "Società di Mutuo Soccorso Borgo Basso (demo)", "ets", fictional_cf("9600000606"),
-            "soms", "DEMO-606"),
-    DemoOrg("altri", "Centro Studi Navigli (demo)", "ets", fictional_cf("9600000707"), "altri_ets", "DEMO-707"),
+            "soms", "900606"),
+    DemoOrg("altri", "Centro Studi Navigli (demo)", "ets", fictional_cf("9600000707"), "altri_ets", "900707"),
     DemoOrg("sindacato", "Sindacato Pensionati Lomellina (demo)", "sindacato"),
 )
 
@@ -389,8 +389,13 @@ def load_demo(session: Session, only_if_empty: bool = False) -> bool:
     # A second procedure, already concluded with its approved documento di sintesi.
     from workspace.sintesi.demo import load_concluded
 
-    load_concluded(session, {k: u for k, (u, _o) in people.items()}, {k: o for k, (_u, o) in people.items()},
-                   AMBITO)
+    users, orgs_of = {k: u for k, (u, _o) in people.items()}, {k: o for k, (_u, o) in people.items()}
+
+    def concluded_steps(procedure, tavoli: dict, now: datetime) -> None:
+        art55_steps(session, procedure, tavoli, users, orgs_of, now, applicants=CONCLUDED_APPLICANTS,
+                    exclude_one=False, earlier_days=10)
+
+    load_concluded(session, users, orgs_of, AMBITO, concluded_steps)
     return True
 
 
@@ -419,7 +424,7 @@ def _load_procedure(session: Session, people: dict[str, tuple[User, Organisation
     admin = user["rup"]  # the Ufficio di Piano's administrator, who institutes the tavoli
 
     procedure = lifecycle.create_procedure(session, admin, AMBITO, PROCEDURE_TITLE, rup=admin,
-                                           object_=PROCEDURE_OBJECT, published=False)
+                                           object_=PROCEDURE_OBJECT, published=True)
     now = utcnow()
     tavolo = {}
     for code in TAVOLI:
@@ -430,10 +435,12 @@ def _load_procedure(session: Session, people: dict[str, tuple[User, Organisation
         )
         membership.set_role(session, admin, t, facilitator, "facilitator")
         for person, codes in DELEGATIONS.items():
-            if code in codes:
+            # The public bodies sit by right; the ETS' delegates join through the admission below.
+            if code in codes and org_of[person].kind != "ets":
                 membership.set_role(session, admin, t, user[person], "delegate", org_of[person])
         membership.set_role(session, admin, t, user[OBSERVER], "observer", org_of[OBSERVER])
         tavolo[code] = t
+    art55_steps(session, procedure, tavolo, user, org_of, now)
 
     def bisogno_data(spec: DemoBisogno, code: str) -> dict:
         areas = (code, *spec.transversal)
@@ -503,6 +510,121 @@ def _load_procedure(session: Session, people: dict[str, tuple[User, Organisation
     from workspace.planning.demo import load_planning  # closed votes, dispositions, four complete cards
 
     load_planning(session, user, tavolo)
+    from workspace.planning.service import publish as publish_planning  # priorities, dispositions, cards
+
+    publish_planning(session, admin, procedure)
     from workspace.esiti.demo import load_esiti  # three objectives of 2021-2023 with their esiti
 
     load_esiti(session, admin, procedure)
+
+
+# --- the art. 55 procedure before the tavoli: act, avviso, applications, admissions ------------------
+
+ACT_NUMBER = "DEMO-118/2025"
+AVVISO = {
+    "avviso_eligibility": (
+        "Possono partecipare gli enti del Terzo Settore iscritti al RUNTS (o in una delle condizioni transitorie "
+        "previste dalla legge) che operano nell'Ambito territoriale di Pavia nelle aree dei tavoli."),
+    "avviso_application": (
+        "La manifestazione di interesse si presenta con il modulo online, indicando i tavoli a cui si vuole "
+        "partecipare, la persona delegata e le dichiarazioni richieste (veridicità dei dati, conflitto di "
+        "interessi)."),
+    "avviso_conduct": (
+        "I tavoli tematici si riuniscono in presenza e a distanza nei mesi successivi all'ammissione; i "
+        "contributi si raccolgono anche fra una seduta e l'altra."),
+    "avviso_closure": (
+        "Il procedimento si conclude con il documento di sintesi approvato dall'Ufficio di Piano, che raccoglie "
+        "le priorità emerse e le disposizioni dell'amministrazione."),
+    "avviso_transparency": (
+        "Avviso, elenco degli enti ammessi, verbali approvati e priorità sono pubblicati nella pagina pubblica "
+        "della procedura per cinque anni."),
+}
+# Whose organisation applied, in the order received; the coop declares a conflict of interest.
+APPLICANTS = ("odv", "fondazione", "coop", "aps", "rete", "soms", "centrostudi")
+CONCLUDED_APPLICANTS = ("odv", "coop", "soms")  # the second procedure's tavolo J
+COOP_COI = ("La cooperativa gestisce in convenzione con il Comune di Pavia il servizio di assistenza domiciliare "
+            "(SAD) discusso al tavolo Anziani.")
+ADMITTED = "Requisiti verificati: ente iscritto al RUNTS, dichiarazioni complete, opera nell'Ambito di Pavia."
+# One more application, from outside the Ambito: not admitted, with the reason.
+EXCLUDED_ORG = DemoOrg("lungoticino", "Associazione Amici del Lungoticino (demo)", "ets", fictional_cf("9600000808"),
+                       "odv", "900808")
+EXCLUDED_REASON = ("L'associazione ha sede e opera soltanto nella provincia di Novara, fuori dall'Ambito di Pavia: "
+                   "non ha il requisito territoriale della sezione «Chi può partecipare» dell'avviso.")
+
+
+def _act_pdf(title: str) -> bytes:
+    """The initiation act as a PDF: a short determinazione, marked as demo content."""
+    from workspace.exports import Document, Paragraph, render
+
+    return render(Document(
+        title=f"Determinazione n. {ACT_NUMBER}", subtitle=title, organisation="Ufficio di Piano dell'Ambito di Pavia",
+        blocks=(Paragraph("Avvio del procedimento di co-programmazione ai sensi dell'art. 55 del d.lgs. 117/2017 "
+                          "e approvazione dell'avviso pubblico di manifestazione di interesse."),
+                Paragraph("Documento dimostrativo: contenuti di fantasia, nessun valore amministrativo."))), "pdf")
+
+
+def art55_steps(session: Session, procedure, tavolo: dict, user: dict[str, User], org_of: dict[str, Organisation],
+                now: datetime, *, applicants: tuple[str, ...] = APPLICANTS, exclude_one: bool = True,
+                earlier_days: int = 0) -> None:
+    """Act, avviso, applications and admissions, through the procedures area's services: the ETS of
+    ``applicants`` (their delegates' e-mail local parts) apply for their tavoli among ``tavolo`` (by
+    macroarea letter) and are admitted, so their delegates join those tavoli; with ``exclude_one``
+    an organisation from outside the Ambito applies too and is not admitted. Each step is dated in
+    the past with the services' own clock (``now=``): the avviso was published 50 days ago (plus
+    ``earlier_days``), the window for applications closed 30 days ago and the tavoli have been in
+    progress for 25 days; the steps' audit entries and the tavoli's record carry the moment the demo
+    loads."""
+    from io import BytesIO
+
+    from werkzeug.datastructures import FileStorage
+
+    from workspace.procedures import admissions, applications, files, lifecycle
+    from workspace.procedures.texts import DECLARATIONS
+
+    admin = procedure.rup
+    day = timedelta(days=1)
+    now = now - earlier_days * day
+    stored = files.save_upload(FileStorage(BytesIO(_act_pdf(procedure.title)), filename="determina-avvio-demo.pdf"),
+                               "l'atto di avvio")
+    lifecycle.update_act(session, admin, procedure, number=ACT_NUMBER, act_date=(now - 55 * day).date(),
+                         stored=stored)
+    lifecycle.update_avviso(session, admin, procedure, sections={"object": procedure.object, **AVVISO}, published_at=now - 50 * day,
+                            deadline=now - 30 * day, allowed_kinds=["ets"])
+    lifecycle.transition(session, admin, procedure, "avviso_pubblicato", now=now - 51 * day)
+    lifecycle.transition(session, admin, procedure, "candidature", now=now - 50 * day)
+
+    def form(org: DemoOrg, person_name: str, email: str, codes: tuple[str, ...], coi: str = "") -> dict:
+        return {
+            "organisation_name": org.name, "organisation_kind": "ets", "codice_fiscale": org.codice_fiscale,
+            "registration": "runts", "runts_section": org.runts_section, "runts_repertorio": org.runts_repertorio,
+            "organisation_email": f"segreteria.{org.key}@{DOMAIN}", "legal_rep_name": person_name,
+            "legal_rep_role": "Presidente", "delegate_name": person_name, "delegate_email": email,
+            "declarations": {key: True for key, _text in DECLARATIONS},
+            "coi": "declared" if coi else "none", "coi_details": coi,
+            "tavoli": [str(tavolo[c].id) for c in codes if c in tavolo],
+        }
+
+    by_org = {spec.key: spec for spec in ORGS}
+    org_key = {u.email_local: u.org_key for u in USERS}
+    received = []
+    for n, person in enumerate(applicants):
+        spec = by_org[org_key[person]]
+        data = form(spec, user[person].name, user[person].email, DELEGATIONS[person],
+                    COOP_COI if person == "coop" else "")
+        application, _created = applications.submit_application(session, procedure, data,
+                                                                 now=now - (45 - 2 * n) * day)
+        received.append(application)
+    late = None
+    if exclude_one:
+        late, _created = applications.submit_application(
+            session, procedure, form(EXCLUDED_ORG, "Carlo Bassi", f"presidenza.lungoticino@{DOMAIN}",
+                                     tuple(tavolo)[:1]), now=now - 31 * day)
+    for number, application in enumerate([*received, *([late] if late else [])], start=1):
+        applications.set_protocol(session, admin, application, f"DEMO-{procedure.id}.{number:03d}/2025")
+
+    lifecycle.transition(session, admin, procedure, "ammissioni", now=now - 29 * day)
+    for application in received:
+        admissions.decide(session, admin, application, "admitted", ADMITTED, now=now - 27 * day)
+    if late is not None:
+        admissions.decide(session, admin, late, "excluded", EXCLUDED_REASON, now=now - 27 * day)
+    lifecycle.transition(session, admin, procedure, "tavoli_in_corso", now=now - 25 * day)

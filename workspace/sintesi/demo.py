@@ -5,23 +5,29 @@ raised live with their annotations, a dot vote closed at the end; its verbale re
 the administration's disposition on each priority (with the reasons); one scheda obiettivo drawn
 from the first priority; then the documento di sintesi generated, its introduction written, sent
 for review and approved, which concludes the procedure. Everything after the tavolo is written
-through the services the pages use; the steps before it (avviso, applications, admissions) are
-recorded as the procedure's history directly, since the demo has no uploaded initiation act.
+through the services the pages use, and so are the steps before it (initiation act, avviso,
+applications of three ETS, their admission: ``steps``, given by the loader), dated in the past
+with the services' own clock.
 
-Called by ``workspace.demo.loader`` with the demo's people (by e-mail local part) and their
-organisations.
+Called by ``workspace.demo.loader`` with the demo's people (by e-mail local part), their
+organisations and the function that takes a procedure through the art. 55 steps.
 """
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workspace.accounts.models import Organisation, User
 from workspace.db import utcnow
-from workspace.procedures.models import PROCEDURE_STATUSES, ProcedureTransition
+from workspace.procedures.models import Procedure
 from workspace.reference.models import KeyPoint
+
+if TYPE_CHECKING:
+    from workspace.tavoli.models import Tavolo
 
 TITLE = "Co-programmazione degli interventi per la disabilità e il Dopo di Noi — Ambito di Pavia"
 OBJECT = ("Procedura dimostrativa già conclusa: individuazione condivisa dei bisogni delle persone con disabilità e "
@@ -56,13 +62,13 @@ DISPOSITIONS = (
 )
 
 
-def load_concluded(session: Session, user: dict[str, User], org_of: dict[str, Organisation], ambito: str) -> None:
+def load_concluded(session: Session, user: dict[str, User], org_of: dict[str, Organisation], ambito: str,
+                   steps: Callable[[Procedure, dict[str, Tavolo], datetime], None]) -> None:
     from workspace.minutes import review
     from workspace.minutes import service as minutes
     from workspace.needs import service as needs
     from workspace.planning import service as planning
     from workspace.procedures import lifecycle
-    from workspace.procedures.publication import publish
     from workspace.sintesi import service
     from workspace.tavoli import membership
     from workspace.tavoli import service as tavoli
@@ -70,27 +76,18 @@ def load_concluded(session: Session, user: dict[str, User], org_of: dict[str, Or
 
     admin, facilitator = user["rup"], user["facilitatore"]
     now = utcnow()
-    procedure = lifecycle.create_procedure(session, admin, ambito, TITLE, rup=admin, object_=OBJECT)
+    procedure = lifecycle.create_procedure(session, admin, ambito, TITLE, rup=admin, object_=OBJECT, published=True)
     tavolo = membership.create_tavolo(session, admin, procedure, "Tavolo J — Disabilità e Dopo di Noi", ["J"],
                                       description="Progetto di vita, sollievo ai caregiver, Dopo di Noi.",
                                       opens_at=now - timedelta(days=30), closes_at=now + timedelta(days=1))
     membership.set_role(session, admin, tavolo, facilitator, "facilitator")
-    for person in ("odv", "coop", "soms", "comune", "asst"):
+    for person in ("comune", "asst"):  # the public bodies sit by right, the ETS once admitted
         membership.set_role(session, admin, tavolo, user[person], "delegate", org_of[person])
     membership.set_role(session, admin, tavolo, user["osservatore"], "observer", org_of["osservatore"])
 
-    # The history before the tavolo (see the module docstring).
-    procedure.act_number, procedure.act_date = "DEMO-2/2025", (now - timedelta(days=60)).date()
-    procedure.avviso_published_at = now - timedelta(days=55)
-    procedure.application_deadline = now - timedelta(days=40)
-    for index, (before, after) in enumerate(zip(PROCEDURE_STATUSES, PROCEDURE_STATUSES[1:5], strict=False)):
-        session.add(ProcedureTransition(procedure=procedure, from_status=before, to_status=after, actor_id=admin.id,
-                                        actor_name=admin.name, at=now - timedelta(days=55 - 5 * index)))
-    procedure.status = "tavoli_in_corso"
-    session.flush()
-    # On the public record (its avviso and its tavolo), so the approved documento can be downloaded there.
-    publish(session, admin, procedure, "avviso", 0, procedure.title, procedure.avviso_published_at, now)
-    publish(session, admin, procedure, "tavolo", tavolo.id, tavolo.title, procedure.avviso_published_at, now)
+    # Act, avviso, applications (the ETS' delegates join the tavolo when admitted), through the
+    # procedures area's services, dated in the past (see the module docstring).
+    steps(procedure, {"J": tavolo}, now)
 
     seduta = tavoli.create_seduta(session, facilitator, tavolo, now.replace(second=0, microsecond=0),
                                   "Sala del Consiglio, Piazza Municipio 2, Pavia", "mista",
