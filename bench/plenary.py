@@ -160,6 +160,7 @@ def build_world(url: str, workdir: Path, secret: str, people: int, tavoli: int =
 
     from workspace import create_app
     from workspace.accounts.models import Membership, Organisation, User
+    from workspace.accounts.service import open_login
     from workspace.db import db, utcnow
     from workspace.migrate import upgrade
     from workspace.needs import service as needs
@@ -231,8 +232,10 @@ def build_world(url: str, workdir: Path, secret: str, people: int, tavoli: int =
                                                   ["Apertura", "Bisogni", "Varie"])
             session.flush()
             tavoli_service.start_seduta(session, facilitator, seduta)
+        # One open login each (what a real login leaves): the cookie carries its id and key.
+        cookie_ids = [open_login(session, u) for u, _ in people_rows]
         session.commit()
-        world = World([t.id for t in made], [u.login_id for u, _ in people_rows], first_bisogno)
+        world = World([t.id for t in made], cookie_ids, first_bisogno)
     app.extensions["tavoli_db"]["engine"].dispose()
     return world
 

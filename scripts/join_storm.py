@@ -96,8 +96,11 @@ def build(workdir: Path, people: int, bisogni: int, annotations: int) -> None:
         s.flush()
         tavoli.start_seduta(s, fac, seduta)
         s.commit()
-        meta = {"tavolo": t.id, "bisogno": made[0].id, "writer": fac.login_id,
-                "people": [u.login_id for u, _ in users]}
+        from workspace.accounts.service import open_login
+
+        meta = {"tavolo": t.id, "bisogno": made[0].id, "writer": open_login(s, fac),
+                "people": [open_login(s, u) for u, _ in users]}
+        s.commit()
     app.extensions["tavoli_db"]["engine"].dispose()
     (workdir / "world.json").write_text(json.dumps(meta))
 

@@ -71,8 +71,11 @@ def served(sqlite_template, tmp_path):
     app = create_app(_config(url, tmp_path, CHECK_MIGRATIONS=False, REDIS_URL=None))
     with app.app_context():
         world = build_world(db.session)
-        people = {"tavolo": world.tavolo.id, "login_ids": [u.login_id for u in (
+        from workspace.accounts.service import open_login
+
+        people = {"tavolo": world.tavolo.id, "login_ids": [open_login(db.session, u) for u in (
             world.facilitator, world.delegate, world.delegate2, world.colleague, world.observer)]}
+        db.session.commit()
     app.extensions["tavoli_db"]["engine"].dispose()
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET, "TAVOLI_INSTANCE": str(tmp_path),

@@ -110,6 +110,7 @@ EVENTS: dict[str, str] = {
     "disconnect": "login",
     "join": "tavolo",
     "resync": "tavolo",
+    "page": "tavolo",  # the rest of a bounded first-join snapshot
     "leave": "login",  # leaving a room one is not in changes nothing
     # tavoli (the facilitator's console)
     "seduta.start": "facilitate",

@@ -52,6 +52,7 @@ def _payloads(app, probe) -> dict[str, dict]:
     return {
         "join": {"tavolo_id": t, "presence": False},
         "resync": {"tavolo_id": t},
+        "page": {"tavolo_id": t, "of": "annotations"},
         "leave": {"tavolo_id": t},
         "seduta.start": {"tavolo_id": t, "seduta_id": s},
         "seduta.close": {"tavolo_id": t, "seduta_id": s},
@@ -92,7 +93,7 @@ def _outcome(ack) -> str:
 
 def _needs_op_id(event: str) -> bool:
     handler_schema = {"vote.cast"}
-    return event in handler_schema or event not in ("join", "resync", "leave", "vote.status")
+    return event in handler_schema or event not in ("join", "resync", "page", "leave", "vote.status")
 
 
 def test_every_event_and_role_matches_the_policy(app, make):
