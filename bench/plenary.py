@@ -126,6 +126,16 @@ def raise_nofile(wanted: int = 65536) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
+def cookie_id(session, user) -> str:
+    """What a login leaves in the session cookie: ``<login_id>.<key>``, with its live login row."""
+    from workspace.accounts.auth import key_hash
+    from workspace.accounts.models import LoginSession
+
+    key = secrets.token_urlsafe(24)
+    session.add(LoginSession(user_id=user.id, key_hash=key_hash(key)))
+    return f"{user.login_id}.{key}"
+
+
 def credentials(secret: str, login_id: str) -> tuple[str, str]:
     """The session cookie a login leaves (with Flask-WTF's CSRF secret in it) and the CSRF token a
     page would show for it, signed with the server's key."""
@@ -232,7 +242,8 @@ def build_world(url: str, workdir: Path, secret: str, people: int, tavoli: int =
             session.flush()
             tavoli_service.start_seduta(session, facilitator, seduta)
         session.commit()
-        world = World([t.id for t in made], [u.login_id for u, _ in people_rows], first_bisogno)
+        world = World([t.id for t in made], [cookie_id(session, u) for u, _ in people_rows], first_bisogno)
+        session.commit()
     app.extensions["tavoli_db"]["engine"].dispose()
     return world
 
