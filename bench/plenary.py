@@ -126,6 +126,16 @@ def raise_nofile(wanted: int = 65536) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
+def cookie_id(session, user) -> str:
+    """What a login leaves in the session cookie: ``<login_id>.<key>``, with its live login row."""
+    from workspace.accounts.auth import key_hash
+    from workspace.accounts.models import LoginSession
+
+    key = secrets.token_urlsafe(24)
+    session.add(LoginSession(user_id=user.id, key_hash=key_hash(key)))
+    return f"{user.login_id}.{key}"
+
+
 def credentials(secret: str, login_id: str) -> tuple[str, str]:
     """The session cookie a login leaves (with Flask-WTF's CSRF secret in it) and the CSRF token a
     page would show for it, signed with the server's key."""
@@ -160,7 +170,6 @@ def build_world(url: str, workdir: Path, secret: str, people: int, tavoli: int =
 
     from workspace import create_app
     from workspace.accounts.models import Membership, Organisation, User
-    from workspace.accounts.service import open_login
     from workspace.db import db, utcnow
     from workspace.migrate import upgrade
     from workspace.needs import service as needs
@@ -232,10 +241,9 @@ def build_world(url: str, workdir: Path, secret: str, people: int, tavoli: int =
                                                   ["Apertura", "Bisogni", "Varie"])
             session.flush()
             tavoli_service.start_seduta(session, facilitator, seduta)
-        # One open login each (what a real login leaves): the cookie carries its id and key.
-        cookie_ids = [open_login(session, u) for u, _ in people_rows]
         session.commit()
-        world = World([t.id for t in made], cookie_ids, first_bisogno)
+        world = World([t.id for t in made], [cookie_id(session, u) for u, _ in people_rows], first_bisogno)
+        session.commit()
     app.extensions["tavoli_db"]["engine"].dispose()
     return world
 

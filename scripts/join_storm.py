@@ -24,6 +24,16 @@ SECRET = "join-storm-" + "k" * 32
 PROJECT = Path(__file__).resolve().parents[1]
 
 
+def cookie_id(session, user) -> str:
+    """What a login leaves in the session cookie: ``<login_id>.<key>``, with its live login row."""
+    from workspace.accounts.auth import key_hash
+    from workspace.accounts.models import LoginSession
+
+    key = secrets.token_urlsafe(24)
+    session.add(LoginSession(user_id=user.id, key_hash=key_hash(key)))
+    return f"{user.login_id}.{key}"
+
+
 def credentials(login_id: str) -> tuple[str, str]:
     from flask import Flask
     from flask.sessions import SecureCookieSessionInterface
@@ -96,10 +106,8 @@ def build(workdir: Path, people: int, bisogni: int, annotations: int) -> None:
         s.flush()
         tavoli.start_seduta(s, fac, seduta)
         s.commit()
-        from workspace.accounts.service import open_login
-
-        meta = {"tavolo": t.id, "bisogno": made[0].id, "writer": open_login(s, fac),
-                "people": [open_login(s, u) for u, _ in users]}
+        meta = {"tavolo": t.id, "bisogno": made[0].id, "writer": cookie_id(s, fac),
+                "people": [cookie_id(s, u) for u, _ in users]}
         s.commit()
     app.extensions["tavoli_db"]["engine"].dispose()
     (workdir / "world.json").write_text(json.dumps(meta))
@@ -113,6 +121,7 @@ def serve(workdir: Path, code: Path | None, port: int) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{run / 't.db'}", "SECRET_KEY": SECRET,
            "TAVOLI_INSTANCE": str(run), "PORT": str(port), "HOST": "127.0.0.1", "TAVOLI_AMBITO": "50008"}
     env.pop("REDIS_URL", None)
+    env["TAVOLI_PROFILE"] = os.environ.get("TAVOLI_PROFILE", "")
     if os.environ.get("STORM_MONITOR"):  # gevent reports in the log every greenlet that blocks the loop
         env.update(GEVENT_MONITOR_THREAD_ENABLE="1", GEVENT_MAX_BLOCKING_TIME="0.3")
     if code is not None:

@@ -41,6 +41,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _login(session, user) -> str:
+    """A live login of ``user`` (its row), as the session cookie carries it: ``<login_id>.<key>``."""
+    from workspace.accounts.auth import key_hash
+    from workspace.accounts.models import LoginSession
+
+    key = secrets.token_urlsafe(24)
+    session.add(LoginSession(user_id=user.id, key_hash=key_hash(key)))
+    return f"{user.login_id}.{key}"
+
+
 def _credentials(login_id: str) -> tuple[str, str]:
     """The session cookie a login leaves and the CSRF token a page shows for it."""
     from flask import Flask
@@ -71,9 +81,7 @@ def served(sqlite_template, tmp_path):
     app = create_app(_config(url, tmp_path, CHECK_MIGRATIONS=False, REDIS_URL=None))
     with app.app_context():
         world = build_world(db.session)
-        from workspace.accounts.service import open_login
-
-        people = {"tavolo": world.tavolo.id, "login_ids": [open_login(db.session, u) for u in (
+        people = {"tavolo": world.tavolo.id, "login_ids": [_login(db.session, u) for u in (
             world.facilitator, world.delegate, world.delegate2, world.colleague, world.observer)]}
         db.session.commit()
     app.extensions["tavoli_db"]["engine"].dispose()

@@ -38,7 +38,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     from workspace import errors, realtime, security, text
     from workspace.db import db
-    from workspace.extensions import babel, csrf, login_manager, socketio
+    from workspace.extensions import LivePacket, babel, csrf, login_manager, socketio
     from workspace.i18n import select_locale
 
     db.init_app(app)
@@ -48,7 +48,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     # Same-origin only (the Engine.IO default): the browser's Origin must match the Host header.
     # gevent in the served process (monkey-patched), threading elsewhere (tests, scripts): see serving.py.
     socketio.init_app(app, async_mode=async_mode(), message_queue=app.config["REDIS_URL"],
-                      channel=app.config["SOCKETIO_CHANNEL"])
+                      channel=app.config["SOCKETIO_CHANNEL"], serializer=LivePacket)
     security.init_app(app)
     errors.init_app(app)
     text.init_app(app)

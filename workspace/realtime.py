@@ -21,7 +21,7 @@ import itertools
 import logging
 import threading
 import time
-from collections import OrderedDict, defaultdict
+from collections import OrderedDict, defaultdict, deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -277,11 +277,13 @@ _snapshots_lock = threading.Lock()
 def shared_snapshot(session, tavolo_id: int, seq: int) -> dict[str, Any]:
     """The snapshot at ``seq``. Its content parts are built once and shared by every client joining
     while only presence has changed since (in a join storm during a seduta every join records a
-    presence: the content is still built once, not once per client); the fresh parts are built for
-    each join."""
+    presence: the content is still built once, not once per client); the fresh parts (seduta,
+    presences, quorum: changed by numbered events too, presence among them) are shared by the
+    clients joining at the same ``seq``."""
     content = record.content_seq(session, tavolo_id, seq)
     parts = shared(session, tavolo_id, content, ("snapshot",), lambda: content_snapshot(session, tavolo_id))
-    return {**parts, **fresh_snapshot(session, tavolo_id)}
+    fresh = shared(session, tavolo_id, seq, ("fresh",), lambda: fresh_snapshot(session, tavolo_id))
+    return {**parts, **fresh}
 
 
 def shared(session, tavolo_id: int, seq: int, part: tuple[Any, ...], build: Callable[[], Any]) -> Any:
@@ -700,8 +702,7 @@ def _join(data=None):
             _start_heartbeat(state)
             state.registry.add(tavolo_id, user.id, request.sid)
         if data.get("presence", True):
-            signals.tavolo_joined.send(session, user=user, tavolo_id=tavolo_id, mode=data.get("mode", "remoto"))
-            session.commit()
+            _arrive(session, user, tavolo_id, data.get("mode", "remoto"))
         # Read after joining the room: an event committed meanwhile is either in this reply or
         # delivered to the room; the client drops events with seq <= the reply's last_seq.
         with reading():
@@ -715,6 +716,103 @@ def _join(data=None):
         session.rollback()
         log.exception("join failed")
         return error("internal", _("Errore interno: riprova fra poco."))
+
+
+# --- presence of a join: group commit ------------------------------------------------------------
+
+#: Presences recorded in one transaction at most. A join storm records its presences in a few
+#: transactions, not one per join: joins wait for one batch (not for every join queued before them on
+#: the write lock), and a writer sending meanwhile waits for one batch at most.
+PRESENCE_BATCH = 100
+_ARRIVALS = "tavoli_live_arrivals"
+
+
+@dataclass(eq=False)
+class _Arrival:
+    user: Any
+    tavolo_id: int
+    mode: str
+    ready: threading.Event = field(default_factory=threading.Event)
+    done: bool = False
+    error: BaseException | None = None
+
+
+@dataclass
+class _Arrivals:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    queue: deque[_Arrival] = field(default_factory=deque)
+    leading: bool = False
+
+
+def _arrive(session, user: Any, tavolo_id: int, mode: str) -> None:
+    """Record the presence of ``user`` joining ``tavolo_id`` (``signals.tavolo_joined``) together with
+    whoever else is joining right now: the first arrival leads and writes the batch waiting in one
+    transaction, the others wait for it. Raises what the receivers refused this person with."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    arrivals: _Arrivals = app.extensions.setdefault(_ARRIVALS, _Arrivals())
+    me = _Arrival(user, tavolo_id, mode)
+    with arrivals.lock:
+        arrivals.queue.append(me)
+        lead = not arrivals.leading
+        arrivals.leading = True
+    if not lead:
+        me.ready.wait()  # woken with the batch written, or to lead the next one
+    if not me.done:
+        _lead_arrivals(session, arrivals)
+    if me.error is not None:
+        raise me.error
+
+
+def _lead_arrivals(session, arrivals: _Arrivals) -> None:
+    # Under gevent, let the joins that are ready queue up first (nothing else would switch before
+    # the batch's database work on SQLite); in threading mode, a mere yield.
+    socketio.sleep(0)
+    with arrivals.lock:
+        batch = [arrivals.queue.popleft() for _ in range(min(PRESENCE_BATCH, len(arrivals.queue)))]
+    try:
+        _write_arrivals(session, batch)
+    except BaseException as exc:  # never leave a joiner waiting forever
+        for arrival in batch:
+            arrival.error = arrival.error or exc
+        raise
+    finally:
+        for arrival in batch:
+            arrival.done = True
+            arrival.ready.set()
+        with arrivals.lock:
+            if arrivals.queue:
+                arrivals.queue[0].ready.set()  # not done: it leads the next batch
+            else:
+                arrivals.leading = False
+
+
+def _write_arrivals(session, batch: list[_Arrival]) -> None:
+    """One transaction for the batch (a savepoint each: a refusal undoes only its own); if that
+    transaction fails, each on its own."""
+    if len(batch) == 1:
+        arrival = batch[0]
+        try:
+            signals.tavolo_joined.send(session, user=arrival.user, tavolo_id=arrival.tavolo_id, mode=arrival.mode)
+            session.commit()
+        except Exception as exc:  # noqa: BLE001 — raised again in the joiner's own handler
+            session.rollback()
+            arrival.error = exc
+        return
+    try:
+        for arrival in batch:
+            try:
+                with session.begin_nested():
+                    signals.tavolo_joined.send(session, user=arrival.user, tavolo_id=arrival.tavolo_id,
+                                               mode=arrival.mode)
+            except Problem as problem:
+                arrival.error = problem
+        session.commit()
+    except Exception:  # noqa: BLE001 — a lost race, a lock timeout: one by one shows which
+        session.rollback()
+        log.warning("a batch of %d presences failed; recording them one by one", len(batch), exc_info=True)
+        for arrival in batch:
+            arrival.error = None
+            _write_arrivals(session, [arrival])
 
 
 def _start_heartbeat(state: _State) -> None:

@@ -148,3 +148,55 @@ def test_closing_the_seduta_ends_presences_and_later_disconnects_write_nothing(a
     before = footprint(app, world.tavolo.id)
     client.disconnect(namespace=NAMESPACE)
     assert footprint(app, world.tavolo.id) == before
+
+
+def test_a_join_storm_records_presences_in_one_batch_and_a_refusal_undoes_only_its_own(app, world, connect):
+    """Joins arriving together are written by one of them in one transaction (group commit): every
+    presence and its numbered event are there, each joiner gets its own outcome, and one refused
+    (not of this tavolo) leaves the others recorded."""
+    from workspace import realtime
+    from workspace.problems import Problem
+
+    _start(app, world)
+    watcher = connect(world.facilitator)
+    join(watcher, world.tavolo.id)
+    events(watcher)
+    before = footprint(app, world.tavolo.id)
+    with app.test_request_context(), db_session(app) as session:
+        people = attached(world, session)
+        batch = [realtime._Arrival(people.delegate, world.tavolo.id, "presenza"),
+                 realtime._Arrival(people.outsider, world.tavolo.id, "remoto"),
+                 realtime._Arrival(people.colleague, world.tavolo.id, "remoto")]
+        realtime._write_arrivals(session, batch)
+    assert batch[0].error is None and batch[2].error is None
+    assert isinstance(batch[1].error, Problem) and batch[1].error.status == 403
+    assert _presences(app, world.delegate.id) == [("presenza", "auto", False)]
+    assert _presences(app, world.colleague.id) == [("remoto", "auto", False)]
+    assert _presences(app, world.outsider.id) == []
+    got = events(watcher)
+    assert [(e["kind"], e["payload"]["user_id"]) for e in got] == [
+        ("presence.joined", world.delegate.id), ("presence.joined", world.colleague.id)]
+    assert got[1]["seq"] == got[0]["seq"] + 1
+    assert got[1]["payload"]["quorum"]["people_present"] == 3
+    after = footprint(app, world.tavolo.id)
+    assert after != before
+
+
+def test_joins_queued_behind_a_leader_are_written_by_it(app, world):
+    """The first arrival leads; arrivals queued meanwhile are written in its batch and woken done."""
+    from workspace import realtime
+
+    _start(app, world)
+    with app.test_request_context(), db_session(app) as session:
+        people = attached(world, session)
+        arrivals = app.extensions.setdefault(realtime._ARRIVALS, realtime._Arrivals())
+        queued = realtime._Arrival(people.delegate, world.tavolo.id, "remoto")
+        arrivals.queue.append(queued)
+        arrivals.leading = True  # a leader is on its way: this arrival waits for it
+        leader = realtime._Arrival(people.colleague, world.tavolo.id, "remoto")
+        arrivals.queue.appendleft(leader)
+        realtime._lead_arrivals(session, arrivals)
+    assert queued.done and queued.ready.is_set() and queued.error is None and leader.done
+    assert not arrivals.queue and not arrivals.leading
+    assert _presences(app, world.delegate.id) == [("remoto", "auto", False)]
+    assert _presences(app, world.colleague.id) == [("remoto", "auto", False)]

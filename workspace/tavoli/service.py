@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
 from workspace import record, signals
-from workspace.accounts.models import User
+from workspace.accounts.models import Organisation, User
 from workspace.db import utcnow
 from workspace.problems import Problem, conflict, invalid, not_found
 from workspace.tavoli import permissions
@@ -284,11 +284,26 @@ def _local(moment: datetime) -> datetime:
 # --- the live snapshot ---------------------------------------------------------------------------
 
 
+def present_payloads(session: Session, seduta: Seduta) -> list[dict[str, Any]]:
+    """``presence_payload`` of everyone present now, in order of arrival, read as plain rows: every
+    join of a plenary sends the list, so no ORM object is made per person present."""
+    rows = session.execute(
+        select(Presence.id, Presence.seduta_id, Presence.user_id, User.name, Organisation.name, Presence.role,
+               Presence.mode, Presence.source, Presence.joined_at)
+        .join(User, User.id == Presence.user_id, isouter=True)
+        .join(Organisation, Organisation.id == Presence.organisation_id, isouter=True)
+        .where(Presence.seduta_id == seduta.id, Presence.left_at.is_(None))
+        .order_by(Presence.joined_at, Presence.id))
+    return [{"id": pid, "seduta_id": sid, "user_id": uid, "name": name, "organisation": org, "role": role,
+             "mode": mode, "source": source, "joined_at": joined.isoformat(), "left_at": None}
+            for pid, sid, uid, name, org, role, mode, source, joined in rows]
+
+
 def tavolo_snapshot(session: Session, tavolo: Tavolo) -> dict[str, Any]:
     seduta = live_seduta(session, tavolo.id)
     return {
         "tavolo": tavolo_payload(tavolo),
         "seduta": seduta_payload(seduta) if seduta else None,
-        "presences": [presence_payload(p) for p in register(session, seduta) if p.left_at is None] if seduta else [],
+        "presences": present_payloads(session, seduta) if seduta else [],
         "quorum": quorum(session, seduta) if seduta else None,
     }
