@@ -245,10 +245,8 @@
     var socket = window.io(NAMESPACE, { auth: { csrf_token: this.csrf } });
     this.socket = socket;
 
-    socket.on('connect', function () {
-      self.setStatus('connected');
-      self.join();
-    });
+    // "Connesso" only once the tavolo is joined: from then on every change reaches this page.
+    socket.on('connect', function () { self.join(); });
     socket.on('disconnect', function (reason) {
       self.joined = false;
       self.joining = false;
@@ -321,10 +319,12 @@
       }
       if (!reply || reply.error) {
         self.showError(null, (reply && reply.message) || self.t('refused'));
+        self.setStatus('refused');
         return;
       }
       self.sync(reply);
       self.joined = true;
+      self.setStatus('connected');
       self.drain();
       self.flush();
     });

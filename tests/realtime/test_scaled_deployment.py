@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -92,7 +93,10 @@ def test_scaled_command_holds_300_clients(cluster):
 
     started, world, secret = cluster
     specs = specs_for(world, secret, CLIENTS, world.tavoli)
-    acks, received, clients, per_process = asyncio.run(_run(started.base, specs, started.backend_ports))
+    # In a thread of its own: the browser tests' driver may have left an event loop set on this one.
+    with ThreadPoolExecutor(1) as pool:
+        acks, received, clients, per_process = pool.submit(
+            asyncio.run, _run(started.base, specs, started.backend_ports)).result()
     assert len(clients) == CLIENTS
     assert all(a.get("ok") for a in acks), acks
     wanted = {a["seq"] for a in acks}
