@@ -774,7 +774,7 @@ def notes(report: dict) -> list[str]:
                        f"burst (of {round(cores * wall, 1)} core-seconds available), which makes the figures "
                        "pessimistic.")
     out.append("Clients and server share the same cores; the latencies include time spent waiting for a core "
-               "behind the clients. The server runs with its defaults (threading mode, no tuning).")
+               "behind the clients. The server runs as `tavoli serve` ships it (gevent, no tuning).")
     return out
 
 
