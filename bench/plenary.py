@@ -51,6 +51,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench.live_broadcast import ms, percentile
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_JSON = ROOT / "bench" / "results.json"
 RESULTS_MD = ROOT / "bench" / "results.md"
@@ -86,20 +88,6 @@ class Settings:
 
 
 # --- helpers -------------------------------------------------------------------------------------
-
-
-def percentile(values: list[float], p: float) -> float | None:
-    if not values:
-        return None
-    data = sorted(values)
-    k = (len(data) - 1) * p / 100
-    lo = int(k)
-    hi = min(lo + 1, len(data) - 1)
-    return data[lo] + (data[hi] - data[lo]) * (k - lo)
-
-
-def ms(seconds: float | None) -> float | None:
-    return None if seconds is None else round(seconds * 1000, 1)
 
 
 def proc_status(pids: list[int]) -> dict[str, int]:
