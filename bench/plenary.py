@@ -80,6 +80,7 @@ class Settings:
     page_concurrency: int = 20
     connect_batch: int = 50  # connections in flight at once per client process (fan-out set-up)
     quick: bool = False
+    profile: str | None = None  # a folder: py-spy samples the server during the join storm and the page run
 
     @classmethod
     def quick_mode(cls) -> Settings:
@@ -721,6 +722,11 @@ def run(settings: Settings, only: tuple[str, ...]) -> dict:
 
     join_state: dict = {}
 
+    def profile(scenario: str, server: Process):
+        from bench.votes_burst import Profiler
+
+        return Profiler(Path(settings.profile), scenario, server.proc.pid) if settings.profile else None
+
     def join() -> dict:
         secret = secrets.token_hex(32)
         sub = Path(tempfile.mkdtemp(dir=workdir))
@@ -733,10 +739,13 @@ def run(settings: Settings, only: tuple[str, ...]) -> dict:
         try:
             specs = specs_for(world, secret, settings.join_clients + 1, world.tavoli)
             workers = Workers(server.base, specs[1:], client_processes(len(specs) - 1), 0)
+            profiler = profile("join", server)
             try:
                 out = asyncio.run(_join_storm(server.base, specs[0], specs[1:], settings, workers))
             finally:
                 workers.stop()
+            if profiler is not None:
+                out["profile"] = profiler.stop()
             out["prepare_s"] = round(prepared, 1)
             if out.get("refused"):
                 kept = Path(tempfile.gettempdir()) / f"tavoli-plenary-join-{secrets.token_hex(3)}.log"
@@ -745,8 +754,11 @@ def run(settings: Settings, only: tuple[str, ...]) -> dict:
             if "page" in only:
                 print("plenary: page...", flush=True)
                 cookie, _token = credentials(secret, world.login_ids[0])
+                profiler = profile("page", server)
                 join_state["page"] = asyncio.run(_page(f"{server.base}/tavoli/{world.tavoli[0]}/partecipa", cookie,
                                                        settings.page_seconds, settings.page_concurrency))
+                if profiler is not None:
+                    join_state["page"]["profile"] = profiler.stop()
                 join_state["page"].update({"bisogni": settings.bisogni, "annotations": settings.annotations})
             return out
         finally:
@@ -845,8 +857,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="short version for development (also BENCH_QUICK=1)")
     parser.add_argument("--only", action="append", choices=ALL, help="only this scenario (repeatable)")
     parser.add_argument("--no-save", action="store_true")
+    parser.add_argument("--profile", metavar="DIR", help="sample the server with py-spy (join storm and page)")
     args = parser.parse_args(argv)
     settings = Settings.quick_mode() if args.quick else Settings()
+    settings.profile = args.profile
     results = run(settings, tuple(args.only or ALL))
     print(markdown(results, settings))
     if not args.no_save:
