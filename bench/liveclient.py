@@ -8,7 +8,8 @@ Wire format used (Engine.IO v4 + Socket.IO v5, text frames only):
 - client ``40/live,{"csrf_token": ...}`` connect; server ``40/live,{"sid": ...}`` or
   ``44/live,{"message": ..., "data": {"error": code}}`` (§2);
 - client ``42/live,<id>["join", {...}]`` emit with ack; server ``43/live,<id>[{...}]`` ack;
-- server ``42/live,["event", {...}]`` the pushed event (§4).
+- server ``42/live,["event", {...}]`` the pushed event, ``42/live,["events", {"tavolo_id", "events"}]``
+  a batch of consecutive events (§4).
 """
 from __future__ import annotations
 
@@ -96,6 +97,9 @@ class LiveClient:
                         continue
                     if name == "event" and self.on_event is not None:
                         self.on_event(event, now)
+                    elif name == "events" and self.on_event is not None:  # a batch (§4): its events in order
+                        for one in event.get("events", []):
+                            self.on_event({"tavolo_id": event.get("tavolo_id"), **one}, now)
                 elif data.startswith(_ACK):
                     body = data[len(_ACK):]
                     bracket = body.index("[")

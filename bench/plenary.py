@@ -47,6 +47,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -104,6 +105,20 @@ def proc_status(pids: list[int]) -> dict[str, int]:
         except OSError:
             pass
     return out
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of the processes so far (``/proc/PID/stat``): a figure that other
+    load on the machine inflates much less than wall-clock latency."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
 
 
 def raise_nofile(wanted: int = 65536) -> None:
@@ -561,7 +576,8 @@ def fanout(name: str, base: str, specs: list, settings: Settings, server_pids=No
     return out
 
 
-async def _join_storm(base: str, writer_spec, specs: list, settings: Settings, workers: Workers) -> dict:
+async def _join_storm(base: str, writer_spec, specs: list, settings: Settings, workers: Workers,
+                      cpu: Callable[[], float] = lambda: 0.0) -> dict:
     from bench.liveclient import LiveClient, http_session
 
     http = http_session()
@@ -593,10 +609,10 @@ async def _join_storm(base: str, writer_spec, specs: list, settings: Settings, w
 
     task = asyncio.create_task(write_loop())
     await asyncio.sleep(1.0)
-    storm_start = time.monotonic()
+    storm_start, cpu_start = time.monotonic(), cpu()
     loop = asyncio.get_running_loop()
     joins = [r for got in await loop.run_in_executor(None, lambda: workers.all("go", 0, True)) for r in got]
-    storm_end = time.monotonic()
+    storm_end, cpu_end = time.monotonic(), cpu()
     await asyncio.sleep(1.0)
     stop.set()
     await task
@@ -612,6 +628,8 @@ async def _join_storm(base: str, writer_spec, specs: list, settings: Settings, w
         "writes_during": len(during),
         "refused": len(errors) + sum(1 for s in during if not s[2]),
         "storm_s": round(storm_end - storm_start, 2),
+        # The server's CPU time over the storm (joins, and the writer's writes meanwhile) per join.
+        "server_cpu_ms_per_join": round((cpu_end - cpu_start) * 1000 / max(1, len(joins)), 2),
         "bisogni": settings.bisogni, "annotations": settings.annotations,
         "error_sample": (errors + [str(s[3]) for s in during if not s[2]])[:3],
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -741,7 +759,8 @@ def run(settings: Settings, only: tuple[str, ...]) -> dict:
             workers = Workers(server.base, specs[1:], client_processes(len(specs) - 1), 0)
             profiler = profile("join", server)
             try:
-                out = asyncio.run(_join_storm(server.base, specs[0], specs[1:], settings, workers))
+                out = asyncio.run(_join_storm(server.base, specs[0], specs[1:], settings, workers,
+                                             lambda: cpu_seconds(server.pids())))
             finally:
                 workers.stop()
             if profiler is not None:

@@ -20,10 +20,10 @@ from workspace.needs.models import Bisogno
 def emitted():
     """Every broadcast workspace.record hands to the emitter (the Socket.IO one is put back after)."""
     seen: list[tuple[int, dict]] = []
-    previous = record._emitter
+    previous = record._emitter, record._many
     record.set_emitter(lambda tavolo_id, message: seen.append((tavolo_id, message)))
     yield seen
-    record.set_emitter(previous)
+    record.set_emitter(*previous)
 
 
 def test_commit_fires_after_commit_and_broadcasts(session, world, emitted):

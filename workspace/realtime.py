@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import itertools
+import json
 import logging
 import threading
 import time
@@ -40,7 +41,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from workspace import connections, policy, ratelimit, record, signals
 from workspace import text as typed_text
 from workspace.db import db, reading
-from workspace.extensions import socketio
+from workspace.extensions import Encoded, socketio
 from workspace.problems import Problem
 
 NAMESPACE = "/live"
@@ -318,6 +319,12 @@ def emit_event(tavolo_id: int, message: dict[str, Any]) -> None:
     socketio.emit("event", {"tavolo_id": tavolo_id, **message}, to=record.room(tavolo_id), namespace=NAMESPACE)
 
 
+def emit_events(tavolo_id: int, messages: list[dict[str, Any]]) -> None:
+    """Consecutive events of one tavolo in one message (``events``, docs/live-protocol.md §4)."""
+    socketio.emit("events", {"tavolo_id": tavolo_id, "events": messages}, to=record.room(tavolo_id),
+                  namespace=NAMESPACE)
+
+
 def push_latest(app, key: Any, tavolo_id: int, name: str, payload: dict[str, Any], revision: int,
                 interval: float) -> None:
     """Push derived state (``name``, ``payload``) to a tavolo's room at most once per ``interval``
@@ -530,7 +537,7 @@ def init_app(app, guard: Guard, require: Require | None = None) -> None:
 
         app.extensions[_EXT].logins = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         app.extensions[_EXT].logins_prefix = app.config.get("SOCKETIO_CHANNEL") or "tavoli"
-    record.set_emitter(emit_event)
+    record.set_emitter(emit_event, emit_events)
     for event, fn in (("connect", _connect), ("disconnect", _disconnect), ("join", _join),
                       ("resync", _resync), ("leave", _leave)):
         socketio.on_event(event, fn, namespace=NAMESPACE)
@@ -673,8 +680,10 @@ def _sync_reply(session, tavolo_id: int, last_seq: int | None) -> dict[str, Any]
         if not rep.too_far_behind:
             return {"ok": True, "mode": "replay", "events": rep.events, "last_seq": rep.last_seq}
     current = record.last_seq(session, tavolo_id)
-    return {"ok": True, "mode": "snapshot", "snapshot": shared_snapshot(session, tavolo_id, current),
-            "last_seq": current}
+    # Encoded once per seq for every client joining at that point (LivePacket splices it in).
+    encoded = shared(session, tavolo_id, current, ("encoded",), lambda: Encoded(
+        json.dumps(shared_snapshot(session, tavolo_id, current), separators=(",", ":"))))
+    return {"ok": True, "mode": "snapshot", "snapshot": encoded, "last_seq": current}
 
 
 def _join(data=None):
@@ -787,8 +796,8 @@ def _lead_arrivals(session, arrivals: _Arrivals) -> None:
 
 
 def _write_arrivals(session, batch: list[_Arrival]) -> None:
-    """One transaction for the batch (a savepoint each: a refusal undoes only its own); if that
-    transaction fails, each on its own."""
+    """One transaction for the batch (``signals.tavolo_joined_together``: a refusal is that arrival's
+    error, the others are recorded); if that transaction fails, each on its own."""
     if len(batch) == 1:
         arrival = batch[0]
         try:
@@ -799,14 +808,12 @@ def _write_arrivals(session, batch: list[_Arrival]) -> None:
             arrival.error = exc
         return
     try:
-        for arrival in batch:
-            try:
-                with session.begin_nested():
-                    signals.tavolo_joined.send(session, user=arrival.user, tavolo_id=arrival.tavolo_id,
-                                               mode=arrival.mode)
-            except Problem as problem:
-                arrival.error = problem
-        session.commit()
+        # The receivers write the batch together (a few queries for all, not a dozen each) and set the
+        # error of each arrival they refuse; one message per batch reaches each client, not one per
+        # presence.
+        with record.batched(session):
+            signals.tavolo_joined_together.send(session, arrivals=batch)
+            session.commit()
     except Exception:  # noqa: BLE001 — a lost race, a lock timeout: one by one shows which
         session.rollback()
         log.warning("a batch of %d presences failed; recording them one by one", len(batch), exc_info=True)

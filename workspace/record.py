@@ -11,7 +11,8 @@ This module knows no domain module: payloads are plain JSON built by the service
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -142,13 +143,18 @@ def _forget_after_rollback(session: Session, previous_transaction: SessionTransa
 # --- broadcasting ---------------------------------------------------------------------------
 
 Emitter = Callable[[int, dict[str, Any]], None]
+ManyEmitter = Callable[[int, list[dict[str, Any]]], None]
 _emitter: Emitter | None = None
+_many: ManyEmitter | None = None
+#: Set in ``session.info`` by ``batched``: the events the session commits are collected per tavolo.
+_BATCH = "tavoli_batch_broadcast"
 
 
-def set_emitter(emitter: Emitter | None) -> None:
-    """Install the function that delivers an event to a tavolo's room (Socket.IO in the app)."""
-    global _emitter
-    _emitter = emitter
+def set_emitter(emitter: Emitter | None, many: ManyEmitter | None = None) -> None:
+    """Install the functions that deliver an event (``emitter``) and several consecutive events of
+    one tavolo in one message (``many``) to a tavolo's room (Socket.IO in the app)."""
+    global _emitter, _many
+    _emitter, _many = emitter, many
 
 
 def room(tavolo_id: int) -> str:
@@ -160,22 +166,55 @@ def _broadcast(tavolo_id: int, message: dict[str, Any]) -> None:
         _emitter(tavolo_id, message)
 
 
+def _deliver(session: Session, tavolo_id: int, message: dict[str, Any]) -> None:
+    collected = session.info.get(_BATCH)
+    if collected is not None:
+        collected.setdefault(tavolo_id, []).append(message)
+    else:
+        _broadcast(tavolo_id, message)
+
+
+@contextmanager
+def batched(session: Session) -> Iterator[None]:
+    """The events committed by ``session`` inside reach each tavolo's room as one message when the
+    block ends, not one message each. For a transaction that records many events at once (the
+    presences of a join storm: one message per batch to each client, not one per person, so the
+    fan-out of n joins is O(n) messages instead of O(n²)). Only committed events are collected."""
+    collected: dict[int, list[dict[str, Any]]] = {}
+    session.info[_BATCH] = collected
+    try:
+        yield
+    finally:
+        session.info.pop(_BATCH, None)
+        for tavolo_id, messages in collected.items():
+            messages.sort(key=lambda m: m["seq"])
+            try:
+                if len(messages) > 1 and _many is not None:
+                    _many(tavolo_id, messages)
+                else:
+                    for message in messages:
+                        _broadcast(tavolo_id, message)
+            except Exception:  # noqa: BLE001 — committed; clients repair a lost push by resync
+                log.exception("batched broadcast failed")
+
+
 # --- writing --------------------------------------------------------------------------------
 
 
-def next_seq(session: Session, tavolo_id: int) -> int:
+def next_seq(session: Session, tavolo_id: int, count: int = 1) -> int:
+    """Take ``count`` sequence numbers of the tavolo; returns the last (the first is ``last - count + 1``)."""
     seq = session.scalar(
         update(RecordStream)
         .where(RecordStream.tavolo_id == tavolo_id)
-        .values(last_seq=RecordStream.last_seq + 1)
+        .values(last_seq=RecordStream.last_seq + count)
         .returning(RecordStream.last_seq)
     )
     if seq is None:
         # First event of this tavolo; a concurrent first writer would hit the primary key, and
         # its transaction is retried by the caller like any conflict.
-        session.add(RecordStream(tavolo_id=tavolo_id, last_seq=1))
+        session.add(RecordStream(tavolo_id=tavolo_id, last_seq=count))
         session.flush()
-        seq = 1
+        seq = count
     return seq
 
 
@@ -188,23 +227,31 @@ def append(
     op_id: str | None = None,
 ) -> TavoloEvent:
     """Record an event in the current transaction; it is broadcast only if the transaction commits."""
-    ev = TavoloEvent(
-        tavolo_id=tavolo_id,
-        seq=next_seq(session, tavolo_id),
-        kind=kind,
-        payload=payload,
-        actor_id=actor_id,
-        op_id=op_id,
-        operation=session.info.get(OPERATION_KEY) if op_id is not None else None,
-        at=utcnow(),
-    )
-    session.add(ev)
+    return append_many(session, tavolo_id, [(kind, payload, actor_id)], op_id=op_id)[0]
+
+
+def append_many(session: Session, tavolo_id: int, items: list[tuple[str, dict[str, Any], int | None]],
+                op_id: str | None = None) -> list[TavoloEvent]:
+    """Record consecutive events (``kind``, ``payload``, ``actor_id``) of one tavolo in the current
+    transaction: one counter update and one flush for all of them (the presences of a join storm).
+    ``op_id`` goes with the first event only (an operation produces one event)."""
+    if not items:
+        return []
+    last = next_seq(session, tavolo_id, len(items))
+    now = utcnow()
+    events = [TavoloEvent(tavolo_id=tavolo_id, seq=last - len(items) + 1 + i, kind=kind, payload=payload,
+                          actor_id=actor_id, op_id=op_id if i == 0 else None,
+                          operation=session.info.get(OPERATION_KEY) if op_id is not None and i == 0 else None,
+                          at=now)
+              for i, (kind, payload, actor_id) in enumerate(items)]
+    session.add_all(events)
     session.flush()
-    message = ev.as_message()
-    on_commit(session, lambda: _broadcast(tavolo_id, message))
-    # Same transaction: what listens (the audit trail) commits or rolls back with the change.
-    signals.event_recorded.send(session, event=ev)
-    return ev
+    for ev in events:
+        message = ev.as_message()
+        on_commit(session, lambda message=message: _deliver(session, tavolo_id, message))
+        # Same transaction: what listens (the audit trail) commits or rolls back with the change.
+        signals.event_recorded.send(session, event=ev)
+    return events
 
 
 def find_operation(session: Session, tavolo_id: int, op_id: str) -> TavoloEvent | None:

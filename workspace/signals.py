@@ -35,6 +35,11 @@ tavolo_snapshot_fresh = _signals.signal("tavolo-snapshot-fresh")
 #: A live client joined a tavolo's room and asked to be present. kwargs: ``user``, ``tavolo_id``, ``mode``.
 tavolo_joined = _signals.signal("tavolo-joined")
 
+#: Several live clients joined at once (a join storm's batch) and asked to be present, in one
+#: transaction. kwargs: ``arrivals`` (objects with ``user``, ``tavolo_id``, ``mode`` and ``error``: a
+#: receiver that refuses one sets its ``error`` to the Problem and records the others).
+tavolo_joined_together = _signals.signal("tavolo-joined-together")
+
 #: A live client left a tavolo's room (or disconnected). kwargs: ``user``, ``tavolo_id``.
 tavolo_left = _signals.signal("tavolo-left")
 

@@ -263,6 +263,14 @@
       if (attempt >= 2 || navigator.onLine === false) { self.setStatus('offline'); }
     });
     socket.on('event', function (message) { self.receive(message); });
+    // Consecutive events committed together (the presences of many joins): one message, applied in order.
+    socket.on('events', function (batch) {
+      if (!batch || !Array.isArray(batch.events)) { return; }
+      batch.events.forEach(function (message) {
+        message.tavolo_id = batch.tavolo_id;
+        self.receive(message);
+      });
+    });
 
     window.addEventListener('offline', function () { self.setStatus('offline'); });
     window.addEventListener('online', function () {

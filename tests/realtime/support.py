@@ -30,8 +30,16 @@ def join(client, tavolo_id: int, **extra) -> dict:
 
 
 def events(client) -> list[dict]:
-    """The tavolo events delivered to this client since the last call (other messages dropped)."""
-    return [m["args"][0] for m in client.get_received(NAMESPACE) if m["name"] == "event"]
+    """The tavolo events delivered to this client since the last call (other messages dropped); a
+    batch (``events``, docs/live-protocol.md §4) counts as its events, each with the batch's tavolo_id."""
+    out: list[dict] = []
+    for m in client.get_received(NAMESPACE):
+        if m["name"] == "event":
+            out.append(m["args"][0])
+        elif m["name"] == "events":
+            batch = m["args"][0]
+            out += [{"tavolo_id": batch["tavolo_id"], **e} for e in batch["events"]]
+    return out
 
 
 def connected(client) -> bool:

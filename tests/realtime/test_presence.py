@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from tests.realtime.support import attached, call, connected, db_session, events, footprint, join, op
+from workspace import record
 from workspace.realtime import NAMESPACE
 from workspace.tavoli import service as tavoli
 from workspace.tavoli.models import Presence, Seduta
@@ -173,7 +174,11 @@ def test_a_join_storm_records_presences_in_one_batch_and_a_refusal_undoes_only_i
     assert _presences(app, world.delegate.id) == [("presenza", "auto", False)]
     assert _presences(app, world.colleague.id) == [("remoto", "auto", False)]
     assert _presences(app, world.outsider.id) == []
-    got = events(watcher)
+    # One message for the batch (not one per presence: a storm's fan-out stays O(n) messages).
+    received = [m for m in watcher.get_received(NAMESPACE) if m["name"] in ("event", "events")]
+    assert [m["name"] for m in received] == ["events"]
+    assert received[0]["args"][0]["tavolo_id"] == world.tavolo.id
+    got = received[0]["args"][0]["events"]
     assert [(e["kind"], e["payload"]["user_id"]) for e in got] == [
         ("presence.joined", world.delegate.id), ("presence.joined", world.colleague.id)]
     assert got[1]["seq"] == got[0]["seq"] + 1
@@ -200,3 +205,53 @@ def test_joins_queued_behind_a_leader_are_written_by_it(app, world):
     assert not arrivals.queue and not arrivals.leading
     assert _presences(app, world.delegate.id) == [("remoto", "auto", False)]
     assert _presences(app, world.colleague.id) == [("remoto", "auto", False)]
+
+
+def test_a_batch_of_joins_records_what_the_same_joins_one_by_one_would(app, world):
+    """``presence_join_many`` (the storm's batch) against ``presence_join`` person by person: the
+    same presences, the same refusals (an outsider, a wrong mode), nothing twice for someone already
+    present or in the batch twice, an administrator without a role present as facilitator, and each
+    event's quorum as it stood after that presence."""
+    from workspace.problems import Problem
+
+    _start(app, world)
+    with db_session(app) as session:
+        people = attached(world, session)
+        seduta = session.get(Seduta, world.seduta.id)
+        tavoli.presence_join(session, people.facilitator, seduta, "remoto")  # present before the storm
+        session.commit()
+        arrivals = [(people.delegate, "presenza"), (people.outsider, "remoto"), (people.colleague, "remoto"),
+                    (people.delegate, "remoto"), (people.facilitator, "remoto"), (people.delegate2, "altro"),
+                    (people.observer, "remoto"), (people.admin, "remoto"), (people.delegate2, "remoto")]
+
+        def outcome(fn):
+            got = []
+            for user, mode in arrivals:
+                try:
+                    with session.begin_nested():
+                        ev = fn(user, mode)
+                    got.append(None if ev is None else (ev.kind, {k: v for k, v in ev.payload.items()
+                                                                  if k not in ("id", "joined_at")}))
+                except Problem as problem:
+                    got.append((problem.status, problem.message))
+            return got
+
+        def drop_ids(events):
+            return [(e.kind, {k: v for k, v in e.payload.items() if k not in ("id", "joined_at")}) for e in events]
+
+        base = record.last_seq(session, world.tavolo.id)
+        outer = session.begin_nested()
+        one_by_one = outcome(lambda user, mode: tavoli.presence_join(session, user, seduta, mode))
+        expected_events = [o for o in one_by_one if o is not None and o[0] == "presence.joined"]
+        outer.rollback()
+        assert record.last_seq(session, world.tavolo.id) == base
+
+        problems = tavoli.presence_join_many(session, seduta, arrivals)
+        events_now = record.events_between(session, world.tavolo.id)[-len(expected_events):]
+        assert [e.seq for e in events_now] == list(range(base + 1, base + 1 + len(expected_events)))
+        assert drop_ids(events_now) == expected_events
+        refused = [(p.status, p.message) if p is not None else None for p in problems]
+        assert refused == [o if o is not None and o[0] != "presence.joined" else None for o in one_by_one]
+        assert [r for r in refused if r] and refused[1][0] == 403 and refused[5][0] == 422
+        assert expected_events[-1][1]["quorum"] == tavoli.quorum(session, seduta)
+        session.rollback()

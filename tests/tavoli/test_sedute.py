@@ -254,9 +254,9 @@ def test_rolled_back_write_is_neither_recorded_nor_broadcast(session, world):
         session.commit()
         assert sent == [(world.tavolo.id, base + 1, "seduta.started")]
     finally:
-        from workspace.realtime import emit_event
+        from workspace.realtime import emit_event, emit_events
 
-        record.set_emitter(emit_event)
+        record.set_emitter(emit_event, emit_events)
 
 
 def test_replay_and_too_far_behind(session, world):

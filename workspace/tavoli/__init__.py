@@ -9,6 +9,7 @@ def register(app) -> None:
     realtime.bind(app, live)
     signals.tavolo_snapshot_fresh.connect(live.snapshot_part)
     signals.tavolo_joined.connect(live.presence_on_join)
+    signals.tavolo_joined_together.connect(live.presence_on_join_together)
     signals.tavolo_left.connect(live.presence_on_leave)
     signals.event_recorded.connect(live.evict_removed)
     signals.personal_data_requested.connect(privacy.personal_data)

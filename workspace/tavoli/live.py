@@ -49,6 +49,30 @@ def presence_on_join(session, user, tavolo_id: int, mode: str) -> None:
         service.presence_join(session, user, seduta, mode)
 
 
+def presence_on_join_together(session, arrivals) -> None:
+    """Receiver of ``signals.tavolo_joined_together``: the presences of a batch of joins, one
+    ``presence_join_many`` per tavolo. Like ``presence_on_join``, finds out first in a read
+    transaction whether anyone needs recording (a reconnect storm finds everyone still present)."""
+    by_tavolo: dict[int, list] = {}
+    for arrival in arrivals:
+        by_tavolo.setdefault(arrival.tavolo_id, []).append(arrival)
+    for tavolo_id, group in by_tavolo.items():
+        if not session.in_transaction():
+            with reading():
+                seduta = service.live_seduta(session, tavolo_id)
+                present = set() if seduta is None else service.present_among(session, seduta, {a.user.id for a in group})
+                session.commit()
+            if seduta is None or all(a.user.id in present for a in group):
+                continue
+        seduta = service.live_seduta(session, tavolo_id)
+        if seduta is None:
+            continue
+        outcomes = service.presence_join_many(session, seduta, [(a.user, a.mode) for a in group])
+        for arrival, problem in zip(group, outcomes, strict=True):
+            if problem is not None:
+                arrival.error = problem
+
+
 def presence_on_leave(session, user, tavolo_id: int) -> None:
     # Another tab or device of the same person is still connected: still present.
     if realtime.connections_in(tavolo_id, user.id) != 0 or not _must_write(session, user, tavolo_id, joining=False):

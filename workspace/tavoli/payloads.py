@@ -48,13 +48,16 @@ def seduta_payload(seduta: Seduta) -> dict[str, Any]:
     }
 
 
-def presence_payload(p: Presence) -> dict[str, Any]:
+def presence_payload(p: Presence, user: Any = None, organisation: Any = None) -> dict[str, Any]:
+    """``user`` and ``organisation``, when the caller has them already, save loading them."""
+    user = user if user is not None else p.user
+    organisation = organisation if organisation is not None else p.organisation
     return {
         "id": p.id,
         "seduta_id": p.seduta_id,
         "user_id": p.user_id,
-        "name": p.user.name if p.user else None,
-        "organisation": p.organisation.name if p.organisation else None,
+        "name": user.name if user else None,
+        "organisation": organisation.name if organisation else None,
         "role": p.role,
         "mode": p.mode,
         "source": p.source,

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from workspace.accounts.models import User
 from workspace.policy import TAVOLO_ROLES
-from workspace.problems import forbidden
+from workspace.problems import Problem, forbidden
 from workspace.tavoli.models import TavoloRole
 
 # action -> roles allowed: the declared policy's table (workspace/policy.py), shared with the
@@ -68,5 +68,10 @@ def require(session: Session, user: User | None, action: str, tavolo_id: int) ->
     """The user's role, or a 403 Problem naming what is missing."""
     role = role_name(session, user, tavolo_id)
     if role not in RULES[action]:
-        raise forbidden(_messages()[action])
+        raise refusal(action)
     return role
+
+
+def refusal(action: str) -> Problem:
+    """The 403 Problem of someone whose role does not allow ``action``."""
+    return forbidden(_messages()[action])
