@@ -174,6 +174,10 @@ def _deliver(session: Session, tavolo_id: int, message: dict[str, Any]) -> None:
         _broadcast(tavolo_id, message)
 
 
+def _delivery(session: Session, tavolo_id: int, message: dict[str, Any]) -> Callable[[], None]:
+    return lambda: _deliver(session, tavolo_id, message)
+
+
 @contextmanager
 def batched(session: Session) -> Iterator[None]:
     """The events committed by ``session`` inside reach each tavolo's room as one message when the
@@ -247,8 +251,7 @@ def append_many(session: Session, tavolo_id: int, items: list[tuple[str, dict[st
     session.add_all(events)
     session.flush()
     for ev in events:
-        message = ev.as_message()
-        on_commit(session, lambda message=message: _deliver(session, tavolo_id, message))
+        on_commit(session, _delivery(session, tavolo_id, ev.as_message()))
         # Same transaction: what listens (the audit trail) commits or rolls back with the change.
         signals.event_recorded.send(session, event=ev)
     return events

@@ -237,7 +237,7 @@ def presence_join_many(session: Session, seduta: Seduta, people: list[tuple[User
     users = {u.id: u for u in session.scalars(select(User).where(User.id.in_({p.user_id for p in added})))}
     orgs = {o.id: o for o in session.scalars(select(Organisation).where(
         Organisation.id.in_({p.organisation_id for p in added if p.organisation_id is not None})))}
-    items = []
+    items: list[tuple[str, dict[str, Any], int | None]] = []
     for presence in added:
         present_people.add(presence.user_id)
         if presence.organisation_id in members:
