@@ -287,12 +287,16 @@ def shared_snapshot(session, tavolo_id: int, seq: int) -> dict[str, Any]:
     return {**parts, **fresh}
 
 
-def shared(session, tavolo_id: int, seq: int, part: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+def shared(session, tavolo_id: int, seq: int, part: tuple[Any, ...], build: Callable[[], Any],
+           stamp: str | None = None) -> Any:
     """What ``build`` makes of the tavolo at ``seq`` (a snapshot, a page), built once while it is
-    fresh: the clients asking at the same time wait for the one building it. Treat it as read-only."""
+    fresh: the clients asking at the same time wait for the one building it. Treat it as read-only.
+    ``stamp``: ``record.stamp`` of ``seq`` when the caller has it already."""
     # The time of the event ``seq`` too: a number alone comes back after a rollback (tests do that).
+    if stamp is None:
+        stamp = record.stamp(session, tavolo_id, seq)
     key = (id(current_app._get_current_object()), str(session.get_bind().engine.url), tavolo_id, seq,  # type: ignore[attr-defined]
-           record.stamp(session, tavolo_id, seq), *part)
+           stamp, *part)
     now = time.monotonic()
     with _snapshots_lock:
         built = _snapshots.get(key)
@@ -679,10 +683,10 @@ def _sync_reply(session, tavolo_id: int, last_seq: int | None) -> dict[str, Any]
         rep = record.replay(session, tavolo_id, last_seq)
         if not rep.too_far_behind:
             return {"ok": True, "mode": "replay", "events": rep.events, "last_seq": rep.last_seq}
-    current = record.last_seq(session, tavolo_id)
+    current, at = record.head(session, tavolo_id)
     # Encoded once per seq for every client joining at that point (LivePacket splices it in).
     encoded = shared(session, tavolo_id, current, ("encoded",), lambda: Encoded(
-        json.dumps(shared_snapshot(session, tavolo_id, current), separators=(",", ":"))))
+        json.dumps(shared_snapshot(session, tavolo_id, current), separators=(",", ":"))), stamp=at)
     return {"ok": True, "mode": "snapshot", "snapshot": encoded, "last_seq": current}
 
 

@@ -278,6 +278,19 @@ def last_seq(session: Session, tavolo_id: int) -> int:
     return session.scalar(select(RecordStream.last_seq).where(RecordStream.tavolo_id == tavolo_id)) or 0
 
 
+def head(session: Session, tavolo_id: int) -> tuple[int, str | None]:
+    """``last_seq`` and the ``stamp`` of that event, in one query."""
+    row = session.execute(
+        select(RecordStream.last_seq, TavoloEvent.at)
+        .outerjoin(TavoloEvent, (TavoloEvent.tavolo_id == RecordStream.tavolo_id)
+                   & (TavoloEvent.seq == RecordStream.last_seq))
+        .where(RecordStream.tavolo_id == tavolo_id)
+    ).first()
+    if row is None:
+        return 0, None
+    return row.last_seq, row.at.isoformat() if row.at is not None else None
+
+
 def stamp(session: Session, tavolo_id: int, seq: int) -> str | None:
     """When event ``seq`` was recorded (None for 0): with the number, it names one state of the record."""
     at = session.scalar(select(TavoloEvent.at).where(TavoloEvent.tavolo_id == tavolo_id, TavoloEvent.seq == seq))

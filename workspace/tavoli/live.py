@@ -12,8 +12,7 @@ from workspace.tavoli import permissions, service
 
 def guard(session, user, tavolo_id: int) -> None:
     """Who may join a tavolo's room or send it operations: whoever may see the tavolo."""
-    service.get_tavolo(session, tavolo_id)
-    permissions.require(session, user, "view", tavolo_id)
+    permissions.require_at(session, user, "view", tavolo_id)
 
 
 def door(session, user, action: str, tavolo_id: int) -> None:

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from workspace.accounts.models import User
 from workspace.policy import TAVOLO_ROLES
-from workspace.problems import Problem, forbidden
-from workspace.tavoli.models import TavoloRole
+from workspace.problems import Problem, forbidden, not_found
+from workspace.tavoli.models import Tavolo, TavoloRole
 
 # action -> roles allowed: the declared policy's table (workspace/policy.py), shared with the
 # live channel, which checks an event's action from it before anything else.
@@ -42,11 +42,33 @@ def tavolo_role(session: Session, user: User | None, tavolo_id: int) -> TavoloRo
 
 def role_name(session: Session, user: User | None, tavolo_id: int) -> str | None:
     role = tavolo_role(session, user, tavolo_id)
+    return effective(user, role.role if role is not None else None)
+
+
+def effective(user: User | None, role: str | None) -> str | None:
+    """The role someone acts with at a tavolo where they hold ``role`` (None: none there): an
+    administrator without one acts as facilitator."""
     if role is not None:
-        return role.role
+        return role
     if user is not None and getattr(user, "is_authenticated", False) and user.is_admin:
         return "facilitator"
     return None
+
+
+def require_at(session: Session, user: User, action: str, tavolo_id: int) -> str:
+    """``require`` and the tavolo's existence (404 first) in one query: the live channel asks it
+    before every join and every operation."""
+    row = session.execute(
+        select(Tavolo.id, TavoloRole.role)
+        .outerjoin(TavoloRole, (TavoloRole.tavolo_id == Tavolo.id) & (TavoloRole.user_id == user.id))
+        .where(Tavolo.id == tavolo_id)
+    ).first()
+    if row is None:
+        raise not_found(_("Tavolo inesistente."))
+    role = effective(user, row.role)
+    if role not in RULES[action]:
+        raise refusal(action)
+    return role
 
 
 def can(session: Session, user: User | None, action: str, tavolo_id: int) -> bool:

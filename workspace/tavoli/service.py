@@ -214,7 +214,7 @@ def presence_join_many(session: Session, seduta: Seduta, people: list[tuple[User
     added: list[Presence] = []
     for i, (user, mode) in enumerate(people):
         tr = roles.get(user.id)
-        role = tr.role if tr is not None else ("facilitator" if user.is_admin else None)
+        role = permissions.effective(user, tr.role if tr is not None else None)
         try:
             if role not in permissions.RULES["view"]:
                 raise permissions.refusal("view")
