@@ -280,11 +280,20 @@ def shared_snapshot(session, tavolo_id: int, seq: int) -> dict[str, Any]:
     while only presence has changed since (in a join storm during a seduta every join records a
     presence: the content is still built once, not once per client); the fresh parts (seduta,
     presences, quorum: changed by numbered events too, presence among them) are shared by the
-    clients joining at the same ``seq``."""
+    clients joining while only contributions (``CONTENT_ONLY_KINDS``) have changed since."""
     content = record.content_seq(session, tavolo_id, seq)
     parts = shared(session, tavolo_id, content, ("snapshot",), lambda: content_snapshot(session, tavolo_id))
-    fresh = shared(session, tavolo_id, seq, ("fresh",), lambda: fresh_snapshot(session, tavolo_id))
+    fresh_at = record.latest_except(session, tavolo_id, seq, CONTENT_ONLY_KINDS)
+    fresh = shared(session, tavolo_id, fresh_at, ("fresh",), lambda: fresh_snapshot(session, tavolo_id))
     return {**parts, **fresh}
+
+
+#: Events that change only what ``content_snapshot`` holds (bisogni, annotations), never the fresh
+#: parts (tavolo, seduta, presences, quorum): contributions written during a join storm leave the
+#: fresh parts built for the storm's presences in use instead of having them rebuilt at every write.
+#: Only kinds whose services touch nothing else belong here (a merge may move the spotlight: not here).
+CONTENT_ONLY_KINDS = ("bisogno.created", "bisogno.updated", "bisogno.status", "annotation.created",
+                      "annotation.deleted", "annotation.supported")
 
 
 def shared(session, tavolo_id: int, seq: int, part: tuple[Any, ...], build: Callable[[], Any],

@@ -303,9 +303,15 @@ PRESENCE_KINDS = ("presence.joined", "presence.left", "presence.marked")
 
 def content_seq(session: Session, tavolo_id: int, seq: int) -> int:
     """The number of the latest event up to ``seq`` that is not a presence event (0 if none)."""
+    return latest_except(session, tavolo_id, seq, PRESENCE_KINDS)
+
+
+def latest_except(session: Session, tavolo_id: int, seq: int, kinds: tuple[str, ...]) -> int:
+    """The number of the latest event up to ``seq`` whose kind is not one of ``kinds`` (0 if none):
+    what is built from the events of the other kinds is the same at ``seq`` as at that number."""
     return session.scalar(
         select(TavoloEvent.seq)
-        .where(TavoloEvent.tavolo_id == tavolo_id, TavoloEvent.seq <= seq, TavoloEvent.kind.not_in(PRESENCE_KINDS))
+        .where(TavoloEvent.tavolo_id == tavolo_id, TavoloEvent.seq <= seq, TavoloEvent.kind.not_in(kinds))
         .order_by(TavoloEvent.seq.desc()).limit(1)
     ) or 0
 

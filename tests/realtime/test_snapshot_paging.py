@@ -176,3 +176,50 @@ def test_joins_that_record_presence_share_the_content_and_get_fresh_presences(ap
 def fresh_quorum(app, world) -> dict:
     with db_session(app) as session:
         return realtime.fresh_snapshot(session, world.tavolo.id)["quorum"]
+
+
+def test_contributions_leave_the_fresh_parts_in_use_and_presences_renew_them(app, world, connect, monkeypatch):
+    """A contribution (``CONTENT_ONLY_KINDS``) changes the content part of the next join's snapshot
+    and leaves the fresh part (seduta, presences, quorum) as built; a presence renews it. Each reply
+    equals a snapshot built from scratch at its seq."""
+    bisogni, _notes = _fill(app, world)
+    with db_session(app) as session:
+        w = attached(world, session)
+        tavoli.start_seduta(session, w.facilitator, w.seduta)
+        session.commit()
+    fresh_built: list[int] = []
+    original = realtime.fresh_snapshot
+
+    def counting(session, tavolo_id):
+        fresh_built.append(tavolo_id)
+        return original(session, tavolo_id)
+
+    monkeypatch.setattr(realtime, "fresh_snapshot", counting)
+
+    def scratch() -> dict:
+        with db_session(app) as session:
+            return {**realtime.content_snapshot(session, world.tavolo.id), **original(session, world.tavolo.id)}
+
+    writer = connect(world.delegate)
+    first = join(writer, world.tavolo.id)  # a presence: fresh parts built
+    assert len(fresh_built) == 1 and first["snapshot"] == scratch()
+    for name, data in (("bisogno.create", {"title": "Durante l'ingresso", "macroarea": "E"}),
+                       ("annotation.create", {"bisogno_id": bisogni[0], "kind": "dato", "body": "Un dato"}),
+                       ("bisogno.update", {"bisogno_id": bisogni[1], "expected_version": 1, "title": "Titolo nuovo"})):
+        assert op(writer, name, world.tavolo.id, **data)["ok"], name
+        reply = join(connect(world.observer), world.tavolo.id, presence=False)
+        assert reply["snapshot"] == scratch(), name
+    assert len(fresh_built) == 1  # three contributions: the fresh parts were not rebuilt
+    joined = join(connect(world.colleague), world.tavolo.id)  # a presence: rebuilt
+    assert len(fresh_built) == 2 and joined["snapshot"] == scratch()
+    assert world.colleague.id in [p["user_id"] for p in joined["snapshot"]["presences"]]
+
+
+def test_content_only_kinds_are_kinds_the_services_record():
+    """A renamed kind would silently leave the fresh parts rebuilt (harmless) or, worse, a kind
+    taken for content-only that is not: the list names only kinds the protocol documents."""
+    from workspace.config import PROJECT_ROOT
+
+    protocol = (PROJECT_ROOT / "docs" / "live-protocol.md").read_text()
+    assert all(f"`{kind}`" in protocol for kind in realtime.CONTENT_ONLY_KINDS)
+    assert not [k for k in realtime.CONTENT_ONLY_KINDS if k.split(".")[0] not in ("bisogno", "annotation")]
