@@ -46,6 +46,7 @@ PG_ADMIN_URL = os.environ.get("TAVOLI_TEST_PG_ADMIN_URL", "postgresql+psycopg://
 # One database per test run, so parallel runs (developers, CI) never drop each other's.
 PG_TEST_DB = os.environ.get("TAVOLI_TEST_PG_DB", f"tavoli_test_{os.getpid()}")
 REDIS_TEST_URL = os.environ.get("TAVOLI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+SECRET_KEY = "test-secret-key"
 
 
 def service_missing(what: str, why: object) -> None:
@@ -71,7 +72,7 @@ def _config(url: str, instance: Path, **extra) -> dict:
     return {
         "DATABASE_URL": url,
         "INSTANCE_PATH": str(instance),
-        "SECRET_KEY": "test-secret-key",
+        "SECRET_KEY": SECRET_KEY,
         "MAIL_DIR": str(instance / "mail"),
         "TESTING": True,
         "SERVER_NAME": None,

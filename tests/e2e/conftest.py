@@ -1,10 +1,22 @@
 """End-to-end harness: the real application served over HTTP, driven by Debian's Chromium.
 
+The server is the one the product ships: ``python -m workspace.entry serve`` (``tavoli serve``:
+gevent, monkey-patched, Flask-SocketIO in gevent mode) in a process of its own, started once per
+session on a free port, on a copy of the migrated reference database (with the demo loaded when
+``workspace.demo.loader.load_demo`` exists). Its log is <instance>/server.log; a failed test shows
+its end. The same app is also built in the pytest process, on the same SQLite file: tests prepare
+data there and commit, and the server sees it. What the pytest process broadcasts reaches no
+browser (the browsers are connected to the server process): a change an open page must receive
+live is made through the server, as a person would — in a browser, or with ``remote`` (HTTP and
+the live channel, logged in as someone).
+
 Fixtures
-  live_server   base URL (``http://127.0.0.1:<port>``) of the app, served for the whole session by
-                werkzeug in a background thread, on a copy of the migrated reference database, with
-                the demo loaded when ``workspace.demo.loader.load_demo`` exists.
-  live_app      the Flask app behind it (to read or prepare data inside ``live_app.app_context()``).
+  live_server   base URL (``http://127.0.0.1:<port>``) of the server process.
+  live_app      the same app in this process (to read or prepare data inside ``live_app.app_context()``;
+                its configuration is the server's: same database, instance folder and mail folder,
+                same SECRET_KEY, BASE_URL and Ambito).
+  remote        remote(email) -> a person logged in to the server outside the browser: ``post`` a
+                form, ``op`` a live operation (see ``Remote``).
   browser       one Chromium for the session (Debian's binary: never a Playwright download).
   page          a fresh context and page per test (own cookies), ``base_url`` set to the live server,
                 watched: any JS error, CSP violation or failed sub-resource fails the test.
@@ -22,17 +34,23 @@ Every test in this folder is marked ``e2e`` (``pytest -m "not e2e"`` leaves them
 """
 from __future__ import annotations
 
+import os
 import re
 import shutil
-import threading
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
-from tests.conftest import SOCKETIO_SERVER, _config, service_missing
+from tests.conftest import SECRET_KEY, SOCKETIO_SERVER, _config, service_missing
 from workspace import create_app
 from workspace.config import PROJECT_ROOT
 from workspace.extensions import socketio
@@ -68,6 +86,10 @@ class LiveServer:
     url: str
     app: object
     instance: Path
+    log: Path
+
+
+_LIVE: dict[str, LiveServer] = {}  # the session's server, for the failure reports
 
 
 def _load_demo(app) -> bool:
@@ -84,49 +106,118 @@ def _load_demo(app) -> bool:
     return bool(loaded)
 
 
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _tail(path: Path, lines: int = 60) -> str:
+    try:
+        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(nessun log)"
+
+
+def _server_env(url: str, db_url: str, instance: Path, ambito: str) -> dict[str, str]:
+    """The environment of ``tavoli serve``: the settings ``_config`` gives the in-process app, as
+    the variables workspace/config.py reads. Whatever the developer's shell sets for a real
+    installation (Redis, SMTP, another database) is left out: the server must match ``live_app``."""
+    env = {k: v for k, v in os.environ.items()
+           if not (k.startswith(("TAVOLI_", "MAIL_")) or k in {"DATABASE_URL", "REDIS_URL", "HOST", "PORT"})}
+    env.update({
+        "DATABASE_URL": db_url,
+        "TAVOLI_INSTANCE": str(instance),  # MAIL_DIR is <instance>/mail, as in _config
+        "SECRET_KEY": SECRET_KEY,  # the in-process app's: cookies and CSRF tokens made by either are valid
+        "BASE_URL": url,
+        "TAVOLI_AMBITO": ambito,
+        # The code under test, not whatever an editable install of another checkout points at.
+        "PYTHONPATH": os.pathsep.join(p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH")) if p),
+        "PYTHONUNBUFFERED": "1",
+    })
+    return env
+
+
+def _wait_ready(process: subprocess.Popen, url: str, log: Path, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"`tavoli serve` è terminato (codice {process.returncode}):\n{_tail(log)}")
+        try:
+            with urllib.request.urlopen(url + "/accedi", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (OSError, urllib.error.URLError):
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"`tavoli serve` non risponde su {url} dopo {timeout:.0f} s:\n{_tail(log)}")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
 @pytest.fixture(scope="session")
 def _live(sqlite_template, tmp_path_factory) -> Iterator[LiveServer]:
+    """``tavoli serve`` (gevent, as shipped) in a process of its own, and the same app in this
+    process on the same SQLite file: tests prepare and read data through ``live_app``."""
     instance = tmp_path_factory.mktemp("e2e-instance")
     db_path = instance / "tavoli.db"
     shutil.copyfile(sqlite_template, db_path)
-
-    # Bind first (port 0: the system picks a free one), then build the app with the real base URL,
-    # which Socket.IO needs for its allowed origins.
-    holder: dict[str, object] = {}
-
-    def wsgi(environ, start_response):
-        return holder["app"](environ, start_response)
-
-    server = make_server("127.0.0.1", 0, wsgi, threaded=True)
-    url = f"http://127.0.0.1:{server.server_port}"
+    db_url = f"sqlite:///{db_path}"
+    url = f"http://127.0.0.1:{_free_port()}"
     try:
         from workspace.demo.loader import AMBITO as ambito
     except ImportError:
         ambito = DEMO_AMBITO
-    app = create_app(
-        _config(f"sqlite:///{db_path}", instance, BASE_URL=url, AMBITO_CODE=ambito, TESTING=False)
-    )
-    _load_demo(app)
-    holder["app"] = app
+    app = create_app(_config(db_url, instance, BASE_URL=url, AMBITO_CODE=ambito, TESTING=False))
+    _load_demo(app)  # before the server starts: it sees a complete database
     app.extensions[SOCKETIO_SERVER] = socketio.server
 
-    thread = threading.Thread(target=server.serve_forever, name="e2e-live-server", daemon=True)
-    thread.start()
+    log = instance / "server.log"
+    port = url.rsplit(":", 1)[1]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "workspace.entry", "serve", "--host", "127.0.0.1", "--port", port],
+            cwd=PROJECT_ROOT, env=_server_env(url, db_url, instance, ambito), stdout=out,
+            stderr=subprocess.STDOUT, start_new_session=True,  # its own process group: killpg stops it all
+        )
     try:
-        yield LiveServer(url=url, app=app, instance=instance)
+        _wait_ready(process, url, log)
+        live = _LIVE["server"] = LiveServer(url=url, app=app, instance=instance, log=log)
+        yield live
+        if process.poll() is not None:
+            pytest.fail(f"`tavoli serve` è terminato durante i test (codice {process.returncode}):\n{_tail(log)}")
     finally:
-        server.shutdown()
-        thread.join(timeout=10)
-        server.server_close()
+        _LIVE.pop("server", None)
+        _stop(process)
         app.extensions["tavoli_db"]["engine"].dispose()
 
 
 @pytest.fixture(autouse=True)
 def _live_socketio_server(request):
     """``socketio`` is one object per process: broadcasts go to the server of the last app built
-    (tests elsewhere build their own). Before each test here, it is the live server's again."""
+    (tests elsewhere build their own). Before each test here, it is ``live_app``'s again (its
+    broadcasts reach no browser: those are connected to the server process)."""
     if "_live" in request.fixturenames:
         socketio.server = request.getfixturevalue("_live").app.extensions[SOCKETIO_SERVER]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test shows the end of the server's log (what the server process said)."""
+    report = yield
+    live = _LIVE.get("server") if "_live" in getattr(item, "fixturenames", ()) else None
+    if report.failed and call.when == "call" and live is not None:
+        report.sections.append(("tavoli serve (fine del log)", _tail(live.log, 40)))
+    return report
 
 
 @pytest.fixture(scope="session")
@@ -137,6 +228,89 @@ def live_server(_live) -> str:
 @pytest.fixture(scope="session")
 def live_app(_live):
     return _live.app
+
+
+# --- a person using the server outside the browser ----------------------------------------------
+
+_CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|data-csrf="([^"]+)"')
+
+
+class Remote:
+    """A person logged in to the live server with an HTTP session (``requests``) and, once asked
+    for, a Socket.IO client on ``/live``: for changes made by someone else while a browser page is
+    open, which must reach it through the server (the pytest process's broadcasts reach no one)."""
+
+    def __init__(self, base_url: str) -> None:
+        import requests
+
+        self.base_url = base_url
+        self.http = requests.Session()
+        self._sio = None
+
+    def csrf(self, path: str) -> str:
+        """The CSRF token of a page of this session (a form's hidden field, or the live root's)."""
+        response = self.http.get(self.base_url + path, timeout=10)
+        response.raise_for_status()
+        match = _CSRF_INPUT.search(response.text)
+        assert match, f"nessun token CSRF in {path}"
+        return match.group(1) or match.group(2)
+
+    def login(self, email: str, password: str) -> Remote:
+        response = self.post("/accedi", {"email": email, "password": password})
+        assert "/accedi" not in response.url, f"{email} non riesce ad accedere ({response.status_code})"
+        return self
+
+    def post(self, path: str, data: dict, *, form_page: str | None = None):
+        """Submit a form at ``path`` with the CSRF token of ``form_page`` (``path`` itself by
+        default); the response after redirects."""
+        token = self.csrf(form_page or path)
+        response = self.http.post(self.base_url + path, data={**data, "csrf_token": token}, timeout=30)
+        assert response.status_code < 400, f"POST {path}: {response.status_code}\n{response.text[:2000]}"
+        return response
+
+    def op(self, tavolo_id: int, name: str, **data) -> dict:
+        """Send the live operation ``name`` on the tavolo (a fresh op_id) and return its
+        acknowledgement, which must be ``ok``."""
+        import uuid
+
+        from workspace.realtime import NAMESPACE
+
+        if self._sio is None:
+            import socketio as socketio_client
+
+            token = self.csrf(f"/tavoli/{tavolo_id}/partecipa")
+            cookies = "; ".join(f"{c.name}={c.value}" for c in self.http.cookies)
+            self._sio = socketio_client.Client(reconnection=False)
+            self._sio.connect(self.base_url, namespaces=[NAMESPACE], auth={"csrf_token": token},
+                              headers={"Cookie": cookies}, transports=["websocket"], wait_timeout=10)
+        ack = self._sio.call(name, {"op_id": "remote" + uuid.uuid4().hex[:16], "tavolo_id": tavolo_id, **data},
+                             namespace=NAMESPACE, timeout=15)
+        assert isinstance(ack, dict) and ack.get("ok"), f"{name}: {ack}"
+        return ack
+
+    def close(self) -> None:
+        if self._sio is not None:
+            self._sio.disconnect()
+            self._sio = None
+        self.http.close()
+
+
+@pytest.fixture
+def remote(live_server):
+    """remote(email, password=tests.world.PASSWORD) -> a ``Remote`` logged in as that person;
+    closed after the test."""
+    from tests.world import PASSWORD
+
+    opened: list[Remote] = []
+
+    def _remote(email: str, password: str = PASSWORD) -> Remote:
+        person = Remote(live_server)
+        opened.append(person)
+        return person.login(email, password)
+
+    yield _remote
+    for person in opened:
+        person.close()
 
 
 # --- the browser --------------------------------------------------------------------------------

@@ -303,7 +303,7 @@ def test_text_typed_offline_is_sent_once_back_online(page, open_page, console, l
     assert titles.count(title) == 1
 
 
-def test_a_missed_event_is_fetched_again(page, live_app, tavolo):
+def test_a_missed_event_is_fetched_again(page, live_app, remote, tavolo):
     """A gap in the sequence numbers makes the client ask for a resync: the event it missed is
     replayed and the list is complete again, in order, without duplicates."""
     with live_app.app_context():
@@ -324,11 +324,8 @@ def test_a_missed_event_is_fetched_again(page, live_app, tavolo):
         document.querySelector('[data-bisogno-id="' + id + '"]').remove();
     }""")
     expect(bisogno_card(page, "Primo bisogno")).to_have_count(0)
-    with live_app.app_context():
-        t = tavoli_service.get_tavolo(db.session, tavolo.tavolo_id)
-        delegate = db.session.scalar(select(User).where(User.email == tavolo.delegate))
-        needs_service.create_bisogno(db.session, delegate, t, {"title": "Secondo bisogno", "macroarea": "E"})
-        db.session.commit()
+    # The next one comes from the same person's other device, through the server: its event is live.
+    remote(tavolo.delegate).op(tavolo.tavolo_id, "bisogno.create", title="Secondo bisogno", macroarea="E")
     expect(bisogno_card(page, "Secondo bisogno")).to_have_count(1)
     expect(bisogno_card(page, "Primo bisogno")).to_have_count(1)
     titles = page.locator("[data-bisogni-list] article h3").all_inner_texts()
@@ -364,7 +361,7 @@ def _person(email: str) -> User:
     return db.session.scalar(select(User).where(User.email == email))
 
 
-def test_role_changes_reach_the_open_pages(page, open_page, console, live_app, tavolo):
+def test_role_changes_reach_the_open_pages(page, open_page, console, live_app, remote, tavolo):
     """The Ufficio di Piano changes a role while the person is on the tavolo's page: they are told
     and reload into what the new role allows; a person whose role is removed is refused at once."""
     console.allow("/socket.io/?EIO=4")  # the connection dropped on purpose when the role is removed
@@ -378,9 +375,11 @@ def test_role_changes_reach_the_open_pages(page, open_page, console, live_app, t
     connected(other)
 
     with live_app.app_context():
-        t = tavoli_service.get_tavolo(db.session, tavolo.tavolo_id)
-        membership.set_role(db.session, _person(tavolo.admin), t, _person(tavolo.delegate), "observer")
-        db.session.commit()
+        delegate_id, delegate2_id = _person(tavolo.delegate).id, _person(tavolo.delegate2).id
+    # The Ufficio di Piano's members page, through the server: what it changes reaches the open pages.
+    admin = remote(tavolo.admin)
+    members = f"/tavoli/{tavolo.tavolo_id}/membri"
+    admin.post(f"{members}/ruoli", {"ruolo-user_id": delegate_id, "ruolo-role": "observer"}, form_page=members)
     notice = page.locator("[data-live-errors]")
     expect(notice).to_contain_text("Il tuo ruolo a questo tavolo è cambiato: ora sei «Osservatore».")
     assert_accessible(page)
@@ -390,10 +389,7 @@ def test_role_changes_reach_the_open_pages(page, open_page, console, live_app, t
     expect(page.get_by_role("button", name="Proponi un bisogno")).to_have_count(0)
     expect(page.locator("#proponi")).to_have_count(0)
 
-    with live_app.app_context():
-        t = tavoli_service.get_tavolo(db.session, tavolo.tavolo_id)
-        membership.remove_role(db.session, _person(tavolo.admin), t, _person(tavolo.delegate2))
-        db.session.commit()
+    admin.post(f"{members}/ruoli/{delegate2_id}/rimuovi", {}, form_page=members)
     expect(other.locator("[data-live-errors]")).to_contain_text("Non fai più parte di questo tavolo")
     expect(other.locator("h1")).to_have_text("Accesso non consentito", timeout=15_000)
     expect(other.locator("main")).to_contain_text("Non fai parte di questo tavolo.")
