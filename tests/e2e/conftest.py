@@ -46,6 +46,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -235,6 +236,51 @@ def live_app(_live):
 _CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|data-csrf="([^"]+)"')
 
 
+class _Forms(HTMLParser):
+    """The forms of a page as a browser would submit them untouched: action -> [(name, value)]
+    (hidden and text inputs, checked boxes and radios, selected options, textareas)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.forms: dict[str, list[tuple[str, str]]] = {}
+        self._fields: list[tuple[str, str]] | None = None
+        self._select: str | None = None
+        self._textarea: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self._fields = self.forms.setdefault(a.get("action", ""), [])
+        elif self._fields is None or "disabled" in a:
+            return
+        elif tag == "input" and a.get("name"):
+            kind = a.get("type", "text")
+            if kind in ("checkbox", "radio") and "checked" not in a:
+                return
+            if kind not in ("submit", "button", "file", "image", "reset"):
+                self._fields.append((a["name"], a.get("value", "on" if kind in ("checkbox", "radio") else "")))
+        elif tag == "select":
+            self._select = a.get("name")
+        elif tag == "option" and self._select and "selected" in a:
+            self._fields.append((self._select, a.get("value", "")))
+        elif tag == "textarea" and a.get("name"):
+            self._textarea = a["name"]
+            self._fields.append((self._textarea, ""))
+
+    def handle_data(self, data):
+        if self._textarea and self._fields:
+            name, value = self._fields[-1]
+            self._fields[-1] = (name, value + data)
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self._fields = None
+        elif tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+
 class Remote:
     """A person logged in to the live server with an HTTP session (``requests``) and, once asked
     for, a Socket.IO client on ``/live``: for changes made by someone else while a browser page is
@@ -247,11 +293,14 @@ class Remote:
         self.http = requests.Session()
         self._sio = None
 
-    def csrf(self, path: str) -> str:
-        """The CSRF token of a page of this session (a form's hidden field, or the live root's)."""
+    def get(self, path: str) -> str:
         response = self.http.get(self.base_url + path, timeout=10)
         response.raise_for_status()
-        match = _CSRF_INPUT.search(response.text)
+        return response.text
+
+    def csrf(self, path: str) -> str:
+        """The CSRF token of a page of this session (a form's hidden field, or the live root's)."""
+        match = _CSRF_INPUT.search(self.get(path))
         assert match, f"nessun token CSRF in {path}"
         return match.group(1) or match.group(2)
 
@@ -261,11 +310,19 @@ class Remote:
         return self
 
     def post(self, path: str, data: dict, *, form_page: str | None = None):
-        """Submit a form at ``path`` with the CSRF token of ``form_page`` (``path`` itself by
-        default); the response after redirects."""
-        token = self.csrf(form_page or path)
-        response = self.http.post(self.base_url + path, data={**data, "csrf_token": token}, timeout=30)
-        assert response.status_code < 400, f"POST {path}: {response.status_code}\n{response.text[:2000]}"
+        """Submit the form of ``form_page`` (``path`` itself by default) whose action is ``path``,
+        as a browser would: its fields as the page gives them (CSRF token, submission key,
+        defaults), with ``data`` in place of the ones named there (a list: a multiple choice).
+        Returns the response after redirects, which must not be an error."""
+        parser = _Forms()
+        parser.feed(self.get(form_page or path))
+        fields = parser.forms.get(path) or parser.forms.get("")
+        assert fields is not None, f"nessun modulo per {path} in {form_page or path}: {list(parser.forms)}"
+        sent = [(k, v) for k, v in fields if k not in data]
+        for key, value in data.items():
+            sent += [(key, str(v)) for v in (value if isinstance(value, list) else [value])]
+        response = self.http.post(self.base_url + path, data=sent, timeout=30)
+        assert response.status_code < 400, f"POST {path}: {response.status_code}\n{response.text[:3000]}"
         return response
 
     def op(self, tavolo_id: int, name: str, **data) -> dict:

@@ -22,7 +22,7 @@ from workspace.needs import service as needs_service
 from workspace.procedures import lifecycle as procedures
 from workspace.tavoli import membership
 from workspace.tavoli import service as tavoli_service
-from workspace.voting import rounds as voting_rounds
+from workspace.voting.models import VoteRound
 
 PASSWORD = "Una-password-lunga-2026"
 
@@ -119,7 +119,7 @@ class Keyboard:
         return self.tab_to(lambda f: f["text"] == text or f["text"].startswith(text), **kw)
 
 
-def test_the_delegates_whole_path_by_keyboard(browser, live_server, live_app, console, invited):
+def test_the_delegates_whole_path_by_keyboard(browser, live_server, live_app, console, remote, invited):
     context = browser.new_context(base_url=live_server, locale="it-IT", timezone_id="Europe/Rome", viewport=PHONE)
     context.set_default_timeout(10_000)
     page = context.new_page()
@@ -199,14 +199,17 @@ def test_the_delegates_whole_path_by_keyboard(browser, live_server, live_app, co
         expect(spotlight_card.locator(".tavoli-annotation .tavoli-kind")).to_have_text("Esperienza sul campo")
 
         # 6. A vote opens: the banner, one key to the ballot, the ballot by keyboard.
+        #    The facilitator, on their own device (through the server: what it sends is live),
+        #    prepares the vote with the form and opens it on the live channel.
         with live_app.app_context():
-            t = tavoli_service.get_tavolo(db.session, invited.tavolo_id)
-            seduta = tavoli_service.get_seduta(db.session, invited.seduta_id)
             bisogni = [b.id for b in needs_service.bisogni_of(db.session, invited.tavolo_id)]
-            vote, _e = voting_rounds.create_round(db.session, _person(invited.facilitator), t, "Priorità",
-                                                  "approval", bisogni, seduta=seduta, settings={"k": 1})
-            voting_rounds.open_round(db.session, _person(invited.facilitator), vote)
-            db.session.commit()
+        facilitator = remote(invited.facilitator)
+        form = f"/tavoli/{invited.tavolo_id}/votazioni/nuova"
+        facilitator.post(form, {"title": "Priorità", "method": "approval", "approval_k": 1, "bisogni": bisogni,
+                                "timing": "seduta", "seduta_id": invited.seduta_id})
+        with live_app.app_context():
+            round_id = db.session.scalar(select(VoteRound.id).where(VoteRound.tavolo_id == invited.tavolo_id))
+        facilitator.op(invited.tavolo_id, "vote.open", round_id=round_id)
         expect(page.locator("[data-vote-banner]")).to_be_visible()
         keys.tab_to(lambda f: f["text"].startswith("Votazione aperta — vota ora"), back=True)
         page.keyboard.press("Enter")

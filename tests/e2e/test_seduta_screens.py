@@ -33,7 +33,7 @@ from workspace.needs import service as needs_service
 from workspace.procedures import lifecycle as procedures
 from workspace.tavoli import membership
 from workspace.tavoli import service as tavoli_service
-from workspace.voting import rounds as voting_rounds
+from workspace.voting.models import VoteRound
 
 BIG = {"width": 1920, "height": 1080}
 SIZES = [{"width": 1280, "height": 720}, BIG, {"width": 3840, "height": 2160}]
@@ -120,7 +120,7 @@ def inside(page, locator) -> bool:
 # --- the three screens together -----------------------------------------------------------------
 
 
-def test_three_screens_through_a_vote(page, open_page, live_app, hall):
+def test_three_screens_through_a_vote(page, open_page, live_app, remote, hall):
     facilitator = page
     login(facilitator, hall.facilitator)
     facilitator.goto(f"/tavoli/{hall.tavolo_id}/sedute/{hall.seduta_id}/console")
@@ -154,7 +154,9 @@ def test_three_screens_through_a_vote(page, open_page, live_app, hall):
     expect(screen.locator("[data-wall-item]").first).to_contain_text("Nuovo bisogno")
     phone.get_by_role("button", name="Chiudi il modulo").click()
     expect(phone.locator("#proponi")).to_be_hidden()
-    annotate(live_app, hall, 0, "Il servizio di custodia sociale ha seguito 300 persone nel 2024.")
+    # Someone else annotates (their own device, through the server): the wall shows it at once.
+    remote(hall.delegate2).op(hall.tavolo_id, "annotation.create", bisogno_id=hall.bisogni[0], kind="dato",
+                              body="Il servizio di custodia sociale ha seguito 300 persone nel 2024.")
     expect(screen.locator("[data-wall-item]").first).to_contain_text("Il servizio di custodia sociale")
     shot(screen, "bigscreen-wall-1080p")
 
@@ -200,13 +202,13 @@ def test_three_screens_through_a_vote(page, open_page, live_app, hall):
     expect(phone_card.get_by_label("Tipo")).to_be_focused()
 
     # A vote opens: the phone shows the banner within a second, announced assertively.
+    # The facilitator prepares it (the form of «Nuova votazione», from another device).
+    form = f"/tavoli/{hall.tavolo_id}/votazioni/nuova"
+    remote(hall.facilitator).post(form, {"title": "Priorità del tavolo", "method": "approval", "approval_k": 2,
+                                         "bisogni": list(hall.bisogni), "timing": "seduta",
+                                         "seduta_id": hall.seduta_id})
     with live_app.app_context():
-        t = tavoli_service.get_tavolo(db.session, hall.tavolo_id)
-        seduta = tavoli_service.get_seduta(db.session, hall.seduta_id)
-        vote, _event = voting_rounds.create_round(db.session, _person(hall.facilitator), t, "Priorità del tavolo",
-                                                  "approval", hall.bisogni, seduta=seduta, settings={"k": 2})
-        db.session.commit()
-        round_id = vote.id
+        round_id = db.session.scalar(select(VoteRound.id).where(VoteRound.tavolo_id == hall.tavolo_id))
     facilitator.reload()
     connected(facilitator)
     box = facilitator.locator("[data-votes-list] li", has_text="Priorità del tavolo")
