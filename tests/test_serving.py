@@ -231,6 +231,37 @@ def test_under_gevent_writers_queue_cooperatively_readers_never_wait_and_hashing
     assert report["c_rows"] == 0 and report["c_s"] < 0.1, report
 
 
+PDF_CHILD = """
+from workspace.serving import patch
+patch()
+import sys
+from workspace import create_app
+from workspace.serving import offload
+
+create_app({"DATABASE_URL": sys.argv[1], "INSTANCE_PATH": sys.argv[2], "SECRET_KEY": "x",
+            "CHECK_MIGRATIONS": False, "REDIS_URL": None})
+
+def render():
+    from weasyprint import HTML
+
+    return HTML(string="<p>Verbale</p>").write_pdf()
+
+print(offload(render)[:5].decode())
+"""
+
+
+def test_the_served_process_renders_pdf_in_the_pool(sqlite_template, tmp_path):
+    """WeasyPrint finds its native libraries by running ldconfig in a subprocess: under gevent that
+    works on the main thread only, so the served app loads it there (``serving.preload``), not at the
+    first PDF export inside ``offload``'s pool (where it failed: the first export was a 500)."""
+    db_path = tmp_path / "tavoli.db"
+    shutil.copyfile(sqlite_template, db_path)
+    done = subprocess.run([sys.executable, "-c", PDF_CHILD, f"sqlite:///{db_path}", str(tmp_path)], cwd=PROJECT,
+                          capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(PROJECT)})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "%PDF-"
+
+
 @pytest.mark.real_db
 def test_a_long_read_does_not_block_a_writer(app):
     """A read transaction stays open (a join building a big snapshot, a page) while a writer commits:

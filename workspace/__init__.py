@@ -16,8 +16,10 @@ def create_app(overrides: dict | None = None) -> Flask:
     from flask import Flask
 
     from workspace.config import PROJECT_ROOT, load_config
-    from workspace.serving import async_mode
+    from workspace.serving import async_mode, patched, preload
 
+    if patched():
+        preload()  # native libraries found on the main thread, not in offload's pool (serving.py)
     config = load_config(overrides)
     app = Flask(
         __name__,

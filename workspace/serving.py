@@ -39,6 +39,16 @@ def patch() -> None:
         monkey.patch_all()
 
 
+def preload() -> None:
+    """Import, on the main thread of the served process, the libraries that find native ones with
+    ``ctypes.util.find_library``: WeasyPrint (Pango, GObject, HarfBuzz). ``find_library`` runs
+    ``/sbin/ldconfig`` in a subprocess, and under gevent a child process can only be watched from the
+    main thread's loop: imported for the first time inside ``offload`` (a thread of the pool), it
+    fails with "child watchers are only available on the default loop" — the server's first PDF
+    export was an error page. Called by ``create_app`` in the patched process only."""
+    import weasyprint  # noqa: F401
+
+
 def offload(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run CPU-bound ``fn`` off the event loop (a real thread of gevent's pool; the calling greenlet
     waits cooperatively) when served under gevent; a plain call otherwise."""

@@ -120,12 +120,17 @@ def _tail(path: Path, lines: int = 60) -> str:
         return "(nessun log)"
 
 
+#: Set in the developer's shell for a real installation, they would point the server elsewhere:
+#: left out (``live_app`` is built with REDIS_URL and MAIL_SERVER None to match).
+_NOT_PASSED = ("REDIS_URL", "MAIL_SERVER", "MAIL_PORT", "MAIL_USERNAME", "MAIL_PASSWORD", "MAIL_USE_TLS",
+               "MAIL_USE_SSL", "HOST", "PORT")
+
+
 def _server_env(url: str, db_url: str, instance: Path, ambito: str) -> dict[str, str]:
     """The environment of ``tavoli serve``: the settings ``_config`` gives the in-process app, as
-    the variables workspace/config.py reads. Whatever the developer's shell sets for a real
-    installation (Redis, SMTP, another database) is left out: the server must match ``live_app``."""
-    env = {k: v for k, v in os.environ.items()
-           if not (k.startswith(("TAVOLI_", "MAIL_")) or k in {"DATABASE_URL", "REDIS_URL", "HOST", "PORT"})}
+    the variables workspace/config.py reads. The other tunables (TAVOLI_TEXT_LIMIT, ...) come from
+    the same environment to both, so the server and ``live_app`` agree on them."""
+    env = {k: v for k, v in os.environ.items() if k not in _NOT_PASSED}
     env.update({
         "DATABASE_URL": db_url,
         "TAVOLI_INSTANCE": str(instance),  # MAIL_DIR is <instance>/mail, as in _config
@@ -178,7 +183,8 @@ def _live(sqlite_template, tmp_path_factory) -> Iterator[LiveServer]:
         from workspace.demo.loader import AMBITO as ambito
     except ImportError:
         ambito = DEMO_AMBITO
-    app = create_app(_config(db_url, instance, BASE_URL=url, AMBITO_CODE=ambito, TESTING=False))
+    app = create_app(_config(db_url, instance, BASE_URL=url, AMBITO_CODE=ambito, TESTING=False,
+                             REDIS_URL=None, MAIL_SERVER=None))
     _load_demo(app)  # before the server starts: it sees a complete database
     app.extensions[SOCKETIO_SERVER] = socketio.server
 
