@@ -25,7 +25,7 @@ def serve(host: str, port: int) -> None:
     """Avvia il server (modalità integrata, un processo, gevent)."""
     from workspace.extensions import socketio
     from workspace.migrate import DatabaseNotMigrated
-    from workspace.serving import patched
+    from workspace.serving import patched, tune_gc
 
     if not patched():
         # Only reached when this module is run directly, not through the `tavoli` command.
@@ -43,6 +43,7 @@ def serve(host: str, port: int) -> None:
 
     # Asynchronous votes close by themselves when their closing time has passed (every 30 s).
     socketio.start_background_task(close_due_forever, app)
+    tune_gc()
     click.echo(f"Tavoli in ascolto su http://{host}:{port}/")
     # gevent's WSGI server, WebSocket through simple-websocket (workspace/serving.py); no access log.
     socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False, log_output=False)

@@ -261,7 +261,7 @@ def fresh_snapshot(session, tavolo_id: int) -> dict[str, Any]:
 #: A snapshot is shared by every client joining at the same seq for at most this many seconds (parts
 #: such as a vote's turnout change without a numbered event: they are pushed, and age out of here).
 SNAPSHOT_TTL = 2.0
-_SNAPSHOTS_KEPT = 256
+_SNAPSHOTS_KEPT = 128
 
 
 @dataclass
@@ -275,17 +275,29 @@ _snapshots: OrderedDict[tuple[Any, ...], _Built] = OrderedDict()
 _snapshots_lock = threading.Lock()
 
 
-def shared_snapshot(session, tavolo_id: int, seq: int) -> dict[str, Any]:
-    """The snapshot at ``seq``. Its content parts are built once and shared by every client joining
+def shared_snapshot(session, tavolo_id: int, seq: int) -> Encoded:
+    """The snapshot at ``seq``, as JSON text. Its content parts are built once and shared by every client joining
     while only presence has changed since (in a join storm during a seduta every join records a
     presence: the content is still built once, not once per client); the fresh parts (seduta,
     presences, quorum: changed by numbered events too, presence among them) are shared by the
     clients joining while only contributions (``CONTENT_ONLY_KINDS``) have changed since."""
     content = record.content_seq(session, tavolo_id, seq)
-    parts = shared(session, tavolo_id, content, ("snapshot",), lambda: content_snapshot(session, tavolo_id))
+    parts = shared(session, tavolo_id, content, ("snapshot",), lambda: _encoded(content_snapshot(session, tavolo_id)))
     fresh_at = record.latest_except(session, tavolo_id, seq, CONTENT_ONLY_KINDS)
-    fresh = shared(session, tavolo_id, fresh_at, ("fresh",), lambda: fresh_snapshot(session, tavolo_id))
-    return {**parts, **fresh}
+    fresh = shared(session, tavolo_id, fresh_at, ("fresh",), lambda: _encoded(fresh_snapshot(session, tavolo_id)))
+    # Both parts are kept as JSON text, not as dicts: thousands of small objects per cached
+    # snapshot kept the garbage collector busy (full passes of ~100 ms in join storms); text is
+    # not scanned, and the two JSON objects (no key in common) join into one without decoding.
+    return Encoded(_join_objects(parts.text, fresh.text))
+
+
+def _encoded(value: dict[str, Any]) -> Encoded:
+    return Encoded(json.dumps(value, separators=(",", ":")))
+
+
+def _join_objects(a: str, b: str) -> str:
+    inner = [text[1:-1] for text in (a, b) if text[1:-1]]
+    return "{" + ",".join(inner) + "}"
 
 
 #: Events that change only what ``content_snapshot`` holds (bisogni, annotations), never the fresh
@@ -694,8 +706,8 @@ def _sync_reply(session, tavolo_id: int, last_seq: int | None) -> dict[str, Any]
             return {"ok": True, "mode": "replay", "events": rep.events, "last_seq": rep.last_seq}
     current, at = record.head(session, tavolo_id)
     # Encoded once per seq for every client joining at that point (LivePacket splices it in).
-    encoded = shared(session, tavolo_id, current, ("encoded",), lambda: Encoded(
-        json.dumps(shared_snapshot(session, tavolo_id, current), separators=(",", ":"))), stamp=at)
+    encoded = shared(session, tavolo_id, current, ("encoded",), lambda: shared_snapshot(session, tavolo_id, current),
+                     stamp=at)
     return {"ok": True, "mode": "snapshot", "snapshot": encoded, "last_seq": current}
 
 

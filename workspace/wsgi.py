@@ -7,5 +7,7 @@ way (a threaded or sync worker) it patches nothing and the app runs in threading
 WebSocket holds a thread. Refuses to start on an un-migrated database, like `tavoli serve`.
 """
 from workspace import create_app
+from workspace.serving import tune_gc
 
 app = create_app()
+tune_gc()
