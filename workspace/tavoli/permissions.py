@@ -10,11 +10,11 @@ and a facilitator who could name facilitators would widen their own powers.
 """
 from __future__ import annotations
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workspace.accounts.models import User
+from workspace.i18n import gettext as _
 from workspace.policy import TAVOLO_ROLES
 from workspace.problems import Problem, forbidden, not_found
 from workspace.tavoli.models import Tavolo, TavoloRole

@@ -14,7 +14,6 @@ from functools import wraps
 
 import segno
 from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from sqlalchemy import select
@@ -23,6 +22,7 @@ from workspace import signals
 from workspace.accounts.models import Organisation, User
 from workspace.db import db, utcnow
 from workspace.forms import options, to_utc
+from workspace.i18n import gettext as _
 from workspace.problems import Problem, not_found
 from workspace.reference.models import Macroarea
 from workspace.tavoli import labels, membership, permissions, service
@@ -230,7 +230,9 @@ def home(tavolo: Tavolo, role: str):
 @bp.get("/<int:tavolo_id>/partecipa")
 @tavolo_view("view")
 def participant(tavolo: Tavolo, role: str):
-    return render_template("tavoli/participant.html", **_live_context(tavolo, role))
+    context = _live_context(tavolo, role)
+    macroaree = service.contribution_macroaree(db.session, tavolo.id) if context["can_contribute"] else []
+    return render_template("tavoli/participant.html", macroaree=macroaree, **context)
 
 
 def participation_qr(url: str) -> Markup:

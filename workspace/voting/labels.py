@@ -8,10 +8,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-
 from workspace.forms import ROME
+from workspace.i18n import gettext as _
+from workspace.i18n import lazy_gettext as _l
 
 METHOD_LABELS = {
     "approval": _l("Approvazione: si scelgono le voci da sostenere"),

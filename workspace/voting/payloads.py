@@ -15,12 +15,12 @@ from datetime import datetime
 from typing import Any
 
 from flask import url_for
-from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workspace.accounts.models import Organisation, User
 from workspace.db import utcnow
+from workspace.i18n import gettext as _
 from workspace.problems import Problem
 from workspace.tavoli.models import Tavolo
 from workspace.tavoli.service import live_seduta

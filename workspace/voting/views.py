@@ -23,13 +23,13 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, flash, jsonify, make_response, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from workspace.accounts.models import User
 from workspace.db import db, utcnow
 from workspace.forms import options
+from workspace.i18n import gettext as _
 from workspace.needs.models import Bisogno
 from workspace.problems import Problem, forbidden
 from workspace.tavoli import permissions
