@@ -7,15 +7,20 @@ own request namespace, keyed by the Locale object, so ``force_locale`` and ``ref
 """
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import flask_babel
 from babel import support
 from flask import current_app, request
 from flask.globals import _cv_app
 from flask_babel.speaklater import LazyString
+from jinja2 import pass_eval_context
+from jinja2.nodes import EvalContext
+from markupsafe import Markup
 
 LANG_COOKIE = "tavoli_lang"
+T = TypeVar("T")
 _NULL = support.NullTranslations()
 
 
@@ -70,3 +75,26 @@ def install_jinja(app) -> None:
         pgettext=lambda c, s: translations().upgettext(c, s),
         npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
     )
+    # ``_`` and ``gettext`` without the extension's two extra indirections (alias, then wrapper), with
+    # the same newstyle behaviour: escaped variables, and always a format string.
+    app.jinja_env.globals["_"] = app.jinja_env.globals["gettext"] = _template_gettext
+
+
+@pass_eval_context
+def _template_gettext(eval_ctx: EvalContext, string: str, **variables: Any) -> str:
+    rv = translations().ugettext(string)
+    if eval_ctx.autoescape:
+        rv = Markup(rv)
+    return rv % variables
+
+
+def per_locale(name: str, build: Callable[[], T]) -> T:
+    """``build()``, once per application and language: for the tables of translated strings the live
+    pages embed (the same ~150 strings on every page). The result is shared: callers must not change it."""
+    cache = current_app.extensions.setdefault("tavoli_per_locale", {})
+    key = (name, translations())
+    try:
+        return cache[key]
+    except KeyError:
+        value = cache[key] = build()
+        return value

@@ -58,20 +58,18 @@ def live_seduta(session: Session, tavolo_id: int) -> Seduta | None:
 
 def contribution_macroaree(session: Session, tavolo_id: int) -> list[dict[str, Any]]:
     """The tavolo's macroaree (by code) with their key points (by position), as the contribution form
-    lists them: two column queries instead of one per macroarea and the full ORM rows."""
-    macroaree = [
-        {"code": code, "name": name, "key_points": []}
-        for code, name in session.execute(
-            select(Macroarea.code, Macroarea.name)
+    lists them: one column query instead of the ORM rows and a query per macroarea."""
+    macroaree: list[dict[str, Any]] = []
+    for code, name, kp_id, text in session.execute(
+            select(Macroarea.code, Macroarea.name, KeyPoint.id, KeyPoint.text)
             .join(tavolo_macroarea, tavolo_macroarea.c.macroarea_code == Macroarea.code)
-            .where(tavolo_macroarea.c.tavolo_id == tavolo_id).order_by(Macroarea.code))
-    ]
-    by_code = {m["code"]: m["key_points"] for m in macroaree}
-    if by_code:
-        for kp_id, code, text in session.execute(
-                select(KeyPoint.id, KeyPoint.macroarea_code, KeyPoint.text)
-                .where(KeyPoint.macroarea_code.in_(by_code)).order_by(KeyPoint.position, KeyPoint.id)):
-            by_code[code].append({"id": kp_id, "text": text})
+            .outerjoin(KeyPoint, KeyPoint.macroarea_code == Macroarea.code)
+            .where(tavolo_macroarea.c.tavolo_id == tavolo_id)
+            .order_by(Macroarea.code, KeyPoint.position)):
+        if not macroaree or macroaree[-1]["code"] != code:
+            macroaree.append({"code": code, "name": name, "key_points": []})
+        if kp_id is not None:
+            macroaree[-1]["key_points"].append({"id": kp_id, "text": text})
     return macroaree
 
 
