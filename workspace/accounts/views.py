@@ -192,7 +192,7 @@ def logout_everywhere() -> ResponseReturnValue:
 
 def _email_request(kind: str) -> ResponseReturnValue:
     form = EmailRequestForm()
-    texts = {
+    texts: dict[str, Any] = {
         "reset": {
             "title": _("Password dimenticata"),
             "intro": _("Indica l'indirizzo e-mail del tuo account: ti invieremo un link per scegliere "
