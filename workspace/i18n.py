@@ -85,6 +85,8 @@ def _template_gettext(eval_ctx: EvalContext, string: str, **variables: Any) -> s
     rv = translations().ugettext(string)
     if eval_ctx.autoescape:
         rv = Markup(rv)
+    if not variables and "%" not in rv:
+        return rv  # what ``rv % {}`` gives, without Markup's formatting machinery
     return rv % variables
 
 
