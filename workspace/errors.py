@@ -7,10 +7,10 @@ refusal — and the person reads the Problem's message with its status.
 from __future__ import annotations
 
 from flask import Response, jsonify, make_response, render_template, request
-from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from workspace.i18n import gettext as _
 from workspace.problems import Problem
 
 

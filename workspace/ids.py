@@ -13,11 +13,11 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from werkzeug.routing import IntegerConverter
 from wtforms import Field
 from wtforms.widgets import TextInput
 
+from workspace.i18n import lazy_gettext as _l
 from workspace.problems import invalid
 
 MAX_ID = 2**31 - 1

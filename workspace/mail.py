@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 
 from flask import current_app, render_template
 from flask_babel import force_locale
-from flask_babel import gettext as _
 
 from workspace.db import utcnow
+from workspace.i18n import gettext as _
 
 SMTP_TIMEOUT_SECONDS = 30
 

@@ -27,7 +27,8 @@ from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from flask import Flask, current_app
-from flask_babel import gettext, ngettext
+
+from workspace.i18n import gettext, ngettext
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,6 @@ from types import ModuleType, SimpleNamespace
 from typing import Any
 
 from flask import copy_current_request_context, current_app, request
-from flask_babel import gettext as _
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, disconnect, join_room, leave_room
 from flask_wtf.csrf import ValidationError, validate_csrf
@@ -42,6 +41,7 @@ from workspace import connections, policy, ratelimit, record, signals
 from workspace import text as typed_text
 from workspace.db import db, reading
 from workspace.extensions import Encoded, socketio
+from workspace.i18n import gettext as _
 from workspace.problems import Problem
 
 NAMESPACE = "/live"

@@ -21,10 +21,10 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from flask import Request, flash, g, request
-from flask_babel import gettext as _
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 
 from workspace import markdown
+from workspace.i18n import gettext as _
 from workspace.problems import Problem
 
 _ALLOWED_CONTROLS = {"\t", "\n", "\r"}

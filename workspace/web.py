@@ -25,7 +25,6 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, request
-from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import ForeignKey, String, delete
@@ -33,6 +32,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from workspace.db import Base, UTCDateTime, db, utcnow
+from workspace.i18n import gettext as _
 from workspace.problems import Problem
 
 log = logging.getLogger(__name__)

@@ -6,12 +6,12 @@ from __future__ import annotations
 import hashlib
 
 from flask import current_app, g, url_for
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from workspace.accounts.models import LoginSession, User
 from workspace.db import db
 from workspace.extensions import login_manager
+from workspace.i18n import lazy_gettext as _l
 
 login_manager.login_view = "accounts.login"
 login_manager.login_message = _l("Per continuare occorre accedere.")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 
-from flask_babel import gettext as _
+from workspace.i18n import gettext as _
 
 __all__ = [
     "CodiceFiscaleError",

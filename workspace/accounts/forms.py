@@ -6,7 +6,6 @@ tests and any future API refuse the same things with the same words.
 """
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -23,6 +22,7 @@ from workspace.accounts.labels import KIND_LABELS, RUNTS_LABELS
 from workspace.forms import max_length as _max
 from workspace.forms import options as choices
 from workspace.forms import required as _required
+from workspace.i18n import lazy_gettext as _l
 
 
 class LoginForm(FlaskForm):

@@ -2,9 +2,8 @@
 (Italian; English through the catalogue)."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
 from workspace.accounts.models import ORGANISATION_KINDS, RUNTS_SECTIONS
+from workspace.i18n import lazy_gettext as _l
 
 KIND_LABELS = {
     "comune": _l("Comune"),

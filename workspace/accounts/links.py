@@ -17,7 +17,6 @@ from typing import Any, cast
 
 from flask import current_app
 from flask_babel import force_locale, format_datetime
-from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
@@ -27,6 +26,7 @@ from workspace import mail
 from workspace.accounts import service
 from workspace.accounts.models import TOKEN_KINDS, AccessToken, Organisation, User
 from workspace.db import utcnow
+from workspace.i18n import gettext as _
 from workspace.problems import Problem, not_found, throttled
 from workspace.ratelimit import Limiter, Throttled, email_key, ip_key
 

@@ -10,10 +10,10 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import abort
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from workspace.extensions import login_manager
+from workspace.i18n import gettext as _
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -22,7 +22,6 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
-from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -39,6 +38,7 @@ from workspace.accounts.models import (
     new_login_id,
 )
 from workspace.db import utcnow
+from workspace.i18n import gettext as _
 from workspace.problems import Problem, invalid, invalid_fields, not_found, throttled
 from workspace.ratelimit import LoginThrottle, Throttled
 from workspace.serving import offload

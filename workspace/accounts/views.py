@@ -25,7 +25,6 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -48,6 +47,7 @@ from workspace.accounts.labels import KIND_LABELS, RUNTS_LABELS
 from workspace.accounts.models import User
 from workspace.accounts.permissions import admin_required
 from workspace.db import db
+from workspace.i18n import gettext as _
 from workspace.problems import Problem
 from workspace.ratelimit import get_limiter
 from workspace.record import on_commit
@@ -192,7 +192,7 @@ def logout_everywhere() -> ResponseReturnValue:
 
 def _email_request(kind: str) -> ResponseReturnValue:
     form = EmailRequestForm()
-    texts = {
+    texts: dict[str, Any] = {
         "reset": {
             "title": _("Password dimenticata"),
             "intro": _("Indica l'indirizzo e-mail del tuo account: ti invieremo un link per scegliere "

@@ -2,11 +2,11 @@
 whose fields are the query-string arguments, so a filtered page can be bookmarked or linked."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import DateField, Form, StringField
 from wtforms.validators import NumberRange, Optional
 
 from workspace.forms import ChoiceField, WholeNumberField, max_length, options
+from workspace.i18n import lazy_gettext as _l
 
 BAD_DATE = _l("Data non valida: usare il formato gg/mm/aaaa.")
 

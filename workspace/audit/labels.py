@@ -3,7 +3,7 @@ Italian here, English through the catalogue. An action or object type with no la
 from another area) is shown by its code, which is always shown beside the label anyway."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+from workspace.i18n import lazy_gettext as _l
 
 ACTION_LABELS = {
     # the tavolo's numbered events (workspace.record)

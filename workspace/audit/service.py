@@ -24,7 +24,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from flask_babel import gettext as _
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
@@ -34,6 +33,7 @@ from workspace.audit import chain
 from workspace.audit.labels import action_label, object_label
 from workspace.audit.models import AuditEntry
 from workspace.forms import ROME
+from workspace.i18n import gettext as _
 from workspace.ids import parse_id
 from workspace.problems import Problem, forbidden
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 
 from workspace.i18n import LANG_COOKIE
+from workspace.i18n import gettext as _
 from workspace.web import safe_next
 
 bp = Blueprint("core", __name__)

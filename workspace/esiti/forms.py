@@ -3,7 +3,6 @@ column keys of the table (``service.COLUMNS``); they only carry text: the rules 
 (``service.clean``), whose messages come back on the fields they concern."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import StringField, TextAreaField
@@ -11,6 +10,7 @@ from wtforms import StringField, TextAreaField
 from workspace.esiti import scale
 from workspace.esiti.models import PreviousObjective
 from workspace.forms import ChoiceField, options
+from workspace.i18n import lazy_gettext as _l
 
 
 def _yes_no() -> list:

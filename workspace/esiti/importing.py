@@ -18,14 +18,14 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from sqlalchemy.orm import Session
 
 from workspace import exports
 from workspace.accounts.models import User
 from workspace.esiti import permissions, scale, service
 from workspace.esiti.models import PreviousObjective
+from workspace.i18n import gettext as _
+from workspace.i18n import ngettext
 from workspace.problems import Problem
 from workspace.procedures.models import Procedure
 

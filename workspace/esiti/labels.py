@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask_babel import gettext as _
-
 from workspace import exports
 from workspace.esiti import scale
+from workspace.i18n import gettext as _
 
 
 def for_pages() -> dict[str, str]:

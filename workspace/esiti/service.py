@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -23,6 +22,7 @@ from workspace.db import utcnow
 from workspace.esiti import permissions, scale
 from workspace.esiti.models import TEXT_MAX, TITLE_MAX, YES_NO, PreviousObjective
 from workspace.exports.tables import FORMULA_STARTS
+from workspace.i18n import gettext as _
 from workspace.problems import Problem, invalid_fields, not_found
 from workspace.procedures.models import Procedure
 

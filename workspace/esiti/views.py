@@ -14,7 +14,6 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from workspace import exports
@@ -22,6 +21,7 @@ from workspace.accounts.models import User
 from workspace.db import db
 from workspace.esiti import document, importing, labels, permissions, scale, service
 from workspace.esiti.forms import ActionForm, ImportForm, ObjectiveForm
+from workspace.i18n import gettext as _
 from workspace.problems import Problem
 from workspace.procedures import service as procedures
 from workspace.procedures.models import Procedure

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from flask import Response
-from flask_babel import gettext as _
 
 from workspace.exports.document import Document
 from workspace.exports.tables import Sheet, render_sheets
+from workspace.i18n import gettext as _
 from workspace.problems import Problem
 from workspace.serving import offload_in_context
 

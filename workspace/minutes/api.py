@@ -7,10 +7,10 @@ remarks under review are never given here."""
 from __future__ import annotations
 
 from flask import jsonify
-from flask_babel import gettext as _
 
 from workspace.api import bp, openapi
 from workspace.db import db, utcnow
+from workspace.i18n import gettext as _
 from workspace.minutes import payloads, publication
 from workspace.minutes.models import NAMING_RULES, Verbale
 from workspace.problems import not_found

@@ -13,11 +13,11 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask_babel import force_locale
-from flask_babel import gettext as _
 
 from workspace import exports
 from workspace.accounts.labels import KIND_LABELS
 from workspace.exports import BulletList, Fields, Heading, Markdown, Paragraph, Run, Table
+from workspace.i18n import gettext as _
 from workspace.minutes.content import section_titles
 from workspace.minutes.labels import (
     BISOGNO_ACTIONS,

@@ -3,7 +3,6 @@ types and lengths with Italian messages; the rules (who, when, what state) are t
 come back as Problems with the same words the API and the tests see."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import NumberRange, Optional
@@ -11,6 +10,7 @@ from wtforms.validators import NumberRange, Optional
 from workspace.forms import ChoiceField, WholeNumberField, options
 from workspace.forms import max_length as _max
 from workspace.forms import required as _required
+from workspace.i18n import lazy_gettext as _l
 from workspace.ids import parse_id
 from workspace.minutes.labels import APPROVER_LABELS, NAMING_LABELS
 from workspace.minutes.models import MinutesSettings

@@ -6,9 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
-
 from workspace.forms import ROME
+from workspace.i18n import lazy_gettext as _l
 from workspace.minutes.models import (
     APPROVERS,
     NAMING_RULES,

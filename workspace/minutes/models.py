@@ -153,7 +153,7 @@ class VerbaleRemark(Base):
 
 
 def frozen_refusal() -> Problem:
-    from flask_babel import gettext as _
+    from workspace.i18n import gettext as _
 
     return Problem("verbale_approved", _("Il verbale è approvato e non si può più modificare: una correzione "
                                          "si fa con un'errata corrige."), 409)

@@ -13,11 +13,11 @@
 """
 from __future__ import annotations
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workspace.accounts.models import User
+from workspace.i18n import gettext as _
 from workspace.problems import forbidden
 from workspace.procedures import permissions as procedure_permissions
 from workspace.procedures.models import Procedure

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workspace.db import utcnow
+from workspace.i18n import gettext as _
 from workspace.minutes import content as contents
 from workspace.minutes.models import Verbale
 from workspace.minutes.service import settings_for

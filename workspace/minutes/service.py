@@ -13,13 +13,13 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from workspace import record, signals
 from workspace.accounts.models import User
 from workspace.db import utcnow
+from workspace.i18n import gettext as _
 from workspace.minutes import content as contents
 from workspace.minutes import document, permissions
 from workspace.minutes.generation import generate, section_keys

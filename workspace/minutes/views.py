@@ -14,7 +14,6 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Response, flash, make_response, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
@@ -22,6 +21,7 @@ from workspace import exports, markdown
 from workspace.accounts.models import User
 from workspace.db import db
 from workspace.forms import options
+from workspace.i18n import gettext as _
 from workspace.minutes import content as contents
 from workspace.minutes import document, history, labels, permissions, review, service
 from workspace.minutes.forms import (

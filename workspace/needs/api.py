@@ -17,7 +17,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import jsonify
-from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -25,6 +24,7 @@ from sqlalchemy.orm import selectinload
 from workspace.api import bp, openapi
 from workspace.db import db
 from workspace.errors import error_response
+from workspace.i18n import gettext as _
 from workspace.needs.models import (
     ANNOTATION_KINDS,
     BISOGNO_STATUSES,

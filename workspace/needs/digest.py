@@ -17,14 +17,15 @@ from itertools import groupby
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask_babel import force_locale, ngettext
-from flask_babel import gettext as _
+from flask_babel import force_locale
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workspace import record
 from workspace.accounts.models import User
 from workspace.db import utcnow
+from workspace.i18n import gettext as _
+from workspace.i18n import ngettext
 from workspace.needs.labels import KIND_LABELS, STATUS_LABELS
 from workspace.needs.models import Bisogno
 from workspace.problems import forbidden

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -22,6 +21,7 @@ from wtforms import (
     TextAreaField,
 )
 
+from workspace.i18n import lazy_gettext as _l
 from workspace.needs.labels import ANNOTATION_FIELD_LABELS, FIELD_LABELS
 
 

@@ -3,8 +3,7 @@ version. One home, used by the pages, the services' messages, the live pages' Ja
 as data), the «novità» page and the daily e-mail; Italian here, English through the catalogue."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
+from workspace.i18n import lazy_gettext as _l
 from workspace.needs.models import ANNOTATION_KINDS, BISOGNO_STATUSES, CONSOLIDATION
 
 STATUS_LABELS = {

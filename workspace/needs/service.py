@@ -8,13 +8,13 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app
-from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from workspace import record
 from workspace.accounts.models import Organisation, User
 from workspace.db import utcnow
+from workspace.i18n import gettext as _
 from workspace.ids import parse_ids
 from workspace.needs.labels import ANNOTATION_FIELD_LABELS, FIELD_LABELS
 from workspace.needs.models import (

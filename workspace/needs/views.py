@@ -12,13 +12,13 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from workspace.accounts.models import Organisation, User
 from workspace.db import db
+from workspace.i18n import gettext as _
 from workspace.ids import optional_id, parse_id
 from workspace.markdown import render
 from workspace.needs import digest, service

@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import jsonify, url_for
-from flask_babel import gettext as _
 
 from workspace.api import bp, openapi
 from workspace.db import db, utcnow
+from workspace.i18n import gettext as _
 from workspace.minutes import publication as minutes_publication
 from workspace.needs.models import Bisogno
 from workspace.planning import documents, schema, service

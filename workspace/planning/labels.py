@@ -1,8 +1,7 @@
 """The words of the planning area: outcomes of a disposition, card states, formats."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
+from workspace.i18n import lazy_gettext as _l
 from workspace.planning.models import OUTCOMES, SCHEDA_STATUSES
 
 #: In Italian whatever the reader's language: exports and open data are official documents.

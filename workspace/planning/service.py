@@ -14,13 +14,13 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from workspace import record, signals
 from workspace.accounts.models import User
 from workspace.db import utcnow
+from workspace.i18n import gettext as _
 from workspace.ids import parse_ids
 from workspace.minutes import service as minutes_service
 from workspace.needs.models import Annotation, Bisogno

@@ -11,12 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
 from workspace import exports, signals
 from workspace.db import db, utcnow
+from workspace.i18n import gettext as _
 from workspace.ids import parse_id
 from workspace.minutes import labels as minutes_labels
 from workspace.minutes import publication as minutes_publication

@@ -1,11 +1,11 @@
 """Forms of the privacy pages (Flask-WTF: each carries the CSRF token)."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, SubmitField
 
 from workspace.forms import max_length, required
+from workspace.i18n import lazy_gettext as _l
 
 
 class AcknowledgeForm(FlaskForm):

@@ -44,7 +44,6 @@ from email.policy import default as default_policy
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
@@ -53,6 +52,7 @@ from workspace import closure, signals
 from workspace.accounts.models import AccessToken, LoginSession, User, new_login_id
 from workspace.accounts.payloads import organisation_ref
 from workspace.db import utcnow
+from workspace.i18n import gettext as _
 from workspace.problems import Problem, conflict, invalid
 from workspace.record import TavoloEvent
 

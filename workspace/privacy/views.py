@@ -27,13 +27,13 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 
 from workspace import realtime
 from workspace.accounts.auth import notice_pending
 from workspace.db import db, utcnow
 from workspace.extensions import login_manager
+from workspace.i18n import gettext as _
 from workspace.privacy import service
 from workspace.privacy.forms import AcknowledgeForm, DeleteAccountForm
 from workspace.problems import Problem

@@ -16,7 +16,6 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import force_locale
-from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -25,6 +24,7 @@ from workspace.accounts import links as account_links
 from workspace.accounts import service as accounts
 from workspace.accounts.models import Organisation, User
 from workspace.db import utcnow
+from workspace.i18n import gettext as _
 from workspace.problems import Problem, conflict, invalid, invalid_fields, not_found
 from workspace.procedures import permissions
 from workspace.procedures.labels import APPLICATION_STATUS_LABELS, STATUS_LABELS

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 from flask import current_app
 from flask_babel import force_locale
-from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -24,6 +23,7 @@ from workspace.accounts import codice_fiscale as cf_rules
 from workspace.accounts import service as accounts
 from workspace.accounts.models import User
 from workspace.db import utcnow
+from workspace.i18n import gettext as _
 from workspace.ids import parse_id
 from workspace.problems import Problem, conflict, invalid, invalid_fields
 from workspace.procedures import permissions

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import gettext as _
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Mapper, Session
 from sqlalchemy.orm.base import NO_VALUE as _NO_VALUE
@@ -35,6 +34,7 @@ from sqlalchemy.orm.util import identity_key
 
 from workspace import closure
 from workspace.db import Base
+from workspace.i18n import gettext as _
 from workspace.problems import Problem
 from workspace.procedures.models import FINAL_STATUS, Procedure
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
-from flask_babel import gettext as _
 
+from workspace.i18n import gettext as _
 from workspace.problems import Problem
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024

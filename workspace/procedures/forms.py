@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
@@ -27,6 +26,7 @@ from wtforms.validators import InputRequired, Optional
 from workspace.accounts.labels import KIND_LABELS, RUNTS_LABELS
 from workspace.forms import ROME, ChoiceField, MultiCheckboxField, RomeDateTimeField, options, required
 from workspace.forms import max_length as _max
+from workspace.i18n import lazy_gettext as _l
 from workspace.procedures.labels import (
     COI_LABELS,
     DECISION_LABELS,

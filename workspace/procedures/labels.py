@@ -12,9 +12,9 @@ from datetime import date, datetime
 from typing import Any
 
 from flask_babel import format_date, format_datetime
-from flask_babel import lazy_gettext as _l
 
 from workspace.accounts.labels import KIND_LABELS, RUNTS_LABELS
+from workspace.i18n import lazy_gettext as _l
 from workspace.procedures.models import (
     APPLICATION_STATUSES,
     AVVISO_SECTIONS,

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from workspace import signals
 from workspace.accounts.models import ORGANISATION_KINDS, User
 from workspace.db import utcnow
+from workspace.i18n import gettext as _
 from workspace.problems import conflict, invalid, invalid_fields
 from workspace.procedures import permissions
 from workspace.procedures.files import StoredFile

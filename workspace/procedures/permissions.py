@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_babel import gettext as _
-
 from workspace.accounts.permissions import is_admin, is_authenticated
+from workspace.i18n import gettext as _
 from workspace.problems import forbidden
 from workspace.procedures.models import PROCEDURE_STATUSES, Procedure
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workspace import signals
 from workspace.accounts.models import User
 from workspace.db import utcnow
+from workspace.i18n import gettext as _
 from workspace.problems import conflict, invalid_fields, not_found
 from workspace.procedures import permissions
 from workspace.procedures.models import DEFAULT_PUBLICATION_YEARS, Procedure, PublicationItem

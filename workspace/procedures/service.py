@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workspace.accounts.models import User
 from workspace.db import utcnow
+from workspace.i18n import gettext as _
 from workspace.problems import not_found
 from workspace.procedures import permissions
 from workspace.procedures.models import Application, Procedure

@@ -25,7 +25,6 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 from sqlalchemy import select
 
@@ -38,6 +37,7 @@ from workspace.accounts.permissions import admin_required
 from workspace.accounts.service import open_login
 from workspace.db import db, utcnow
 from workspace.forms import options, to_utc
+from workspace.i18n import gettext as _
 from workspace.ids import parse_id
 from workspace.problems import Problem, invalid
 from workspace.procedures import (

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 
 from workspace.db import db
+from workspace.i18n import gettext as _
 from workspace.reference import service
 
 bp = Blueprint("reference", __name__)

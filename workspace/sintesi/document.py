@@ -6,10 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask_babel import gettext as _
-
 from workspace import exports
 from workspace.exports import BulletList, Fields, Figure, Heading, Markdown, Paragraph, Table
+from workspace.i18n import gettext as _
 from workspace.minutes.document import italian
 from workspace.sintesi.labels import day, disposition_label, kind_label, when
 from workspace.voting.labels import METHOD_SHORT

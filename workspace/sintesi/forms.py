@@ -1,11 +1,11 @@
 """Forms of the documento di sintesi (every form carries the CSRF token)."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import Optional
 
+from workspace.i18n import lazy_gettext as _l
 from workspace.ids import parse_id
 
 

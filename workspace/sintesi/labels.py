@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
-
 from workspace.accounts.labels import KIND_LABELS
+from workspace.i18n import lazy_gettext as _l
 from workspace.minutes.labels import day, when
 from workspace.planning.labels import OUTCOME_LABELS
 from workspace.sintesi.generation import NO_KIND

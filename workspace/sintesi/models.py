@@ -72,7 +72,7 @@ class SintesiVersion(Base):
 
 
 def frozen_refusal() -> Problem:
-    from flask_babel import gettext as _
+    from workspace.i18n import gettext as _
 
     return Problem("sintesi_approved", _("Il documento di sintesi è approvato e non si può più modificare."), 409)
 

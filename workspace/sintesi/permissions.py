@@ -6,11 +6,11 @@ of the procedure's tavoli (facilitators, delegates, observers) may read it; a dr
 """
 from __future__ import annotations
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workspace.accounts.permissions import is_authenticated
+from workspace.i18n import gettext as _
 from workspace.problems import forbidden
 from workspace.procedures import permissions as procedure_permissions
 from workspace.procedures.models import Procedure

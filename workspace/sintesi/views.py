@@ -7,12 +7,12 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, flash, make_response, redirect, render_template, url_for
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from workspace import exports, markdown
 from workspace.accounts.models import User
 from workspace.db import db
+from workspace.i18n import gettext as _
 from workspace.minutes.views import preview
 from workspace.problems import Problem, not_found
 from workspace.procedures.labels import STATUS_LABELS as PROCEDURE_STATUS_LABELS

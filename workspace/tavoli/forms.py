@@ -9,7 +9,6 @@ Date-times are typed in Europe/Rome (``datetime-local``) and stored in UTC.
 """
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import InputRequired, NumberRange, Optional, ValidationError
@@ -23,6 +22,7 @@ from workspace.forms import (
 )
 from workspace.forms import max_length as _max
 from workspace.forms import required as _required
+from workspace.i18n import lazy_gettext as _l
 from workspace.tavoli.labels import ROLE_LABELS, SEDUTA_MODE_LABELS
 
 

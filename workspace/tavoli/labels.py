@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from flask_babel import lazy_gettext as _l
-
+from workspace.i18n import lazy_gettext as _l
 from workspace.tavoli.models import PRESENCE_MODES, SEDUTA_MODES, SEDUTA_STATUSES, TAVOLO_ROLES
 
 # The role in full (forms) and short (badges, registers).

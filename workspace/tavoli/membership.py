@@ -16,13 +16,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from flask_babel import gettext as _
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from workspace import record
 from workspace.accounts.models import Organisation, User
 from workspace.db import utcnow
+from workspace.i18n import gettext as _
 from workspace.problems import conflict, invalid, not_found
 from workspace.reference.models import Macroarea
 from workspace.tavoli import permissions

@@ -10,11 +10,11 @@ and a facilitator who could name facilitators would widen their own powers.
 """
 from __future__ import annotations
 
-from flask_babel import gettext as _
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from workspace.accounts.models import User
+from workspace.i18n import gettext as _
 from workspace.policy import TAVOLO_ROLES
 from workspace.problems import Problem, forbidden, not_found
 from workspace.tavoli.models import Tavolo, TavoloRole
@@ -32,12 +32,15 @@ def _messages() -> dict[str, str]:
     }
 
 
-def tavolo_role(session: Session, user: User | None, tavolo_id: int) -> TavoloRole | None:
+def tavolo_role(session: Session, user: User | None, tavolo_id: int,
+                with_organisation: bool = False) -> TavoloRole | None:
+    """``with_organisation``: the delegate's organisation in the same query (the live pages show it)."""
     if user is None or not getattr(user, "is_authenticated", False):
         return None
-    return session.scalar(
-        select(TavoloRole).where(TavoloRole.tavolo_id == tavolo_id, TavoloRole.user_id == user.id)
-    )
+    query = select(TavoloRole).where(TavoloRole.tavolo_id == tavolo_id, TavoloRole.user_id == user.id)
+    if with_organisation:
+        query = query.options(joinedload(TavoloRole.organisation))
+    return session.scalar(query)
 
 
 def role_name(session: Session, user: User | None, tavolo_id: int) -> str | None:

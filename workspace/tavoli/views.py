@@ -14,7 +14,6 @@ from functools import wraps
 
 import segno
 from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from sqlalchemy import select
@@ -23,6 +22,8 @@ from workspace import signals
 from workspace.accounts.models import Organisation, User
 from workspace.db import db, utcnow
 from workspace.forms import options, to_utc
+from workspace.i18n import gettext as _
+from workspace.i18n import per_locale
 from workspace.problems import Problem, not_found
 from workspace.reference.models import Macroarea
 from workspace.tavoli import labels, membership, permissions, service
@@ -83,7 +84,11 @@ def window_state(tavolo: Tavolo) -> str:
 
 def live_messages() -> dict[str, object]:
     """Every string the live pages' JavaScript shows, translated here (no text lives in the JS),
-    with the labels of every area's objects (``signals.live_labels``)."""
+    with the labels of every area's objects (``signals.live_labels``). Built once per language."""
+    return per_locale("tavoli.live_messages", _live_messages)
+
+
+def _live_messages() -> dict[str, object]:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     return signals.collect(signals.live_labels, app) | {
         "connected": _("Connesso"),
@@ -178,15 +183,16 @@ def live_messages() -> dict[str, object]:
 
 
 def _live_context(tavolo: Tavolo, role: str) -> dict:
-    tr = permissions.tavolo_role(db.session, current_user, tavolo.id)
+    tr = permissions.tavolo_role(db.session, current_user, tavolo.id, with_organisation=True)
     speaking_for = tr.organisation if tr and tr.organisation else (
         current_user.organisations[0] if current_user.organisations else None)
     return {
         "tavolo": tavolo,
         "role": role,
         "live": service.live_seduta(db.session, tavolo.id),
-        "can_contribute": permissions.can(db.session, current_user, "contribute", tavolo.id),
-        "can_facilitate": permissions.can(db.session, current_user, "facilitate", tavolo.id),
+        # ``role`` is the one tavolo_view checked (permissions.role_name): no second look-up per action.
+        "can_contribute": role in permissions.RULES["contribute"],
+        "can_facilitate": role in permissions.RULES["facilitate"],
         "speaking_for": speaking_for,
         "live_messages": live_messages(),
         "server_now": utcnow().isoformat(),
@@ -230,7 +236,9 @@ def home(tavolo: Tavolo, role: str):
 @bp.get("/<int:tavolo_id>/partecipa")
 @tavolo_view("view")
 def participant(tavolo: Tavolo, role: str):
-    return render_template("tavoli/participant.html", **_live_context(tavolo, role))
+    context = _live_context(tavolo, role)
+    macroaree = service.contribution_macroaree(db.session, tavolo.id) if context["can_contribute"] else []
+    return render_template("tavoli/participant.html", macroaree=macroaree, **context)
 
 
 def participation_qr(url: str) -> Markup:

@@ -10,13 +10,13 @@ answered 409 "scrutinio in corso" (see ``workspace.voting.rounds``, "Closing").
 from __future__ import annotations
 
 from flask import Response, jsonify
-from flask_babel import gettext as _
 from flask_login import current_user
 
 from workspace.accounts.models import User
 from workspace.api import bp, openapi
 from workspace.db import db
 from workspace.errors import error_response
+from workspace.i18n import gettext as _
 from workspace.voting import labels, methods, payloads
 from workspace.voting import permissions as voting_permissions
 from workspace.voting.models import BALLOT_UNITS, GROUPS, ROUND_STATUSES, VoteRound

@@ -55,7 +55,6 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import force_locale, get_locale
-from flask_babel import gettext as _
 from sqlalchemy import insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
@@ -66,6 +65,7 @@ from workspace import record, signals
 from workspace.accounts.models import User
 from workspace.db import make_engine, utcnow
 from workspace.extensions import socketio
+from workspace.i18n import gettext as _
 from workspace.problems import Problem, conflict, not_found
 from workspace.tavoli import permissions
 from workspace.voting import box, methods

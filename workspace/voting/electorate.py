@@ -15,11 +15,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from workspace.accounts.models import ORGANISATION_KINDS, Membership, Organisation, User
+from workspace.i18n import gettext as _
 from workspace.problems import Problem, forbidden, invalid
 from workspace.tavoli import permissions
 from workspace.tavoli.models import TavoloRole

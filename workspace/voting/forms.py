@@ -20,8 +20,6 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
@@ -35,6 +33,8 @@ from workspace.forms import (
     options,
     to_utc,
 )
+from workspace.i18n import gettext as _
+from workspace.i18n import lazy_gettext as _l
 from workspace.problems import Problem
 from workspace.voting import methods
 from workspace.voting.labels import (

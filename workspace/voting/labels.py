@@ -8,10 +8,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-
 from workspace.forms import ROME
+from workspace.i18n import gettext as _
+from workspace.i18n import lazy_gettext as _l
+from workspace.i18n import per_locale
 
 METHOD_LABELS = {
     "approval": _l("Approvazione: si scelgono le voci da sostenere"),
@@ -94,7 +94,12 @@ def _plain(labels: dict[str, Any]) -> dict[str, str]:
 
 
 def script_messages() -> dict[str, Any]:
-    """Every string the votazioni's JavaScript shows (console, big screen, ballot, results)."""
+    """Every string the votazioni's JavaScript shows (console, big screen, ballot, results). Built once
+    per language."""
+    return per_locale("voting.script_messages", _script_messages)
+
+
+def _script_messages() -> dict[str, Any]:
     return {
         "turnout": _("Hanno votato %(voted)s aventi diritto su %(eligible)s (%(percent)s%%)"),
         "turnout_short": _("%(voted)s su %(eligible)s"),

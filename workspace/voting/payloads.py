@@ -15,12 +15,12 @@ from datetime import datetime
 from typing import Any
 
 from flask import url_for
-from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workspace.accounts.models import Organisation, User
 from workspace.db import utcnow
+from workspace.i18n import gettext as _
 from workspace.problems import Problem
 from workspace.tavoli.models import Tavolo
 from workspace.tavoli.service import live_seduta
@@ -262,10 +262,15 @@ def round_entry(session: Session, vote: VoteRound) -> dict[str, Any]:
     }
 
 
-def live_rounds(session: Session, tavolo_id: int, seduta_id: int | None = None) -> list[dict[str, Any]]:
+LOOK_UP: Any = object()  # live_rounds' ``live`` not given: it looks the seduta in progress up
+
+
+def live_rounds(session: Session, tavolo_id: int, seduta_id: int | None = None,
+                live: Any = LOOK_UP) -> list[dict[str, Any]]:
     """Drafts and open rounds of the tavolo, and the closed ones of ``seduta_id`` (default: the seduta
-    in progress), newest first."""
+    in progress, ``live`` when the caller has looked it up already, None for none), newest first."""
     if seduta_id is None:
-        live = live_seduta(session, tavolo_id)
+        if live is LOOK_UP:
+            live = live_seduta(session, tavolo_id)
         seduta_id = live.id if live else None
     return [round_entry(session, vote) for vote in reversed(_shown_live(session, tavolo_id, seduta_id))]

@@ -3,10 +3,10 @@ prepare, open, close and tie-break rounds; who may *vote* is the round's elector
 (``electorate.voter_for``); this module says who may *read* a round's results."""
 from __future__ import annotations
 
-from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from workspace.accounts.models import User
+from workspace.i18n import gettext as _
 from workspace.problems import forbidden
 from workspace.tavoli import permissions
 from workspace.tavoli.models import Tavolo

@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from workspace.i18n import gettext as _
 from workspace.problems import Problem
 from workspace.voting import methods
 from workspace.voting.electorate import turnout

@@ -34,13 +34,13 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workspace import record
 from workspace.accounts.models import User
 from workspace.db import utcnow
+from workspace.i18n import gettext as _
 from workspace.problems import conflict, invalid, not_found
 from workspace.tavoli import permissions
 from workspace.tavoli.models import Seduta, Tavolo

@@ -10,10 +10,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from flask_babel import gettext as _
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from workspace.i18n import gettext as _
 from workspace.needs.models import Bisogno
 from workspace.problems import invalid
 from workspace.tavoli.models import Seduta, Tavolo

@@ -23,13 +23,13 @@ from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, flash, jsonify, make_response, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from workspace.accounts.models import User
 from workspace.db import db, utcnow
 from workspace.forms import options
+from workspace.i18n import gettext as _
 from workspace.needs.models import Bisogno
 from workspace.problems import Problem, forbidden
 from workspace.tavoli import permissions
@@ -107,10 +107,11 @@ def vote_datetime(value: Any) -> Any:
 
 
 @bp.app_template_global("votazioni_live")
-def votazioni_live(tavolo_id: int, seduta_id: int | None = None) -> dict[str, Any]:
-    """For the console and the big screen templates: the rounds, where to refresh them, the strings."""
+def votazioni_live(tavolo_id: int, seduta_id: int | None = None, live: Any = payloads.LOOK_UP) -> dict[str, Any]:
+    """For the console and the big screen templates: the rounds, where to refresh them, the strings.
+    ``live``: the seduta in progress (or None) when the page has it already."""
     return {
-        "votazioni": payloads.live_rounds(db.session, tavolo_id, seduta_id),
+        "votazioni": payloads.live_rounds(db.session, tavolo_id, seduta_id, live),
         "state_url": url_for("voting.live_state", tavolo_id=tavolo_id, seduta=seduta_id),
         "index_url": url_for("voting.index", tavolo_id=tavolo_id),
         "messages": labels.script_messages(),
