@@ -124,15 +124,16 @@ def test_page_refusals(app, world, connect):
     assert call(member, "page", {"tavolo_id": 999999, "of": "bisogni"})["error"] == "not_found"
 
 
-def _count_builds(monkeypatch) -> list[int]:
+def _count_builds(monkeypatch, part: str = "content_snapshot") -> list[int]:
+    """The tavoli ``realtime.<part>`` is built for from now on, one entry per build."""
     built: list[int] = []
-    original = realtime.content_snapshot
+    original = getattr(realtime, part)
 
     def counting(session, tavolo_id):
         built.append(tavolo_id)
         return original(session, tavolo_id)
 
-    monkeypatch.setattr(realtime, "content_snapshot", counting)
+    monkeypatch.setattr(realtime, part, counting)
     return built
 
 
@@ -187,14 +188,8 @@ def test_contributions_leave_the_fresh_parts_in_use_and_presences_renew_them(app
         w = attached(world, session)
         tavoli.start_seduta(session, w.facilitator, w.seduta)
         session.commit()
-    fresh_built: list[int] = []
     original = realtime.fresh_snapshot
-
-    def counting(session, tavolo_id):
-        fresh_built.append(tavolo_id)
-        return original(session, tavolo_id)
-
-    monkeypatch.setattr(realtime, "fresh_snapshot", counting)
+    fresh_built = _count_builds(monkeypatch, "fresh_snapshot")
 
     def scratch() -> dict:
         with db_session(app) as session:
