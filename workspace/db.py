@@ -180,9 +180,11 @@ def make_engine(url: str, *, one_shot: bool = False) -> Engine:
     """Engine for ``url``; ``one_shot`` keeps no pooled connections (migrations, CLI)."""
     extra: dict[str, Any] = {"poolclass": NullPool} if one_shot else {}
     if url.startswith("sqlite"):
-        if not one_shot:
+        in_memory = url in ("sqlite://", "sqlite:///:memory:") or ":memory:" in url
+        if not one_shot and not in_memory:
             # Writers queue on the write lock, readers never wait: connections are cheap, and a join
-            # storm must not queue on the pool (SQLite in WAL has no server-side limit).
+            # storm must not queue on the pool (SQLite in WAL has no server-side limit). An in-memory
+            # database (a benchmark's, a script's) keeps SQLAlchemy's one-connection pool.
             extra = {"pool_size": 20, "max_overflow": 200, "pool_timeout": LOCK_TIMEOUT}
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **extra)
 
