@@ -262,10 +262,7 @@ def presence_join_many(session: Session, seduta: Seduta, people: list[tuple[User
         if presence.organisation_id in members:
             present_orgs.add(presence.organisation_id)
         payload = presence_payload(presence, users.get(presence.user_id), orgs.get(presence.organisation_id or 0))
-        reached = bool(members) and len(present_orgs) * 100 >= threshold * len(members)
-        payload["quorum"] = {"organisations_present": len(present_orgs), "organisations_total": len(members),
-                             "people_present": len(present_people), "threshold_percent": threshold,
-                             "reached": reached}
+        payload["quorum"] = quorum_payload(len(present_orgs), len(members), len(present_people), threshold)
         items.append(("presence.joined", payload, presence.user_id))
     record.append_many(session, seduta.tavolo_id, items)
     return outcomes
@@ -321,7 +318,11 @@ def quorum(session: Session, seduta: Seduta) -> dict[str, Any]:
     ) or 0
     people = session.scalar(select(func.count(func.distinct(Presence.user_id)))
                             .where(Presence.seduta_id == seduta.id, Presence.left_at.is_(None))) or 0
-    threshold = seduta.tavolo.quorum_percent
+    return quorum_payload(present, members, people, seduta.tavolo.quorum_percent)
+
+
+def quorum_payload(present: int, members: int, people: int, threshold: int) -> dict[str, Any]:
+    """The quorum as events and snapshots carry it: ``present`` of ``members`` organisations."""
     reached = members > 0 and present * 100 >= threshold * members
     return {"organisations_present": present, "organisations_total": members, "people_present": people,
             "threshold_percent": threshold, "reached": reached}
