@@ -18,9 +18,9 @@ def guard(session, user, tavolo_id: int) -> None:
 def door(session, user, action: str, tavolo_id: int) -> None:
     """The tavolo (404 if unknown) and the person's right to ``action`` there (403): the check
     ``workspace.policy`` makes before the views whose policy row has a door."""
-    service.get_tavolo(session, tavolo_id)
-    permissions.require(session, user, "view", tavolo_id)  # an outsider reads "not of this tavolo"
-    permissions.require(session, user, action, tavolo_id)
+    role = permissions.require_at(session, user, "view", tavolo_id)  # an outsider reads "not of this tavolo"
+    if role not in permissions.RULES[action]:
+        raise permissions.refusal(action)
 
 
 def snapshot_part(session, tavolo_id: int) -> dict:
