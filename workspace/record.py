@@ -316,6 +316,24 @@ def latest_except(session: Session, tavolo_id: int, seq: int, kinds: tuple[str, 
     ) or 0
 
 
+def catch_up(session: Session, tavolo_id: int, after_seq: int, upto: int, kinds: tuple[str, ...],
+             limit: int) -> tuple[str | None, list[dict[str, Any]]] | None:
+    """The events of ``kinds`` with ``after_seq < seq <= upto``, in order, and the ``stamp`` of
+    ``after_seq`` (to tell that it still names the same event); None if there are more than ``limit``."""
+    rows = session.execute(
+        select(TavoloEvent.seq, TavoloEvent.kind, TavoloEvent.payload, TavoloEvent.actor_id, TavoloEvent.at)
+        .where(TavoloEvent.tavolo_id == tavolo_id, TavoloEvent.seq >= after_seq, TavoloEvent.seq <= upto,
+               TavoloEvent.kind.in_(kinds) | (TavoloEvent.seq == after_seq))
+        .order_by(TavoloEvent.seq).limit(limit + 2)
+    ).all()
+    stamp = rows[0].at.isoformat() if rows and rows[0].seq == after_seq else None
+    events = [{"seq": r.seq, "kind": r.kind, "payload": r.payload, "actor_id": r.actor_id, "at": r.at.isoformat()}
+              for r in rows if r.seq > after_seq]
+    if len(events) > limit:
+        return None
+    return stamp, events
+
+
 def replay(session: Session, tavolo_id: int, after_seq: int, limit: int | None = None) -> Replay:
     """Events with seq > after_seq, or ``too_far_behind`` when a snapshot is cheaper.
 

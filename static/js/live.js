@@ -352,6 +352,10 @@
   Live.prototype.sync = function (reply) {
     if (reply.mode === 'snapshot') {
       this.state = stateFromSnapshot(reply.snapshot);
+      // The contributions made since the snapshot's content was built: applied in order, they bring
+      // it to last_seq (docs/live-protocol.md §3).
+      var state = this.state;
+      (reply.events || []).forEach(function (event) { applyEvent(state, event); });
       this.lastSeq = reply.last_seq;
       this.generation = (this.generation || 0) + 1;
       this.paging = {};

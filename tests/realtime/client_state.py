@@ -33,7 +33,7 @@ class ClientState:
         if not reply.get("ok"):
             raise ValueError(f"join refused: {reply}")
         if reply["mode"] == "snapshot":
-            self.apply_snapshot(reply["snapshot"], reply["last_seq"])
+            self.apply_snapshot(reply["snapshot"], reply["last_seq"], reply.get("events", []))
             return
         if self.last_seq is None:
             raise ValueError("a replay needs a state to apply it to")
@@ -42,7 +42,8 @@ class ClientState:
         if self.last_seq < reply["last_seq"]:
             self.needs_resync = True  # the replay did not reach where the server is
 
-    def apply_snapshot(self, snapshot: dict[str, Any], last_seq: int) -> None:
+    def apply_snapshot(self, snapshot: dict[str, Any], last_seq: int, events: list[dict[str, Any]] | None = None) -> None:
+        """A snapshot, then the contributions made since its content was built (§3), in order."""
         snap = copy.deepcopy(snapshot)
         self.tavolo = snap["tavolo"]
         self.seduta = snap["seduta"]
@@ -50,6 +51,8 @@ class ClientState:
         self.quorum = snap["quorum"]
         self.bisogni = {b["id"]: b for b in snap["bisogni"]}
         self.annotations = {a["id"]: a for a in snap["annotations"]}
+        for event in copy.deepcopy(events or []):
+            self._apply(event)
         self.last_seq = last_seq
         self.needs_resync = False
         self._drain()

@@ -144,12 +144,37 @@ def test_a_snapshot_is_built_once_per_seq_and_shared(app, world, connect, monkey
     replies = [join(c, world.tavolo.id, presence=False) for c in clients]
     assert len(built) == 1
     assert replies[0]["snapshot"] == replies[1]["snapshot"] == replies[2]["snapshot"]
+    assert replies[0]["events"] == []
     assert op(clients[1], "bisogno.create", world.tavolo.id, title="Un altro", macroarea="E")["ok"]
     after = join(connect(world.delegate), world.tavolo.id, presence=False)
-    assert len(built) == 2 and after["last_seq"] == replies[0]["last_seq"] + 1
-    assert "Un altro" in [b["title"] for b in after["snapshot"]["bisogni"]]
+    # A contribution since: the content built a moment ago is reused, with the contribution to apply.
+    assert len(built) == 1 and after["last_seq"] == replies[0]["last_seq"] + 1
+    assert [(e["seq"], e["kind"], e["payload"]["title"]) for e in after["events"]] == \
+        [(after["last_seq"], "bisogno.created", "Un altro")]
+    assert "Un altro" in [b["title"] for b in state_of(after).bisogni.values()]
     with db_session(app) as session:
         assert record.last_seq(session, world.tavolo.id) == after["last_seq"]
+
+
+def state_of(reply: dict) -> ClientState:
+    state = ClientState()
+    state.apply_reply(reply)
+    return state
+
+
+def assert_same_state(reply: dict, scratch: dict) -> None:
+    """What a client holds after ``reply`` equals what it would hold from a snapshot built from
+    scratch at the same seq; it may hold more of what the reply's events touched (an object outside
+    the bounded snapshot that a contribution changed: as any client that received that event)."""
+    got, want = state_of(reply), ClientState()
+    want.apply_snapshot(scratch, reply["last_seq"])
+    touched = {e["payload"]["id"] for e in reply["events"]}
+    for name in ("tavolo", "seduta", "presences", "quorum"):
+        assert getattr(got, name) == getattr(want, name), name
+    for name in ("bisogni", "annotations"):
+        mine, theirs = getattr(got, name), getattr(want, name)
+        assert {k: mine[k] for k in theirs} == theirs, name
+        assert set(mine) - set(theirs) <= touched, name
 
 
 def test_joins_that_record_presence_share_the_content_and_get_fresh_presences(app, world, connect, monkeypatch):
@@ -167,11 +192,62 @@ def test_joins_that_record_presence_share_the_content_and_get_fresh_presences(ap
     assert replies[0]["snapshot"]["bisogni"] == replies[2]["snapshot"]["bisogni"]
     assert [len(r["snapshot"]["presences"]) for r in replies] == [1, 2, 3]
     assert replies[2]["snapshot"]["quorum"] == fresh_quorum(app, world)
-    # A change of content is seen by the next join.
+    assert all(r["events"] == [] for r in replies)  # presences are in the fresh parts, never repeated
+    # A change of content is seen by the next join: applied on the content already built.
     assert op(connect(world.delegate), "bisogno.create", world.tavolo.id, title="Dopo le presenze",
               macroarea="E")["ok"]
     later = join(connect(world.facilitator), world.tavolo.id)
-    assert len(built) == 2 and "Dopo le presenze" in [b["title"] for b in later["snapshot"]["bisogni"]]
+    assert len(built) == 1 and "Dopo le presenze" in [b["title"] for b in state_of(later).bisogni.values()]
+    assert [e["kind"] for e in later["events"]] == ["bisogno.created"]
+
+
+def test_the_content_is_built_again_when_old_or_when_more_than_contributions_followed(app, world, connect,
+                                                                                      monkeypatch):
+    """Reused only while fresh (``SNAPSHOT_TTL``), with at most ``CATCH_UP_LIMIT`` contributions to
+    apply, and while nothing but contributions and presences followed it (a spotlight moved, a
+    seduta started: built again)."""
+    bisogni, _notes = _fill(app, world)
+    built = _count_builds(monkeypatch)
+    writer = connect(world.delegate)
+    assert join(writer, world.tavolo.id, presence=False)["events"] == []
+    assert len(built) == 1
+
+    monkeypatch.setattr(realtime, "CATCH_UP_LIMIT", 1)
+    for title in ("Primo", "Secondo"):
+        assert op(writer, "bisogno.create", world.tavolo.id, title=title, macroarea="E")["ok"]
+    over = join(connect(world.observer), world.tavolo.id, presence=False)
+    assert len(built) == 2 and over["events"] == []  # two to apply, one allowed: built again
+    assert {"Primo", "Secondo"} <= {b["title"] for b in over["snapshot"]["bisogni"]}
+
+    with db_session(app) as session:
+        w = attached(world, session)
+        tavoli.start_seduta(session, w.facilitator, w.seduta)  # not a contribution
+        session.commit()
+    started = join(connect(world.colleague), world.tavolo.id, presence=False)
+    assert len(built) == 3 and started["events"] == [] and started["snapshot"]["seduta"] is not None
+
+    monkeypatch.setattr(realtime, "SNAPSHOT_TTL", 0.0)  # every build is already old
+    assert op(writer, "annotation.create", world.tavolo.id, bisogno_id=bisogni[0], kind="dato", body="Tardi")["ok"]
+    late = join(connect(world.delegate2), world.tavolo.id, presence=False)
+    assert len(built) == 4 and late["events"] == []
+    assert "Tardi" in [a["body"] for a in late["snapshot"]["annotations"]]
+
+
+def test_a_rolled_back_event_number_is_not_taken_for_the_base_of_a_catch_up(app, world, connect, monkeypatch):
+    """The content is reused only while its event is still the one it was built at (the number
+    and the time): after a rollback the same number names another event."""
+    _fill(app, world)
+    writer = connect(world.delegate)
+    first = join(writer, world.tavolo.id, presence=False)
+    key = next(k for k in realtime._latest_content if k[2] == world.tavolo.id)
+    seq, stamp = realtime._latest_content[key]
+    assert seq == first["last_seq"]
+    realtime._latest_content[key] = (seq, "2000-01-01T00:00:00+00:00")  # as if that event were another
+    built = _count_builds(monkeypatch)
+    assert op(writer, "bisogno.create", world.tavolo.id, title="Dopo", macroarea="E")["ok"]
+    reply = join(connect(world.observer), world.tavolo.id, presence=False)
+    assert len(built) == 1 and reply["events"] == []
+    assert "Dopo" in [b["title"] for b in reply["snapshot"]["bisogni"]]
 
 
 def fresh_quorum(app, world) -> dict:
@@ -203,10 +279,12 @@ def test_contributions_leave_the_fresh_parts_in_use_and_presences_renew_them(app
                        ("bisogno.update", {"bisogno_id": bisogni[1], "expected_version": 1, "title": "Titolo nuovo"})):
         assert op(writer, name, world.tavolo.id, **data)["ok"], name
         reply = join(connect(world.observer), world.tavolo.id, presence=False)
-        assert reply["snapshot"] == scratch(), name
+        assert reply["events"], name  # the contribution, applied on the content already built
+        assert_same_state(reply, scratch())
     assert len(fresh_built) == 1  # three contributions: the fresh parts were not rebuilt
     joined = join(connect(world.colleague), world.tavolo.id)  # a presence: rebuilt
-    assert len(fresh_built) == 2 and joined["snapshot"] == scratch()
+    assert len(fresh_built) == 2
+    assert_same_state(joined, scratch())
     assert world.colleague.id in [p["user_id"] for p in joined["snapshot"]["presences"]]
 
 
