@@ -30,12 +30,14 @@ from functools import wraps
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
-from flask import copy_current_request_context, current_app, request
+from flask import copy_current_request_context, current_app, g, request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, disconnect, join_room, leave_room
 from flask_wtf.csrf import ValidationError, validate_csrf
 from jsonschema import Draft202012Validator
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import make_transient_to_detached
 
 from workspace import connections, policy, ratelimit, record, signals
 from workspace import text as typed_text
@@ -90,6 +92,19 @@ class _State:
     # With several processes (REDIS_URL): every process's connections, for presence (§9).
     registry: connections.Registry | None = None
     heartbeat_started: bool = False
+    # sid -> the person of the connection as last loaded, kept while no login can have ended since
+    # (``login_epoch``: workspace/accounts/epoch.py says against whom).
+    people: dict[str, _Person] = field(default_factory=dict)
+    login_epoch: Callable[[Any], Any] | None = None
+    person_max_age: float = 30.0
+
+
+@dataclass
+class _Person:
+    template: Any  # a detached copy: never attached to a session, merged into each message's own
+    extra: dict[str, Any]  # what the user loader set that is not a column (the login key)
+    epoch: Any
+    at: float
 
 
 def _state(app=None) -> _State:
@@ -224,13 +239,46 @@ def disconnect_logins(app, user_id: int, cookie_id: str | None = None) -> int:
 
 
 def _authenticated() -> bool:
-    """Whether this connection's login is still open: loading the user only reads, so on SQLite
-    it never takes the write lock (a join storm must not queue behind writers)."""
+    """Whether this connection's login is still open."""
+    return bool(_current_person().is_authenticated)
+
+
+def _current_person() -> Any:
+    """The person of this connection (``current_user``): the copy kept since an earlier message
+    while no login can have ended since (the login epoch did not move, the copy is younger than
+    ``person_max_age``), else loaded from the database — a read only, so on SQLite it never takes
+    the write lock (a join storm must not queue behind writers) — and kept for the next messages."""
+    state = _state()
+    sid = request.sid  # type: ignore[attr-defined]
+    kept = state.people.get(sid)
+    epoch = state.login_epoch(current_app) if state.login_epoch is not None else None
+    if kept is not None and epoch is not None and kept.epoch == epoch \
+            and time.monotonic() - kept.at <= state.person_max_age:
+        user = db.session.merge(kept.template, load=False)
+        for name, value in kept.extra.items():
+            setattr(user, name, value)
+        g._login_user = user  # what Flask-Login's current_user returns for the rest of this message
+        return user
+    state.people.pop(sid, None)
+    # The epoch is read before the load: a login ended meanwhile moves it past what is kept.
     with reading():
         try:
-            return bool(current_user.is_authenticated)
+            user = current_user._get_current_object()
+            if user.is_authenticated and epoch is not None:
+                state.people[sid] = _keep(user, epoch)
         finally:
             db.session.commit()
+    return user
+
+
+def _keep(user: Any, epoch: Any) -> _Person:
+    mapper = sa_inspect(type(user))
+    columns = {attr.key: getattr(user, attr.key) for attr in mapper.column_attrs}
+    template = type(user)(**columns)
+    make_transient_to_detached(template)
+    mapped = {attr.key for attr in mapper.attrs}
+    extra = {k: v for k, v in vars(user).items() if not k.startswith("_") and k not in mapped}
+    return _Person(template, extra, epoch, time.monotonic())
 
 
 def _unauthorized() -> dict[str, str]:
@@ -479,10 +527,10 @@ def operation(name: str, properties: dict[str, Any], required: tuple[str, ...] =
             refusal = check(schema, data)
             if refusal is not None:
                 return refusal
-            if not current_user.is_authenticated:
+            user = _current_person()
+            if not user.is_authenticated:
                 return _unauthorized()
             session = db.session
-            user = current_user._get_current_object()
             tavolo_id, op_id = data["tavolo_id"], data["op_id"]
             refusal = throttled(user)
             if refusal is not None:
@@ -540,12 +588,8 @@ def action(name: str, properties: dict[str, Any], required: tuple[str, ...] = ()
             if refusal is not None:
                 return refusal
             session = db.session
-            # Loading the user only reads: its short transaction never takes SQLite's write lock.
-            with reading():
-                authenticated = current_user.is_authenticated
-                user = current_user._get_current_object()
-                session.commit()
-            if not authenticated:
+            user = _current_person()
+            if not user.is_authenticated:
                 return _unauthorized()
             if writes and (refusal := throttled(user)) is not None:
                 return refusal
@@ -601,12 +645,17 @@ def handlers(app) -> dict[str, Callable]:
     return dict(_state(app).handlers)
 
 
-def init_app(app, guard: Guard, require: Require | None = None) -> None:
+def init_app(app, guard: Guard, require: Require | None = None, login_epoch: Callable[[Any], Any] | None = None,
+             person_max_age: float = 30.0) -> None:
     """Set up the live channel of ``app``; ``guard`` says who may see a tavolo. Called after
-    ``socketio.init_app(app)``: the server that made is the one the app's pushes go out through."""
+    ``socketio.init_app(app)``: the server that made is the one the app's pushes go out through.
+    ``login_epoch(app)``: a value that changes whenever a login may have ended (None: unknown); with
+    it a connection's person is loaded again only when it changed or after ``person_max_age``
+    seconds, without it at every message."""
     url = app.config.get("REDIS_URL")
     app.extensions[_EXT] = _State(guard=guard, server=socketio.server, require=require,
-                                  registry=connections.Registry(url) if url else None)
+                                  registry=connections.Registry(url) if url else None,
+                                  login_epoch=login_epoch, person_max_age=person_max_age)
     if url:
         import redis
 
@@ -676,16 +725,14 @@ def _refuse(code: str, message: str) -> ConnectionRefusedError:
 
 def _connect(auth=None):
     # The handshake only reads (the user, from the session cookie): no write lock on SQLite.
-    with reading():
-        try:
-            if not current_user.is_authenticated:
-                raise _refuse("unauthorized", _("Accesso richiesto."))
-        finally:
-            db.session.commit()
+    _state().people.pop(request.sid, None)
+    if not _current_person().is_authenticated:
+        raise _refuse("unauthorized", _("Accesso richiesto."))
     token = auth.get("csrf_token") if isinstance(auth, dict) else None
     try:
         validate_csrf(token)
     except ValidationError:
+        _state().people.pop(request.sid, None)
         raise _refuse("csrf", _("Token di sicurezza mancante o non valido: ricarica la pagina.")) from None
     state = _state()
     with state.lock:
@@ -700,6 +747,7 @@ def _disconnect(*_args):
         tavoli = state.rooms_by_sid.pop(request.sid, set())
         user_id = state.sid_user.pop(request.sid, None)
         login = state.sid_login.pop(request.sid, None)
+        state.people.pop(request.sid, None)
     if login is not None:
         _register(state, request.sid, login[0], login[1], add=False)
         user_id = user_id if user_id is not None else login[0]
@@ -719,11 +767,8 @@ def _disconnect(*_args):
 
 
 def _left_all(tavoli: set[int], user_id: int | None) -> None:
-    with reading():
-        user: Any = current_user._get_current_object()
-        authenticated = getattr(user, "is_authenticated", False)
-        db.session.commit()
-    if not authenticated and user_id is not None:
+    user: Any = _current_person()
+    if not getattr(user, "is_authenticated", False) and user_id is not None:
         # The login ended (logout) before the connection closed: the person still left, by id.
         user = SimpleNamespace(id=user_id, is_authenticated=True)
     for tavolo_id in tavoli:
@@ -734,9 +779,7 @@ def _left(tavolo_id: int, user: Any = None) -> None:
     session = db.session
     try:
         if user is None:
-            with reading():
-                user = current_user._get_current_object()
-                session.commit()
+            user = _current_person()
         signals.tavolo_left.send(session, user=user, tavolo_id=tavolo_id)
         session.commit()
     except Exception:  # noqa: BLE001 — a presence update must never break a disconnect

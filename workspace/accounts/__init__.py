@@ -8,6 +8,7 @@ if TYPE_CHECKING:
 
 
 def register(app: Flask) -> None:
-    from workspace.accounts import auth, views  # noqa: F401  (auth installs the user loader)
+    from workspace.accounts import auth, epoch, views  # noqa: F401  (auth installs the user loader)
 
+    epoch.init_app(app)
     app.register_blueprint(views.bp)

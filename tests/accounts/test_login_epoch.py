@@ -1,0 +1,138 @@
+"""A live connection keeps its person between messages and loads it again only once a login may have
+ended (workspace/accounts/epoch.py names the threat): fewer loads, and still refused at the next
+message after a logout, a password change, an account switched off or deleted — also when another
+process made the change (the epoch in Redis) and when Redis cannot be read (loaded again)."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import delete, event, update
+
+from tests.realtime.support import call, join
+from workspace import realtime
+from workspace.accounts import epoch
+from workspace.accounts.models import LoginSession, User
+from workspace.db import db, utcnow
+
+
+@pytest.fixture
+def person_loads(app):
+    """How many statements read the person's row (the user loader's query) from now on."""
+    engine = app.extensions["tavoli_db"]["engine"]
+    seen: list[str] = []
+
+    def before(_conn, _cursor, statement, *_args):
+        if statement.lstrip().upper().startswith("SELECT") and "FROM user_account JOIN login_session" in statement:
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", before)
+    yield seen
+    event.remove(engine, "before_cursor_execute", before)
+
+
+def _still_in(client, world) -> dict:
+    return call(client, "page", {"tavolo_id": world.tavolo.id, "of": "bisogni"})
+
+
+def test_the_person_is_loaded_at_the_handshake_and_kept_for_the_next_messages(app, world, connect, person_loads):
+    client = connect(world.delegate)  # a login, a page, the handshake: loaded
+    loads = len(person_loads)
+    assert loads >= 1
+    join(client, world.tavolo.id, presence=False)
+    for _ in range(3):
+        assert _still_in(client, world).get("ok")
+    assert len(person_loads) == loads
+
+
+def test_a_login_ended_without_disconnecting_is_refused_at_the_next_message(app, world, connect):
+    """As if another process had ended it: no disconnect reaches this connection, the epoch moves."""
+    client = connect(world.delegate)
+    join(client, world.tavolo.id, presence=False)
+    with app.app_context():
+        db.session.execute(update(LoginSession).where(LoginSession.user_id == world.delegate.id)
+                           .values(ended_at=utcnow()))
+        db.session.commit()
+    ack = _still_in(client, world)
+    assert ack["error"] == "unauthorized"
+    assert not client.is_connected(realtime.NAMESPACE)
+
+
+@pytest.mark.parametrize("change", ["switched_off", "logins_deleted"])
+def test_an_account_switched_off_or_its_logins_deleted_is_refused(app, world, connect, change):
+    client = connect(world.delegate)
+    join(client, world.tavolo.id, presence=False)
+    with app.app_context():
+        if change == "switched_off":
+            db.session.get(User, world.delegate.id).active = False
+        else:
+            db.session.execute(delete(LoginSession).where(LoginSession.user_id == world.delegate.id))
+        db.session.commit()
+    assert _still_in(client, world)["error"] == "unauthorized"
+
+
+def test_a_new_login_elsewhere_does_not_move_the_epoch(app, world, connect):
+    client = connect(world.delegate)
+    before = epoch.current(app)
+    connect(world.delegate2)  # a login: a new row, nothing ended
+    assert epoch.current(app) == before
+    assert _still_in(client, world).get("ok")
+
+
+def test_a_rolled_back_change_still_moves_the_epoch_when_flushed_before_a_savepoint(app, world):
+    """Over-counting is harmless, missing a change is not: a change flushed before a savepoint that
+    is rolled back is committed, and moves the epoch."""
+    with app.app_context():
+        before = epoch.current(app)
+        db.session.get(User, world.delegate.id).name = "Nome cambiato"
+        db.session.flush()
+        with db.session.begin_nested() as nested:
+            db.session.get(User, world.delegate2.id).name = "Annullato"
+            db.session.flush()
+            nested.rollback()
+        db.session.commit()
+        assert epoch.current(app) != before
+
+
+def test_an_old_copy_is_loaded_again(app, world, connect, person_loads, monkeypatch):
+    client = connect(world.delegate)
+    loads = len(person_loads)
+    monkeypatch.setattr(realtime._state(app), "person_max_age", 0.0)
+    assert _still_in(client, world).get("ok")
+    assert _still_in(client, world).get("ok")
+    assert len(person_loads) == loads + 2
+
+
+def test_the_epoch_of_other_processes_comes_through_redis(app, redis_url, world, connect, person_loads,
+                                                         monkeypatch):
+    """With REDIS_URL: another process's change (an INCR of the shared key) is seen at the next
+    message; Redis unreachable means "unknown": the person is loaded from the database."""
+    import redis
+
+    shared = redis.Redis.from_url(redis_url)
+    key = f"tavoli-test-{id(app)}:logins:epoch"
+    monkeypatch.setitem(app.extensions, epoch._EXT, (shared, key))
+    client = connect(world.delegate)
+    loads = len(person_loads)
+    assert _still_in(client, world).get("ok")
+    assert len(person_loads) == loads
+    shared.incr(key)  # another process ended a login
+    assert _still_in(client, world).get("ok")
+    assert len(person_loads) == loads + 1
+    assert _still_in(client, world).get("ok")
+    assert len(person_loads) == loads + 1  # kept again
+
+    # Another process really ends this login (the database) and moves the shared epoch.
+    with app.app_context():
+        db.session.execute(update(LoginSession).where(LoginSession.user_id == world.delegate.id)
+                           .values(ended_at=utcnow()))
+        db.session.commit()  # moves the shared epoch, and this process's count: undo that part
+    monkeypatch.setattr(epoch, "_local", epoch._local - 1)
+    assert _still_in(client, world)["error"] == "unauthorized"
+    shared.delete(key)
+
+    unreachable = redis.Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.2)
+    monkeypatch.setitem(app.extensions, epoch._EXT, (unreachable, key))
+    assert epoch.current(app) is None
+    other = connect(world.delegate2)
+    loads = len(person_loads)
+    assert _still_in(other, world).get("ok")
+    assert len(person_loads) == loads + 1  # nothing kept is trusted
