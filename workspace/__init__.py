@@ -77,11 +77,10 @@ def create_app(overrides: dict | None = None) -> Flask:
         tavoli,
         voting,
     )
-    from workspace.accounts import epoch
     from workspace.tavoli.live import door, guard
     from workspace.tavoli.permissions import require
 
-    realtime.init_app(app, guard=guard, require=require, login_epoch=epoch.current, person_max_age=epoch.MAX_AGE)
+    realtime.init_app(app, guard=guard, require=require)
     policy.init_app(app, door)
     # The areas, lower ones first. Each registers its pages, API routes, live handlers and the
     # signals it listens to; the API blueprint goes last, once every area has added its routes.

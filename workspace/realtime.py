@@ -30,14 +30,12 @@ from functools import wraps
 from types import ModuleType, SimpleNamespace
 from typing import Any
 
-from flask import copy_current_request_context, current_app, g, request
+from flask import copy_current_request_context, current_app, request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, disconnect, join_room, leave_room
 from flask_wtf.csrf import ValidationError, validate_csrf
 from jsonschema import Draft202012Validator
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import make_transient_to_detached
 
 from workspace import connections, policy, ratelimit, record, signals
 from workspace import text as typed_text
@@ -92,19 +90,6 @@ class _State:
     # With several processes (REDIS_URL): every process's connections, for presence (§9).
     registry: connections.Registry | None = None
     heartbeat_started: bool = False
-    # sid -> the person of the connection as last loaded, kept while no login can have ended since
-    # (``login_epoch``: workspace/accounts/epoch.py says against whom).
-    people: dict[str, _Person] = field(default_factory=dict)
-    login_epoch: Callable[[Any], Any] | None = None
-    person_max_age: float = 30.0
-
-
-@dataclass
-class _Person:
-    template: Any  # a detached copy: never attached to a session, merged into each message's own
-    extra: dict[str, Any]  # what the user loader set that is not a column (the login key)
-    epoch: Any
-    at: float
 
 
 def _state(app=None) -> _State:
@@ -244,41 +229,15 @@ def _authenticated() -> bool:
 
 
 def _current_person() -> Any:
-    """The person of this connection (``current_user``): the copy kept since an earlier message
-    while no login can have ended since (the login epoch did not move, the copy is younger than
-    ``person_max_age``), else loaded from the database — a read only, so on SQLite it never takes
-    the write lock (a join storm must not queue behind writers) — and kept for the next messages."""
-    state = _state()
-    sid = request.sid  # type: ignore[attr-defined]
-    kept = state.people.get(sid)
-    epoch = state.login_epoch(current_app) if state.login_epoch is not None else None
-    if kept is not None and epoch is not None and kept.epoch == epoch \
-            and time.monotonic() - kept.at <= state.person_max_age:
-        user = db.session.merge(kept.template, load=False)
-        for name, value in kept.extra.items():
-            setattr(user, name, value)
-        g._login_user = user  # what Flask-Login's current_user returns for the rest of this message
-        return user
-    state.people.pop(sid, None)
-    # The epoch is read before the load: a login ended meanwhile moves it past what is kept.
+    """The person of this connection (``current_user``). The user loader keeps live logins between
+    messages while no login can have ended (workspace/accounts/epoch.py); when it must read the
+    database, it only reads: on SQLite it never takes the write lock (a join storm must not queue
+    behind writers)."""
     with reading():
         try:
-            user = current_user._get_current_object()
-            if user.is_authenticated and epoch is not None:
-                state.people[sid] = _keep(user, epoch)
+            return current_user._get_current_object()
         finally:
             db.session.commit()
-    return user
-
-
-def _keep(user: Any, epoch: Any) -> _Person:
-    mapper = sa_inspect(type(user))
-    columns = {attr.key: getattr(user, attr.key) for attr in mapper.column_attrs}
-    template = type(user)(**columns)
-    make_transient_to_detached(template)
-    mapped = {attr.key for attr in mapper.attrs}
-    extra = {k: v for k, v in vars(user).items() if not k.startswith("_") and k not in mapped}
-    return _Person(template, extra, epoch, time.monotonic())
 
 
 def _unauthorized() -> dict[str, str]:
@@ -645,17 +604,12 @@ def handlers(app) -> dict[str, Callable]:
     return dict(_state(app).handlers)
 
 
-def init_app(app, guard: Guard, require: Require | None = None, login_epoch: Callable[[Any], Any] | None = None,
-             person_max_age: float = 30.0) -> None:
+def init_app(app, guard: Guard, require: Require | None = None) -> None:
     """Set up the live channel of ``app``; ``guard`` says who may see a tavolo. Called after
-    ``socketio.init_app(app)``: the server that made is the one the app's pushes go out through.
-    ``login_epoch(app)``: a value that changes whenever a login may have ended (None: unknown); with
-    it a connection's person is loaded again only when it changed or after ``person_max_age``
-    seconds, without it at every message."""
+    ``socketio.init_app(app)``: the server that made is the one the app's pushes go out through."""
     url = app.config.get("REDIS_URL")
     app.extensions[_EXT] = _State(guard=guard, server=socketio.server, require=require,
-                                  registry=connections.Registry(url) if url else None,
-                                  login_epoch=login_epoch, person_max_age=person_max_age)
+                                  registry=connections.Registry(url) if url else None)
     if url:
         import redis
 
@@ -725,14 +679,12 @@ def _refuse(code: str, message: str) -> ConnectionRefusedError:
 
 def _connect(auth=None):
     # The handshake only reads (the user, from the session cookie): no write lock on SQLite.
-    _state().people.pop(request.sid, None)
     if not _current_person().is_authenticated:
         raise _refuse("unauthorized", _("Accesso richiesto."))
     token = auth.get("csrf_token") if isinstance(auth, dict) else None
     try:
         validate_csrf(token)
     except ValidationError:
-        _state().people.pop(request.sid, None)
         raise _refuse("csrf", _("Token di sicurezza mancante o non valido: ricarica la pagina.")) from None
     state = _state()
     with state.lock:
@@ -747,7 +699,6 @@ def _disconnect(*_args):
         tavoli = state.rooms_by_sid.pop(request.sid, set())
         user_id = state.sid_user.pop(request.sid, None)
         login = state.sid_login.pop(request.sid, None)
-        state.people.pop(request.sid, None)
     if login is not None:
         _register(state, request.sid, login[0], login[1], add=False)
         user_id = user_id if user_id is not None else login[0]

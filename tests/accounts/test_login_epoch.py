@@ -1,7 +1,7 @@
-"""A live connection keeps its person between messages and loads it again only once a login may have
-ended (workspace/accounts/epoch.py names the threat): fewer loads, and still refused at the next
-message after a logout, a password change, an account switched off or deleted — also when another
-process made the change (the epoch in Redis) and when Redis cannot be read (loaded again)."""
+"""The user loader keeps live logins and reads them again only once a login may have ended
+(workspace/accounts/epoch.py names the threat): fewer queries, and still refused at the next
+request or message after a logout, a password change, an account switched off or deleted — also when
+another process made the change (the epoch in Redis) and when Redis cannot be read (read again)."""
 from __future__ import annotations
 
 import pytest
@@ -95,7 +95,7 @@ def test_a_rolled_back_change_still_moves_the_epoch_when_flushed_before_a_savepo
 def test_an_old_copy_is_loaded_again(app, world, connect, person_loads, monkeypatch):
     client = connect(world.delegate)
     loads = len(person_loads)
-    monkeypatch.setattr(realtime._state(app), "person_max_age", 0.0)
+    monkeypatch.setattr(epoch, "MAX_AGE", 0.0)
     assert _still_in(client, world).get("ok")
     assert _still_in(client, world).get("ok")
     assert len(person_loads) == loads + 2
@@ -136,3 +136,35 @@ def test_the_epoch_of_other_processes_comes_through_redis(app, redis_url, world,
     loads = len(person_loads)
     assert _still_in(other, world).get("ok")
     assert len(person_loads) == loads + 1  # nothing kept is trusted
+
+
+def test_pages_reuse_the_kept_login_until_it_ends(app, world, person_loads):
+    from tests.world import login_client
+
+    http, token = login_client(app, world.delegate)
+    assert http.get("/profilo").status_code == 200
+    loads = len(person_loads)
+    for _ in range(3):
+        assert http.get("/profilo").status_code == 200
+    assert len(person_loads) == loads
+    assert http.post("/esci", data={"csrf_token": token}).status_code == 302
+    assert http.get("/profilo").status_code == 302  # to the login page: the kept copy is not trusted
+
+
+def test_a_person_already_in_the_session_is_not_overwritten_by_the_kept_copy(app, world):
+    """Within a transaction that changed the person (not committed yet), the loader gives that same
+    object, not the kept copy merged over it."""
+    from tests.world import login_client
+    from workspace.accounts.auth import load_user
+
+    http, _token = login_client(app, world.delegate)
+    with http.session_transaction() as sess:
+        cookie_id = sess["_user_id"]
+    with app.test_request_context():
+        assert load_user(cookie_id) is not None  # kept now
+        db.session.expunge_all()
+        person = db.session.get(User, world.delegate.id)
+        person.name = "Nome non ancora salvato"
+        again = load_user(cookie_id)
+        assert again is person and again.name == "Nome non ancora salvato"
+        db.session.rollback()

@@ -4,10 +4,19 @@ primary key; and where a person goes right after logging in."""
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
 
 from flask import current_app, g, url_for
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 
+from workspace.accounts import epoch
 from workspace.accounts.models import LoginSession, User
 from workspace.db import db
 from workspace.extensions import login_manager
@@ -25,6 +34,21 @@ def key_hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+@dataclass
+class _Kept:
+    template: User  # a detached copy, never attached to a session: each request merges its own
+    epoch: Any
+    at: float
+
+
+#: Live logins read from the database lately, by the digest of their cookie id, while the login epoch
+#: (workspace/accounts/epoch.py: the threat, and what is left) has not moved since: a request or a
+#: socket message then needs no query to know who is asking and that the login is still open.
+_kept: OrderedDict[str, _Kept] = OrderedDict()
+_kept_lock = threading.Lock()
+KEPT_LOGINS = 10_000
+
+
 @login_manager.user_loader
 def load_user(cookie_id: str) -> User | None:
     """The person of a session or remember-me cookie, while that login is live (not logged out,
@@ -32,14 +56,45 @@ def load_user(cookie_id: str) -> User | None:
     login_id, _dot, key = str(cookie_id).partition(".")
     if not login_id or not key:
         return None
-    user = db.session.scalar(
-        select(User).join(LoginSession, LoginSession.user_id == User.id)
-        .where(User.login_id == login_id, User.active.is_(True), LoginSession.key_hash == key_hash(key),
-               LoginSession.ended_at.is_(None))
-    )
+    digest = key_hash(str(cookie_id))
+    now = epoch.current()  # read before the query: a login ended meanwhile moves it past what is kept
+    with _kept_lock:
+        kept = _kept.get(digest)
+    user: User | None
+    if kept is not None and now is not None and kept.epoch == now and time.monotonic() - kept.at <= epoch.MAX_AGE:
+        user = _attached(kept.template)
+    else:
+        user = db.session.scalar(
+            select(User).join(LoginSession, LoginSession.user_id == User.id)
+            .where(User.login_id == login_id, User.active.is_(True), LoginSession.key_hash == key_hash(key),
+                   LoginSession.ended_at.is_(None))
+        )
+        with _kept_lock:
+            _kept.pop(digest, None)
+            if user is not None and now is not None:
+                _kept[digest] = _Kept(_detached_copy(user), now, time.monotonic())
+                while len(_kept) > KEPT_LOGINS:
+                    _kept.popitem(last=False)
     if user is not None:
         user.login_key = key
     return user
+
+
+def _detached_copy(user: User) -> User:
+    columns = {attr.key: getattr(user, attr.key) for attr in sa_inspect(User).column_attrs}
+    template = User(**columns)
+    make_transient_to_detached(template)
+    return template
+
+
+def _attached(template: User) -> User:
+    """The kept person in this request's session, without a query. One already in the session (read
+    or changed by this same transaction) is used as it is: merging the copy would overwrite it."""
+    session = db.session
+    present = session.identity_map.get(identity_key(User, template.id))
+    if present is not None:
+        return present
+    return session.merge(template, load=False)
 
 
 def forget_cached_user() -> None:

@@ -2,9 +2,10 @@
 row changed (password, login id, account switched off or pseudonymised, admin flag) or a login row
 ended or removed (logout, "esci da tutti i dispositivi", account deleted).
 
-Why: the live channel keeps the person of each connection between its messages and loads it from the
-database again only once the epoch moved since (``workspace.realtime``); before, every socket message
-loaded the person and its login (about a sixth of the server's CPU in a join storm of 300).
+Why: the user loader (``workspace/accounts/auth.py``) keeps the live logins it has read and reads
+the database again only once the epoch moved since; before, every request and every socket message
+read the person and the login (about a sixth of the server's CPU in a join storm of 300, and of a
+page request).
 
 Threat: someone whose login has ended (logged out from another device after losing a phone, an
 account switched off by the administration, a password changed after a leak) keeps a live connection
