@@ -97,6 +97,17 @@ def require(session: Session, user: User | None, action: str, tavolo_id: int) ->
     return role
 
 
+def require_row(session: Session, user: User | None, action: str, tavolo_id: int) -> tuple[str, TavoloRole | None]:
+    """``require``, and the person's role row with its organisation (None for an administrator
+    without a role there), from the same query: the tavolo pages show it."""
+    row = tavolo_role(session, user, tavolo_id, with_organisation=True)
+    role = effective(user, row.role if row is not None else None)
+    if role not in RULES[action]:
+        raise refusal(action)
+    assert role is not None
+    return role, row
+
+
 def refusal(action: str) -> Problem:
     """The 403 Problem of someone whose role does not allow ``action``."""
     return forbidden(_messages()[action])

@@ -13,7 +13,7 @@ from __future__ import annotations
 from functools import wraps
 
 import segno
-from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from markupsafe import Markup
 from sqlalchemy import select
@@ -53,7 +53,7 @@ def tavolo_view(action: str):
         @login_required
         def wrapper(tavolo_id: int, **kwargs):
             tavolo = service.get_tavolo(db.session, tavolo_id)
-            role = permissions.require(db.session, current_user, action, tavolo.id)
+            role, g.tavolo_role_row = permissions.require_row(db.session, current_user, action, tavolo.id)
             return view(tavolo=tavolo, role=role, **kwargs)
 
         return wrapper
@@ -183,7 +183,9 @@ def _live_messages() -> dict[str, object]:
 
 
 def _live_context(tavolo: Tavolo, role: str) -> dict:
-    tr = permissions.tavolo_role(db.session, current_user, tavolo.id, with_organisation=True)
+    # The row tavolo_view read (with the organisation) when it checked the role: not read twice.
+    tr = g.tavolo_role_row if "tavolo_role_row" in g else \
+        permissions.tavolo_role(db.session, current_user, tavolo.id, with_organisation=True)
     speaking_for = tr.organisation if tr and tr.organisation else (
         current_user.organisations[0] if current_user.organisations else None)
     return {
