@@ -42,13 +42,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     from workspace.db import db
     from workspace.extensions import LivePacket, babel, csrf, login_manager, socketio
     from workspace.i18n import install_jinja, select_locale
-    from workspace.web import install_url_cache
 
     db.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
     install_jinja(app)
-    install_url_cache(app)
     login_manager.init_app(app)
     # Same-origin only (the Engine.IO default): the browser's Origin must match the Host header.
     # gevent in the served process (monkey-patched), threading elsewhere (tests, scripts): see serving.py.

@@ -147,39 +147,3 @@ def safe_next(target: str | None, fallback: str) -> str:
         return fallback
     return target
 
-
-#: Addresses the templates built, kept per application (a page builds about fifty, most of them the
-#: same on every page: navigation, assets). Bounded: ids in the values make many distinct ones.
-URLS_KEPT = 4096
-
-
-def install_url_cache(app) -> None:
-    """The templates' ``url_for`` gives the address built earlier for the same endpoint and values
-    (relative addresses depend on nothing else here: no URL defaults, no host matching); anything
-    else (``_external``, ``_anchor``... or values that cannot be a key) is built as before."""
-    import threading
-    from collections import OrderedDict
-
-    built: OrderedDict[tuple, str] = OrderedDict()
-    lock = threading.Lock()
-    plain = app.jinja_env.globals["url_for"]
-
-    def url_for(endpoint: str, **values: Any) -> str:
-        if any(name.startswith("_") for name in values):
-            return plain(endpoint, **values)
-        try:
-            key = (endpoint, request.blueprint if endpoint.startswith(".") else None, request.script_root,
-                   frozenset((name, type(value), value) for name, value in values.items()))
-            hash(key)
-        except (TypeError, RuntimeError):  # a list among the values; no request
-            return plain(endpoint, **values)
-        address = built.get(key)
-        if address is None:
-            address = plain(endpoint, **values)
-            with lock:
-                built[key] = address
-                if len(built) > URLS_KEPT:
-                    built.popitem(last=False)
-        return address
-
-    app.jinja_env.globals["url_for"] = url_for

@@ -27,13 +27,15 @@ from flask import current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from workspace.accounts.models import LoginSession, User
+
 log = logging.getLogger(__name__)
 
-#: A connection's copy of its person is loaded again after this many seconds whatever the epoch says.
+#: A kept login is read again after this many seconds whatever the epoch says.
 MAX_AGE = 30.0
 _EXT = "tavoli_login_epoch"
 _CHANGED = "tavoli_logins_changed"
-_TABLES = frozenset({"user_account", "login_session"})
+_TABLES = frozenset({User.__tablename__, LoginSession.__tablename__})
 
 _lock = threading.Lock()
 _local = 0
@@ -65,13 +67,13 @@ def current(app=None) -> tuple[int, bytes | None] | None:
         return None
 
 
-def bump(app=None) -> None:
+def bump() -> None:
     global _local
     with _lock:
         _local += 1
-    if app is None and not has_app_context():
+    if not has_app_context():
         return
-    client, key = (app or current_app).extensions.get(_EXT, (None, ""))
+    client, key = current_app.extensions.get(_EXT, (None, ""))
     if client is not None:
         try:
             client.incr(key)
@@ -79,15 +81,10 @@ def bump(app=None) -> None:
             log.warning("login epoch not written to Redis", exc_info=True)
 
 
-def _is_login_row(obj: Any) -> bool:
-    table = getattr(obj, "__tablename__", None)
-    return table in _TABLES
-
-
 @event.listens_for(Session, "before_flush")
 def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
     # New rows end nothing (a new login, a new person); changed or deleted ones may.
-    if any(_is_login_row(obj) for obj in (*session.dirty, *session.deleted)):
+    if any(isinstance(obj, (User, LoginSession)) for obj in (*session.dirty, *session.deleted)):
         session.info[_CHANGED] = True
 
 

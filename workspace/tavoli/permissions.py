@@ -68,10 +68,7 @@ def require_at(session: Session, user: User, action: str, tavolo_id: int) -> str
     ).first()
     if row is None:
         raise not_found(_("Tavolo inesistente."))
-    role = effective(user, row.role)
-    if role not in RULES[action]:
-        raise refusal(action)
-    return role
+    return allowed(effective(user, row.role), action)
 
 
 def can(session: Session, user: User | None, action: str, tavolo_id: int) -> bool:
@@ -91,21 +88,21 @@ def require_manage(user: User | None) -> None:
 
 def require(session: Session, user: User | None, action: str, tavolo_id: int) -> str:
     """The user's role, or a 403 Problem naming what is missing."""
-    role = role_name(session, user, tavolo_id)
-    if role not in RULES[action]:
-        raise refusal(action)
-    return role
+    return allowed(role_name(session, user, tavolo_id), action)
 
 
 def require_row(session: Session, user: User | None, action: str, tavolo_id: int) -> tuple[str, TavoloRole | None]:
     """``require``, and the person's role row with its organisation (None for an administrator
     without a role there), from the same query: the tavolo pages show it."""
     row = tavolo_role(session, user, tavolo_id, with_organisation=True)
-    role = effective(user, row.role if row is not None else None)
-    if role not in RULES[action]:
+    return allowed(effective(user, row.role if row is not None else None), action), row
+
+
+def allowed(role: str | None, action: str) -> str:
+    """``role`` if it allows ``action``, else the 403 Problem naming what is missing."""
+    if role is None or role not in RULES[action]:
         raise refusal(action)
-    assert role is not None
-    return role, row
+    return role
 
 
 def refusal(action: str) -> Problem:

@@ -183,9 +183,7 @@ def _live_messages() -> dict[str, object]:
 
 
 def _live_context(tavolo: Tavolo, role: str) -> dict:
-    # The row tavolo_view read (with the organisation) when it checked the role: not read twice.
-    tr = g.tavolo_role_row if "tavolo_role_row" in g else \
-        permissions.tavolo_role(db.session, current_user, tavolo.id, with_organisation=True)
+    tr = g.tavolo_role_row  # read by tavolo_view (with the organisation) when it checked the role
     speaking_for = tr.organisation if tr and tr.organisation else (
         current_user.organisations[0] if current_user.organisations else None)
     return {
