@@ -32,7 +32,7 @@ from typing import Any
 
 from flask import copy_current_request_context, current_app, request
 from flask_login import current_user
-from flask_socketio import ConnectionRefusedError, disconnect, join_room, leave_room
+from flask_socketio import ConnectionRefusedError, disconnect, leave_room
 from flask_wtf.csrf import ValidationError, validate_csrf
 from jsonschema import Draft202012Validator
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -57,6 +57,9 @@ ID = {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}
 
 #: ``guard(session, user, tavolo_id)`` raises a Problem unless the person may see the tavolo.
 Guard = Callable[[Any, Any, int], None]
+#: ``guard_together(session, [(user, tavolo_id), ...])``: the guard's verdict on many joins at once,
+#: None (may enter) or the Problem refusing each.
+GuardTogether = Callable[[Any, list[tuple[Any, int]]], list[Problem | None]]
 #: ``require(session, user, action, tavolo_id)`` raises a Problem unless the person may do the tavolo
 #: ``action`` (view / contribute / facilitate: workspace/policy.py TAVOLO_ROLES).
 Require = Callable[[Any, Any, str, int], Any]
@@ -73,6 +76,7 @@ class _State:
     guard: Guard
     server: Any
     require: Require | None = None
+    guard_together: GuardTogether | None = None
     handlers: dict[str, Callable] = field(default_factory=dict)
     rooms_by_sid: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
     sid_user: dict[str, int] = field(default_factory=dict)
@@ -260,9 +264,10 @@ def content_snapshot(session, tavolo_id: int) -> dict[str, Any]:
     return signals.collect(signals.tavolo_snapshot, session, tavolo_id=tavolo_id)
 
 
-def fresh_snapshot(session, tavolo_id: int) -> dict[str, Any]:
-    """The parts rebuilt for every join (seduta, presences, quorum): cheap, and changed by joins."""
-    return signals.collect(signals.tavolo_snapshot_fresh, session, tavolo_id=tavolo_id)
+def fresh_snapshot(session, tavolo_id: int, register: bool = True) -> dict[str, Any]:
+    """The parts rebuilt for every join (seduta, quorum and, with ``register``, the presences): cheap,
+    and changed by joins."""
+    return signals.collect(signals.tavolo_snapshot_fresh, session, tavolo_id=tavolo_id, register=register)
 
 
 #: A snapshot is shared by every client joining at the same seq for at most this many seconds (parts
@@ -282,11 +287,11 @@ _snapshots: OrderedDict[tuple[Any, ...], _Built] = OrderedDict()
 _snapshots_lock = threading.Lock()
 
 
-def shared_snapshot(session, tavolo_id: int, seq: int) -> Encoded:
+def shared_snapshot(session, tavolo_id: int, seq: int, register: bool = True) -> Encoded:
     """The snapshot at ``seq``, as JSON text (its content parts as built at the latest content event,
     see ``catch_up_snapshot`` for the cheaper form a join gets)."""
     content = record.content_seq(session, tavolo_id, seq)
-    return _with_fresh(session, tavolo_id, seq, _content_part(session, tavolo_id, content))
+    return _with_fresh(session, tavolo_id, seq, _content_part(session, tavolo_id, content), register)
 
 
 #: A join may get the content parts as they were built a little earlier (at most ``SNAPSHOT_TTL``
@@ -297,7 +302,7 @@ CATCH_UP_LIMIT = 100
 _latest_content: dict[tuple[Any, ...], tuple[int, str | None]] = {}
 
 
-def catch_up_snapshot(session, tavolo_id: int, seq: int) -> tuple[Encoded, Encoded]:
+def catch_up_snapshot(session, tavolo_id: int, seq: int, register: bool = True) -> tuple[Encoded, Encoded]:
     """What a client joining at ``seq`` starts from: a snapshot whose content parts may stand at an
     earlier event, and the contributions (``CONTENT_ONLY_KINDS``) committed since, which applied in
     order give the state at ``seq``. The fresh parts (seduta, presences, quorum) are at ``seq``:
@@ -313,8 +318,8 @@ def catch_up_snapshot(session, tavolo_id: int, seq: int) -> tuple[Encoded, Encod
             if content is not None else None
         if found is not None and found[0] == base_stamp:
             assert content is not None
-            return _with_fresh(session, tavolo_id, seq, content), _encoded(found[1])
-    return shared_snapshot(session, tavolo_id, seq), Encoded("[]")
+            return _with_fresh(session, tavolo_id, seq, content, register), _encoded(found[1])
+    return shared_snapshot(session, tavolo_id, seq, register), Encoded("[]")
 
 
 def _content_part(session, tavolo_id: int, content: int) -> Encoded:
@@ -327,9 +332,10 @@ def _content_part(session, tavolo_id: int, content: int) -> Encoded:
     return part
 
 
-def _with_fresh(session, tavolo_id: int, seq: int, content: Encoded) -> Encoded:
+def _with_fresh(session, tavolo_id: int, seq: int, content: Encoded, register: bool) -> Encoded:
     fresh_at = record.latest_except(session, tavolo_id, seq, CONTENT_ONLY_KINDS)
-    fresh = shared(session, tavolo_id, fresh_at, ("fresh",), lambda: _encoded(fresh_snapshot(session, tavolo_id)))
+    fresh = shared(session, tavolo_id, fresh_at, ("fresh", register),
+                   lambda: _encoded(fresh_snapshot(session, tavolo_id, register)))
     # Both parts are kept as JSON text, not as dicts: thousands of small objects per cached
     # snapshot kept the garbage collector busy (full passes of ~100 ms in join storms); text is
     # not scanned, and the two JSON objects (no key in common) join into one without decoding.
@@ -604,11 +610,11 @@ def handlers(app) -> dict[str, Callable]:
     return dict(_state(app).handlers)
 
 
-def init_app(app, guard: Guard, require: Require | None = None) -> None:
+def init_app(app, guard: Guard, require: Require | None = None, guard_together: GuardTogether | None = None) -> None:
     """Set up the live channel of ``app``; ``guard`` says who may see a tavolo. Called after
     ``socketio.init_app(app)``: the server that made is the one the app's pushes go out through."""
     url = app.config.get("REDIS_URL")
-    app.extensions[_EXT] = _State(guard=guard, server=socketio.server, require=require,
+    app.extensions[_EXT] = _State(guard=guard, server=socketio.server, require=require, guard_together=guard_together,
                                   registry=connections.Registry(url) if url else None)
     if url:
         import redis
@@ -739,19 +745,20 @@ def _left(tavolo_id: int, user: Any = None) -> None:
 
 
 JOIN_SCHEMA = validator({"tavolo_id": ID, "last_seq": {"type": "integer", "minimum": 0},
-                         "mode": {"enum": ["presenza", "remoto"]}, "presence": {"type": "boolean"}},
+                         "mode": {"enum": ["presenza", "remoto"]}, "presence": {"type": "boolean"},
+                         "register": {"type": "boolean"}},
                         ["tavolo_id"])
 
 
-def _sync_reply(session, tavolo_id: int, last_seq: int | None) -> dict[str, Any]:
+def _sync_reply(session, tavolo_id: int, last_seq: int | None, register: bool = False) -> dict[str, Any]:
     if last_seq is not None:
         rep = record.replay(session, tavolo_id, last_seq)
         if not rep.too_far_behind:
             return {"ok": True, "mode": "replay", "events": rep.events, "last_seq": rep.last_seq}
     current, at = record.head(session, tavolo_id)
     # Encoded once per seq for every client joining at that point (LivePacket splices it in).
-    encoded, events = shared(session, tavolo_id, current, ("encoded",),
-                             lambda: catch_up_snapshot(session, tavolo_id, current), stamp=at)
+    encoded, events = shared(session, tavolo_id, current, ("encoded", register),
+                             lambda: catch_up_snapshot(session, tavolo_id, current, register), stamp=at)
     return {"ok": True, "mode": "snapshot", "snapshot": encoded, "events": events, "last_seq": current}
 
 
@@ -762,57 +769,48 @@ def _join(data=None):
     if not _authenticated():
         return _unauthorized()
     session = db.session
-    state = _state()
-    tavolo_id = data["tavolo_id"]
+    me = _Arrival(current_user._get_current_object(), data["tavolo_id"], data.get("mode", "remoto"),
+                  sid=request.sid, presence=data.get("presence", True), last_seq=data.get("last_seq"),
+                  register=data.get("register", False))
     try:
-        # Three short transactions: reading (who, may they), writing only when there is presence to
-        # record (the receivers decide, and take the write lock only then), reading the reply. A join
-        # never holds SQLite's write lock while it reads the record or builds a snapshot.
-        with reading():
-            user = current_user._get_current_object()
-            state.guard(session, user, tavolo_id)
-            session.commit()
-        join_room(record.room(tavolo_id))
-        with state.lock:
-            state.rooms_by_sid[request.sid].add(tavolo_id)
-            state.sid_user[request.sid] = user.id
-        if state.registry is not None:
-            _start_heartbeat(state)
-            state.registry.add(tavolo_id, user.id, request.sid)
-        if data.get("presence", True):
-            _arrive(session, user, tavolo_id, data.get("mode", "remoto"))
-        # Read after joining the room: an event committed meanwhile is either in this reply or
-        # delivered to the room; the client drops events with seq <= the reply's last_seq.
-        with reading():
-            reply = _sync_reply(session, tavolo_id, data.get("last_seq"))
-            session.commit()
-        return reply
-    except Problem as problem:
-        session.rollback()
-        return problem.as_ack()
+        _arrive(session, me)
     except Exception:  # noqa: BLE001
         session.rollback()
         log.exception("join failed")
         return error("internal", _("Errore interno: riprova fra poco."))
+    if isinstance(me.error, Problem):
+        return me.error.as_ack()
+    if me.error is not None or me.reply is None:
+        return error("internal", _("Errore interno: riprova fra poco."))
+    return me.reply
 
 
-# --- presence of a join: group commit ------------------------------------------------------------
+# --- joins together: group commit -----------------------------------------------------------------
 
-#: Presences recorded in one transaction at most. A join storm records its presences in a few
-#: transactions, not one per join: joins wait for one batch (not for every join queued before them on
-#: the write lock), and a writer sending meanwhile waits for one batch at most.
+#: Joins handled together at most. A join storm (a seduta starts, a server restarts: hundreds of
+#: clients at once) is served in a few batches, not join by join: one read transaction says who may
+#: enter, one write transaction records the presences, one read builds the replies — instead of three
+#: transactions and a dozen queries per join. Between the steps the batch lets other work in (a
+#: facilitator writing meanwhile waits for one step, not for the whole storm).
 PRESENCE_BATCH = 100
 _ARRIVALS = "tavoli_live_arrivals"
 
 
 @dataclass(eq=False)
 class _Arrival:
+    """One join waiting for its batch. ``sid`` None: a presence only (no room, no reply)."""
+
     user: Any
     tavolo_id: int
-    mode: str
+    mode: str = "remoto"
+    sid: str | None = None
+    presence: bool = True
+    last_seq: int | None = None
+    register: bool = False
     ready: threading.Event = field(default_factory=threading.Event)
     done: bool = False
     error: BaseException | None = None
+    reply: dict[str, Any] | None = None
 
 
 @dataclass
@@ -822,23 +820,20 @@ class _Arrivals:
     leading: bool = False
 
 
-def _arrive(session, user: Any, tavolo_id: int, mode: str) -> None:
-    """Record the presence of ``user`` joining ``tavolo_id`` (``signals.tavolo_joined``) together with
-    whoever else is joining right now: the first arrival leads and writes the batch waiting in one
-    transaction, the others wait for it. Raises what the receivers refused this person with."""
+def _arrive(session, me: _Arrival) -> None:
+    """Join ``me`` together with whoever else is joining right now: the first arrival leads and
+    handles the batch waiting (``_join_together``), the others wait for it. Each arrival's outcome is
+    in its ``error`` and ``reply``."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     arrivals: _Arrivals = app.extensions.setdefault(_ARRIVALS, _Arrivals())
-    me = _Arrival(user, tavolo_id, mode)
     with arrivals.lock:
         arrivals.queue.append(me)
         lead = not arrivals.leading
         arrivals.leading = True
     if not lead:
-        me.ready.wait()  # woken with the batch written, or to lead the next one
+        me.ready.wait()  # woken with the batch done, or to lead the next one
     if not me.done:
         _lead_arrivals(session, arrivals)
-    if me.error is not None:
-        raise me.error
 
 
 def _lead_arrivals(session, arrivals: _Arrivals) -> None:
@@ -848,11 +843,13 @@ def _lead_arrivals(session, arrivals: _Arrivals) -> None:
     with arrivals.lock:
         batch = [arrivals.queue.popleft() for _ in range(min(PRESENCE_BATCH, len(arrivals.queue)))]
     try:
-        _write_arrivals(session, batch)
-    except BaseException as exc:  # never leave a joiner waiting forever
+        _join_together(session, batch)
+    except Exception as exc:  # noqa: BLE001 — each joiner answers "internal"; logged once here
+        session.rollback()
+        log.exception("a batch of %d joins failed", len(batch))
         for arrival in batch:
-            arrival.error = arrival.error or exc
-        raise
+            if arrival.reply is None:
+                arrival.error = arrival.error or exc
     finally:
         for arrival in batch:
             arrival.done = True
@@ -864,15 +861,71 @@ def _lead_arrivals(session, arrivals: _Arrivals) -> None:
                 arrivals.leading = False
 
 
+def _join_together(session, batch: list[_Arrival]) -> None:
+    """Who may enter (the guard), the rooms, the presences and the replies of a batch of joins."""
+    state = _state()
+    with reading():
+        _admit(session, state, batch)
+        session.commit()
+    admitted = [a for a in batch if a.error is None]
+    for arrival in admitted:
+        if arrival.sid is not None:
+            _enter(state, arrival)
+    arriving = [a for a in admitted if a.presence]
+    if arriving:
+        socketio.sleep(0)
+        _write_arrivals(session, arriving)
+    answering = [a for a in admitted if a.sid is not None and a.error is None]
+    if not answering:
+        return
+    socketio.sleep(0)
+    # Read after entering the rooms: an event committed meanwhile is either in this reply or
+    # delivered to the room; the client drops events with seq <= the reply's last_seq.
+    with reading():
+        replies: dict[tuple[int, int | None, bool], dict[str, Any]] = {}
+        for arrival in answering:
+            key = (arrival.tavolo_id, arrival.last_seq, arrival.register)
+            if key not in replies:
+                replies[key] = _sync_reply(session, arrival.tavolo_id, arrival.last_seq, arrival.register)
+            arrival.reply = replies[key]
+        session.commit()
+
+
+def _admit(session, state: _State, batch: list[_Arrival]) -> None:
+    """The guard's verdict on each arrival (``guard_together`` asks for the whole batch at once)."""
+    if state.guard_together is not None:
+        verdicts = state.guard_together(session, [(a.user, a.tavolo_id) for a in batch])
+        for arrival, problem in zip(batch, verdicts, strict=True):
+            arrival.error = problem
+        return
+    for arrival in batch:
+        try:
+            state.guard(session, arrival.user, arrival.tavolo_id)
+        except Problem as problem:
+            arrival.error = problem
+
+
+def _enter(state: _State, arrival: _Arrival) -> None:
+    """The connection enters the tavolo's room: from now on it receives its events."""
+    assert arrival.sid is not None
+    state.server.enter_room(arrival.sid, record.room(arrival.tavolo_id), namespace=NAMESPACE)
+    with state.lock:
+        state.rooms_by_sid[arrival.sid].add(arrival.tavolo_id)
+        state.sid_user[arrival.sid] = arrival.user.id
+    if state.registry is not None:
+        _start_heartbeat(state)
+        state.registry.add(arrival.tavolo_id, arrival.user.id, arrival.sid)
+
+
 def _write_arrivals(session, batch: list[_Arrival]) -> None:
-    """One transaction for the batch (``signals.tavolo_joined_together``: a refusal is that arrival's
-    error, the others are recorded); if that transaction fails, each on its own."""
+    """One transaction for the batch's presences (``signals.tavolo_joined_together``: a refusal is
+    that arrival's error, the others are recorded); if that transaction fails, each on its own."""
     if len(batch) == 1:
         arrival = batch[0]
         try:
             signals.tavolo_joined.send(session, user=arrival.user, tavolo_id=arrival.tavolo_id, mode=arrival.mode)
             session.commit()
-        except Exception as exc:  # noqa: BLE001 — raised again in the joiner's own handler
+        except Exception as exc:  # noqa: BLE001 — the joiner's own outcome
             session.rollback()
             arrival.error = exc
         return

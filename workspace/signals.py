@@ -28,8 +28,9 @@ seduta_closed = _signals.signal("seduta-closed")
 #: ``realtime.shared_snapshot``); parts that change with every join go to ``tavolo_snapshot_fresh``.
 tavolo_snapshot = _signals.signal("tavolo-snapshot")
 
-#: Collect: the parts of a tavolo's live snapshot rebuilt for every join (the seduta, its presences and
-#: quorum: each join in a live seduta changes them). kwargs: ``tavolo_id``. Each receiver returns a dict.
+#: Collect: the parts of a tavolo's live snapshot rebuilt for every join (the seduta, its quorum and,
+#: with ``register``, its presences: each join in a live seduta changes them). kwargs: ``tavolo_id``,
+#: ``register`` (the client shows the attendance register). Each receiver returns a dict.
 tavolo_snapshot_fresh = _signals.signal("tavolo-snapshot-fresh")
 
 #: A live client joined a tavolo's room and asked to be present. kwargs: ``user``, ``tavolo_id``, ``mode``.

@@ -214,9 +214,10 @@
     var people = root.querySelector('[data-people]');
     var quorum = root.querySelector('[data-quorum]');
     if (seduta) {
-      var n = Object.keys(state.presences).length;
-      people.textContent = live.t('people_present', { n: n });
       var q = state.quorum;
+      // The count comes with the quorum: the big screen does not ask for the register.
+      var n = q ? q.people_present : Object.keys(state.presences).length;
+      people.textContent = live.t('people_present', { n: n });
       quorum.textContent = q ? (q.reached ? live.t('quorum_reached') : live.t('quorum_missing')) + ' · ' +
         live.t('quorum_short', { present: q.organisations_present, total: q.organisations_total }) : '';
       quorum.className = 'bs-quorum' + (q && q.reached ? ' bs-ok' : '');

@@ -15,6 +15,7 @@
 
   var live = window.TavoliLive.start(root, {
     mode: 'presenza',
+    register: true,  // the console shows who is present: the join brings the register
     onChange: render,
     onTick: tick,
     announce: ['bisogno.created', 'annotation.created', 'seduta.started', 'seduta.closed', 'role.set',

@@ -3,8 +3,8 @@
 
    Protocol (docs/live-protocol.md, workspace/realtime.py):
    - connect to the namespace /live with the login cookie and auth {csrf_token};
-   - `join` {tavolo_id, last_seq?, mode?|presence:false} answers a replay of the missed events or a
-     snapshot; the state and its last_seq are kept in sessionStorage, so a reload replays only
+   - `join` {tavolo_id, last_seq?, mode?|presence:false, register?} answers a replay of the missed
+     events or a snapshot (with the people present only when `register` is asked); the state and its last_seq are kept in sessionStorage, so a reload replays only
      what changed;
    - pushed `event` messages are applied in seq order: seq <= last_seq is ignored, a gap asks for
      `resync`, events arriving before the join's answer wait in a buffer;
@@ -189,6 +189,9 @@
     this.csrf = root.getAttribute('data-csrf') || '';
     this.messages = parseJSON(root.getAttribute('data-i18n'), {}) || {};
     this.presence = root.getAttribute('data-presence') !== 'false';
+    // Only a screen that shows who is present asks for the register (the console): the others get the
+    // counts in the quorum, and a plenary's join stays small.
+    this.register = !!this.options.register;
     this.mode = this.options.mode || 'remoto';
     var serverNow = Date.parse(root.getAttribute('data-server-now') || '');
     this.clockOffset = isNaN(serverNow) ? 0 : serverNow - Date.now();
@@ -310,6 +313,7 @@
     var data = { tavolo_id: this.tavoloId };
     if (this.state && this.lastSeq != null) { data.last_seq = this.lastSeq; }
     if (this.presence) { data.mode = this.mode; } else { data.presence = false; }
+    if (this.register) { data.register = true; }
     return data;
   };
 
@@ -448,7 +452,9 @@
     var self = this;
     if (this.resyncing || this.resyncTimer || !this.socket || !this.socket.connected) { return; }
     this.resyncing = true;
-    this.socket.timeout(JOIN_TIMEOUT_MS).emit('resync', { tavolo_id: this.tavoloId, last_seq: this.lastSeq },
+    var ask = { tavolo_id: this.tavoloId, last_seq: this.lastSeq };
+    if (this.register) { ask.register = true; }
+    this.socket.timeout(JOIN_TIMEOUT_MS).emit('resync', ask,
       function (err, reply) {
         self.resyncing = false;
         if (err || !reply || reply.error) {

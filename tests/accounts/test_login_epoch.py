@@ -168,3 +168,57 @@ def test_a_person_already_in_the_session_is_not_overwritten_by_the_kept_copy(app
         again = load_user(cookie_id)
         assert again is person and again.name == "Nome non ancora salvato"
         db.session.rollback()
+
+
+def test_logins_wanted_together_are_read_in_one_query_each_with_its_own_outcome(app, world, person_loads):
+    """A join storm's handshakes: the logins not kept yet are read by one of them in one query; each
+    gets its own person, and an ended login, a wrong key or a switched-off account gets nobody."""
+    import secrets
+
+    from workspace.accounts import auth
+
+    keys = {}
+    with app.app_context():
+        for name in ("delegate", "colleague", "observer", "outsider"):
+            user = db.session.get(User, getattr(world, name).id)
+            keys[name] = (user.login_id, secrets.token_urlsafe(24))
+            db.session.add(LoginSession(user_id=user.id, key_hash=auth.key_hash(keys[name][1]),
+                                        ended_at=utcnow() if name == "observer" else None))
+        db.session.execute(update(User).where(User.id == world.outsider.id).values(active=False))
+        db.session.commit()
+    wanted = [auth._Wanted(login_id, auth.key_hash(key)) for login_id, key in keys.values()]
+    wanted.append(auth._Wanted(keys["delegate"][0], auth.key_hash("not-the-key")))
+    wanted.append(auth._Wanted(keys["colleague"][0], auth.key_hash(keys["delegate"][1])))  # someone else's key
+    with app.app_context():
+        readers = app.extensions.setdefault(auth._READERS, auth._Readers())
+        readers.queue.extend(wanted)
+        readers.leading = True
+        auth._lead_reads(readers)
+    assert len(person_loads) == 1
+    assert all(w.done and w.ready.is_set() and w.error is None for w in wanted)
+    assert not readers.queue and not readers.leading
+    got = [w.template.id if w.template is not None else None for w in wanted]
+    assert got == [world.delegate.id, world.colleague.id, None, None, None, None]
+
+
+def test_a_failed_read_reaches_every_login_waiting_for_it(app, world, monkeypatch):
+    """The database could not be read: each waiting handshake gets the failure (an error, retried by
+    the client), not "logged out"."""
+    from sqlalchemy.exc import OperationalError
+
+    from workspace.accounts import auth
+
+    wanted = [auth._Wanted("x", auth.key_hash("a")), auth._Wanted("y", auth.key_hash("b"))]
+
+    def broken(*_args, **_kwargs):
+        raise OperationalError("SELECT", {}, Exception("database is locked"))
+
+    with app.app_context():
+        readers = app.extensions.setdefault(auth._READERS, auth._Readers())
+        readers.queue.extend(wanted)
+        readers.leading = True
+        monkeypatch.setattr(db.session, "execute", broken)
+        with pytest.raises(OperationalError):
+            auth._lead_reads(readers)
+    assert all(w.done and isinstance(w.error, OperationalError) and w.template is None for w in wanted)
+    assert not readers.leading

@@ -47,7 +47,7 @@ class ClientState:
         snap = copy.deepcopy(snapshot)
         self.tavolo = snap["tavolo"]
         self.seduta = snap["seduta"]
-        self.presences = {p["user_id"]: p for p in snap["presences"]}
+        self.presences = {p["user_id"]: p for p in snap.get("presences", [])}  # the register, if asked
         self.quorum = snap["quorum"]
         self.bisogni = {b["id"]: b for b in snap["bisogni"]}
         self.annotations = {a["id"]: a for a in snap["annotations"]}

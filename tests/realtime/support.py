@@ -24,6 +24,8 @@ def op(client, name: str, tavolo_id: int, op_id: str | None = None, **fields) ->
 
 
 def join(client, tavolo_id: int, **extra) -> dict:
+    """Join as the console does (with the register, unless ``register=False``)."""
+    extra.setdefault("register", True)
     reply = call(client, "join", {"tavolo_id": tavolo_id, **extra})
     assert isinstance(reply, dict) and reply.get("ok"), reply
     return reply

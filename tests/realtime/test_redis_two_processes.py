@@ -268,13 +268,13 @@ def test_two_tabs_on_two_processes_stay_present_until_both_close(servers, world,
 
         tab_a.close()  # one tab closed, on process A: still present through B
         assert [e["kind"] for e in _drain(console, 2.0) if e["kind"].startswith("presence")] == []
-        snapshot = console.call("resync", {"tavolo_id": tavolo})["snapshot"]
+        snapshot = console.call("resync", {"tavolo_id": tavolo, "register": True})["snapshot"]
         assert [p["user_id"] for p in snapshot["presences"]] == [world.delegate.id]
 
         tab_b.close()  # the last one, on process B: the presence ends, announced to everybody
         left = [e for e in _drain(console, 3.0) if e["kind"] == "presence.left"]
         assert [e["payload"]["user_id"] for e in left] == [world.delegate.id]
-        assert console.call("resync", {"tavolo_id": tavolo})["snapshot"]["presences"] == []
+        assert console.call("resync", {"tavolo_id": tavolo, "register": True})["snapshot"]["presences"] == []
     finally:
         for client in (console, tab_a, tab_b):
             client.close()

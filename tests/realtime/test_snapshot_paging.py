@@ -129,9 +129,9 @@ def _count_builds(monkeypatch, part: str = "content_snapshot") -> list[int]:
     built: list[int] = []
     original = getattr(realtime, part)
 
-    def counting(session, tavolo_id):
+    def counting(session, tavolo_id, *args):
         built.append(tavolo_id)
-        return original(session, tavolo_id)
+        return original(session, tavolo_id, *args)
 
     monkeypatch.setattr(realtime, part, counting)
     return built

@@ -6,8 +6,8 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections import OrderedDict
-from dataclasses import dataclass
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app, g, url_for
@@ -64,20 +64,89 @@ def load_user(cookie_id: str) -> User | None:
     if kept is not None and now is not None and kept.epoch == now and time.monotonic() - kept.at <= epoch.MAX_AGE:
         user = _attached(kept.template)
     else:
-        user = db.session.scalar(
-            select(User).join(LoginSession, LoginSession.user_id == User.id)
-            .where(User.login_id == login_id, User.active.is_(True), LoginSession.key_hash == key_hash(key),
-                   LoginSession.ended_at.is_(None))
-        )
+        template = _read_together(login_id, key_hash(key))
+        user = _attached(template) if template is not None else None
         with _kept_lock:
             _kept.pop(digest, None)
-            if user is not None and now is not None:
-                _kept[digest] = _Kept(_detached_copy(user), now, time.monotonic())
+            if template is not None and now is not None:
+                _kept[digest] = _Kept(template, now, time.monotonic())
                 while len(_kept) > KEPT_LOGINS:
                     _kept.popitem(last=False)
     if user is not None:
         user.login_key = key
     return user
+
+
+@dataclass(eq=False)
+class _Wanted:
+    login_id: str
+    key_hash: str
+    ready: threading.Event = field(default_factory=threading.Event)
+    done: bool = False
+    template: User | None = None
+    error: BaseException | None = None
+
+
+@dataclass
+class _Readers:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    queue: deque[_Wanted] = field(default_factory=deque)
+    leading: bool = False
+
+
+_READERS = "tavoli_login_readers"
+#: Logins read in one query at most.
+READ_BATCH = 200
+
+
+def _read_together(login_id: str, hashed_key: str) -> User | None:
+    """The live login's person (a detached copy), read together with the other logins wanted right
+    now: a join storm (hundreds of sockets connecting at once, each a login not read yet) costs a few
+    queries, not one each. The first asking leads and reads the batch; the others wait for it."""
+    readers: _Readers = current_app.extensions.setdefault(_READERS, _Readers())
+    me = _Wanted(login_id, hashed_key)
+    with readers.lock:
+        readers.queue.append(me)
+        lead = not readers.leading
+        readers.leading = True
+    if not lead:
+        me.ready.wait()  # woken with the batch read, or to lead the next one
+    if not me.done:
+        _lead_reads(readers)
+    if me.error is not None:
+        raise me.error  # the database could not be read: the same failure for each, not "logged out"
+    return me.template
+
+
+def _lead_reads(readers: _Readers) -> None:
+    from workspace.extensions import socketio
+
+    socketio.sleep(0)  # under gevent, the connections that are ready queue up first
+    with readers.lock:
+        batch = [readers.queue.popleft() for _ in range(min(READ_BATCH, len(readers.queue)))]
+    try:
+        found = {(user.login_id, hashed): user for user, hashed in db.session.execute(
+            select(User, LoginSession.key_hash).join(LoginSession, LoginSession.user_id == User.id)
+            .where(LoginSession.key_hash.in_({w.key_hash for w in batch}), User.active.is_(True),
+                   LoginSession.ended_at.is_(None)))}
+        copies: dict[int, User] = {}
+        for wanted in batch:
+            user = found.get((wanted.login_id, wanted.key_hash))
+            if user is not None:
+                wanted.template = copies.get(user.id) or copies.setdefault(user.id, _detached_copy(user))
+    except BaseException as exc:
+        for wanted in batch:
+            wanted.error = exc
+        raise
+    finally:  # never leave a reader waiting forever
+        for wanted in batch:
+            wanted.done = True
+            wanted.ready.set()
+        with readers.lock:
+            if readers.queue:
+                readers.queue[0].ready.set()  # not done: it leads the next batch
+            else:
+                readers.leading = False
 
 
 def _detached_copy(user: User) -> User:

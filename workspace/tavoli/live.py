@@ -2,10 +2,14 @@
 the live snapshot. Bound by ``workspace.tavoli.register``."""
 from __future__ import annotations
 
+from typing import Any
+
 from flask import current_app
 
 from workspace import realtime, record
 from workspace.db import reading
+from workspace.i18n import gettext as _
+from workspace.problems import Problem, not_found
 from workspace.realtime import ID, operation
 from workspace.tavoli import permissions, service
 
@@ -22,8 +26,28 @@ def door(session, user, action: str, tavolo_id: int) -> None:
     permissions.allowed(role, action)
 
 
-def snapshot_part(session, tavolo_id: int) -> dict:
-    return service.tavolo_snapshot(session, service.get_tavolo(session, tavolo_id))
+def guard_together(session, joins: list[tuple[Any, int]]) -> list[Problem | None]:
+    """``guard`` for a batch of joins (a join storm), one query per tavolo: None for each person who
+    may join, else the Problem refusing them — the same verdicts as ``guard`` one by one."""
+    verdicts: list[Problem | None] = []
+    roles: dict[int, dict[int, str] | None] = {}
+    for tavolo_id in {t for _u, t in joins}:
+        ids = {u.id for u, t in joins if t == tavolo_id}
+        roles[tavolo_id] = permissions.roles_at(session, tavolo_id, ids)
+    for user, tavolo_id in joins:
+        held = roles[tavolo_id]
+        try:
+            if held is None:
+                raise not_found(_("Tavolo inesistente."))
+            permissions.allowed(permissions.effective(user, held.get(user.id)), "view")
+            verdicts.append(None)
+        except Problem as problem:
+            verdicts.append(problem)
+    return verdicts
+
+
+def snapshot_part(session, tavolo_id: int, register: bool = True) -> dict:
+    return service.tavolo_snapshot(session, service.get_tavolo(session, tavolo_id), register)
 
 
 def _must_write(session, user, tavolo_id: int, joining: bool) -> bool:

@@ -386,11 +386,17 @@ def present_payloads(session: Session, seduta: Seduta) -> list[dict[str, Any]]:
             for pid, sid, uid, name, org, role, mode, source, joined in rows]
 
 
-def tavolo_snapshot(session: Session, tavolo: Tavolo) -> dict[str, Any]:
+def tavolo_snapshot(session: Session, tavolo: Tavolo, register: bool = True) -> dict[str, Any]:
+    """The tavolo's part of a live snapshot. ``register``: with the people present (the console
+    shows them); without it a joining client gets the counts in ``quorum`` — a plenary's register
+    would be most of every participant's reply (250 KB at 1,000 present), for a screen that shows
+    a number."""
     seduta = live_seduta(session, tavolo.id)
-    return {
+    part: dict[str, Any] = {
         "tavolo": tavolo_payload(tavolo),
         "seduta": seduta_payload(seduta) if seduta else None,
-        "presences": present_payloads(session, seduta) if seduta else [],
         "quorum": quorum(session, seduta) if seduta else None,
     }
+    if register:
+        part["presences"] = present_payloads(session, seduta) if seduta else []
+    return part
