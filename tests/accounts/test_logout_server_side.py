@@ -3,6 +3,7 @@ cookie replayed after logout is not logged in, the person's other devices stay l
 they choose "esci da tutti i dispositivi", and the login's live connections are closed."""
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from tests.helpers import csrf_post, login, logout
@@ -91,6 +92,7 @@ def test_cookie_without_a_login_key_is_refused(app, world):
     assert client.get("/profilo").status_code == 302
 
 
+@pytest.mark.real_db  # the disconnect during logout's commit ends presences in a thread of its own
 def test_logout_disconnects_that_logins_sockets_and_they_cannot_rejoin(app, world, connect):
     from workspace.extensions import socketio
 

@@ -63,3 +63,19 @@ def test_the_page_shows_the_text_as_typed_and_tells_about_a_dropped_link(app, wo
     assert "Rapporto a<b e c>d; soglia ISEE < 10.000 €" in page
     assert "collegamento non sicuro" in page
     assert 'href="javascript' not in response.get_data(as_text=True)
+
+
+def test_a_reused_parser_carries_nothing_from_one_text_to_the_next():
+    """Parsers are kept and reused (workspace/markdown.py): a link reference defined in one person's
+    text must not resolve in the next text, and each text renders as a fresh parser renders it."""
+    import markdown as md
+
+    from workspace import markdown as tavoli_md
+
+    first = "Vedi [il sito][rif].\n\n[rif]: https://example.org/a"
+    second = "E qui [il sito][rif]: nessun riferimento in questo testo."
+    tavoli_md._markdown(first)
+    again = tavoli_md._markdown(second)
+    fresh = md.markdown(second, extensions=[*tavoli_md.EXTENSIONS, tavoli_md._HtmlAsText()], output_format="html")
+    assert "example.org" not in again and again == fresh
+    assert 'href="https://example.org/a"' in tavoli_md._markdown(first)
