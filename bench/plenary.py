@@ -13,7 +13,8 @@ sitting, product and floors interleaved:
 - ``fanout_1000``: 1,000 clients, embedded (plus server ``threads`` and ``rss_kb_per_client``);
 - ``multi_seduta``: 1,000 clients over 4 tavoli, each with a live seduta, on the scaled cluster;
 - ``join``: 300 clients connecting and joining at once a tavolo with 500 bisogni and 5,000
-  annotations while one writer sends 10 writes/s (embedded);
+  annotations while one writer sends 10 writes/s (embedded); ``join_bare_gevent``: the same storm on
+  the bare gevent server, its floor;
 - ``page``: the participants' seduta page (``/tavoli/<id>/partecipa``) of that tavolo at 20
   concurrent connections.
 
@@ -63,7 +64,7 @@ PG_ADMIN = os.environ.get("TAVOLI_BENCH_PG_ADMIN_URL", "postgresql+psycopg://pos
 REDIS_BASE = os.environ.get("TAVOLI_BENCH_REDIS_URL", "redis://127.0.0.1:6379/4")
 ORGANISATIONS = 30
 ALL = ("fanout_bare", "fanout_embedded", "fanout_bare_gevent", "fanout_scaled", "fanout_1000", "multi_seduta",
-       "join", "page")
+       "join_bare_gevent", "join", "page")
 
 
 @dataclass
@@ -799,6 +800,23 @@ def run(settings: Settings, only: tuple[str, ...]) -> dict:
         finally:
             server.stop()
 
+    def join_floor() -> dict:
+        """The same storm against the bare gevent server (an empty snapshot, no database, no presence):
+        what connecting 300 at once costs the transport alone, and the writer's ack meanwhile."""
+        server = bare_server("gevent", workdir)
+        try:
+            specs = specs_for(None, None, settings.join_clients + 1, [1])
+            workers = Workers(server.base, specs[1:], client_processes(len(specs) - 1), 0)
+            try:
+                out = asyncio.run(_join_storm(server.base, specs[0], specs[1:], settings, workers,
+                                             lambda: cpu_seconds(server.pids())))
+            finally:
+                workers.stop()
+            out.update({"bisogni": 0, "annotations": 0})
+            return out
+        finally:
+            server.stop()
+
     # Product and floors interleaved in one sitting.
     step("fanout_bare", lambda: bare("threading"))
     step("fanout_embedded", lambda: embedded(settings.clients))
@@ -806,6 +824,7 @@ def run(settings: Settings, only: tuple[str, ...]) -> dict:
     step("fanout_scaled", lambda: scaled(settings.clients, 1))
     step("fanout_1000", lambda: embedded(settings.big))
     step("multi_seduta", lambda: scaled(settings.big, settings.tavoli))
+    step("join_bare_gevent", join_floor)
     if "join" in only or "page" in only:
         step("join", join) if "join" in only else join()
     if "page" in join_state:
@@ -839,7 +858,7 @@ def markdown(results: dict, settings: Settings) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for key in ("fanout_bare", "fanout_bare_gevent", "fanout_embedded", "fanout_scaled", "fanout_1000",
-                "multi_seduta", "join", "page"):
+                "multi_seduta", "join_bare_gevent", "join", "page"):
         r = results.get(key)
         if r is None:
             continue
@@ -859,7 +878,7 @@ def markdown(results: dict, settings: Settings) -> str:
         other = []
         if "threads" in r:
             other.append(f"{f(r['threads'])} threads, {f(r.get('rss_kb_per_client'))} KB RSS/client")
-        if key == "join":
+        if key in ("join", "join_bare_gevent"):
             other.append(f"refused {r.get('refused')}, {r.get('bisogni')} bisogni / {r.get('annotations')} annotations, "
                          f"server CPU {f(r.get('server_cpu_ms_per_join'))} ms per join")
         if r.get("runs"):
@@ -871,7 +890,8 @@ def markdown(results: dict, settings: Settings) -> str:
                      f"{f(r.get('writer_ack_p99_ms'))} | {'; '.join(other)} | {verdict} |")
     lines += ["", "Fan-out p50/p99: over the rounds (one event per second), time from the writer's emit to the "
               "receipt by the last client. Join: connect + join acknowledgement per client, all at once, while "
-              "the writer sends 10 writes/s; `refused` counts failed joins and refused writes. Page: "
+              "the writer sends 10 writes/s; `refused` counts failed joins and refused writes; `join_bare_gevent` is "
+              "the same storm on the bare gevent server (the floor: no database, an empty snapshot). Page: "
               "`/tavoli/<id>/partecipa` of the full tavolo, 20 concurrent connections.", ""]
     faults = json.loads(RESULTS_JSON.read_text()).get("faults", {}) if RESULTS_JSON.exists() else {}
     if faults:

@@ -187,6 +187,10 @@ def test_bisogno_appears_live_and_spotlight_reaches_big_screen(page, open_page, 
     login(other, tavolo.delegate2)
     other.goto(f"/tavoli/{tavolo.tavolo_id}/partecipa")
     connected(other)
+    # Three present (the facilitator, two delegates; the screen is not a participant): the console
+    # counts its register, the big screen — which does not ask for the register — the quorum's number.
+    expect(facilitator.locator("[data-people-count]")).to_have_text("3")
+    expect(screen.locator("[data-people]")).to_contain_text("3 persone presenti")
     support = bisogno_card(other, title).get_by_role("button", name=re.compile("Sostieni"))
     support.click()
     expect(support).to_have_attribute("aria-pressed", "true")
