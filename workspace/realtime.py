@@ -22,7 +22,7 @@ import json
 import logging
 import threading
 import time
-from collections import OrderedDict, defaultdict, deque
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -43,6 +43,7 @@ from workspace.db import db, reading
 from workspace.extensions import Encoded, socketio
 from workspace.i18n import gettext as _
 from workspace.problems import Problem
+from workspace.together import Together
 
 NAMESPACE = "/live"
 #: How long the Redis registry of a connection's login lives (longer connections: refused at their
@@ -773,7 +774,7 @@ def _join(data=None):
                   sid=request.sid, presence=data.get("presence", True), last_seq=data.get("last_seq"),
                   register=data.get("register", False))
     try:
-        _arrive(session, me)
+        arrivals().add(me)  # handled together with whoever else is joining right now (_join_together)
     except Exception:  # noqa: BLE001
         session.rollback()
         log.exception("join failed")
@@ -798,7 +799,8 @@ _ARRIVALS = "tavoli_live_arrivals"
 
 @dataclass(eq=False)
 class _Arrival:
-    """One join waiting for its batch. ``sid`` None: a presence only (no room, no reply)."""
+    """One join waiting for its batch; its outcome is ``error`` or ``reply``. ``sid`` None: a
+    presence only (no room, no reply)."""
 
     user: Any
     tavolo_id: int
@@ -807,41 +809,18 @@ class _Arrival:
     presence: bool = True
     last_seq: int | None = None
     register: bool = False
-    ready: threading.Event = field(default_factory=threading.Event)
-    done: bool = False
     error: BaseException | None = None
     reply: dict[str, Any] | None = None
 
 
-@dataclass
-class _Arrivals:
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    queue: deque[_Arrival] = field(default_factory=deque)
-    leading: bool = False
+def arrivals(app=None) -> Together[_Arrival]:
+    """The app's joins waiting to be handled together."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    return app.extensions.setdefault(_ARRIVALS, Together(_handle_arrivals, PRESENCE_BATCH, lambda: socketio.sleep(0)))
 
 
-def _arrive(session, me: _Arrival) -> None:
-    """Join ``me`` together with whoever else is joining right now: the first arrival leads and
-    handles the batch waiting (``_join_together``), the others wait for it. Each arrival's outcome is
-    in its ``error`` and ``reply``."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    arrivals: _Arrivals = app.extensions.setdefault(_ARRIVALS, _Arrivals())
-    with arrivals.lock:
-        arrivals.queue.append(me)
-        lead = not arrivals.leading
-        arrivals.leading = True
-    if not lead:
-        me.ready.wait()  # woken with the batch done, or to lead the next one
-    if not me.done:
-        _lead_arrivals(session, arrivals)
-
-
-def _lead_arrivals(session, arrivals: _Arrivals) -> None:
-    # Under gevent, let the joins that are ready queue up first (nothing else would switch before
-    # the batch's database work on SQLite); in threading mode, a mere yield.
-    socketio.sleep(0)
-    with arrivals.lock:
-        batch = [arrivals.queue.popleft() for _ in range(min(PRESENCE_BATCH, len(arrivals.queue)))]
+def _handle_arrivals(batch: list[_Arrival]) -> None:
+    session = db.session  # the leader's
     try:
         _join_together(session, batch)
     except Exception as exc:  # noqa: BLE001 — each joiner answers "internal"; logged once here
@@ -850,15 +829,6 @@ def _lead_arrivals(session, arrivals: _Arrivals) -> None:
         for arrival in batch:
             if arrival.reply is None:
                 arrival.error = arrival.error or exc
-    finally:
-        for arrival in batch:
-            arrival.done = True
-            arrival.ready.set()
-        with arrivals.lock:
-            if arrivals.queue:
-                arrivals.queue[0].ready.set()  # not done: it leads the next batch
-            else:
-                arrivals.leading = False
 
 
 def _join_together(session, batch: list[_Arrival]) -> None:

@@ -190,12 +190,11 @@ def test_logins_wanted_together_are_read_in_one_query_each_with_its_own_outcome(
     wanted.append(auth._Wanted(keys["delegate"][0], auth.key_hash("not-the-key")))
     wanted.append(auth._Wanted(keys["colleague"][0], auth.key_hash(keys["delegate"][1])))  # someone else's key
     with app.app_context():
-        readers = app.extensions.setdefault(auth._READERS, auth._Readers())
-        readers.queue.extend(wanted)
-        readers.leading = True
-        auth._lead_reads(readers)
+        readers = auth.readers(app)
+        waiting = readers.waiting(*wanted)
+        readers.lead()
     assert len(person_loads) == 1
-    assert all(w.done and w.ready.is_set() and w.error is None for w in wanted)
+    assert all(w.done and w.ready.is_set() for w in waiting) and all(w.error is None for w in wanted)
     assert not readers.queue and not readers.leading
     got = [w.template.id if w.template is not None else None for w in wanted]
     assert got == [world.delegate.id, world.colleague.id, None, None, None, None]
@@ -214,11 +213,12 @@ def test_a_failed_read_reaches_every_login_waiting_for_it(app, world, monkeypatc
         raise OperationalError("SELECT", {}, Exception("database is locked"))
 
     with app.app_context():
-        readers = app.extensions.setdefault(auth._READERS, auth._Readers())
-        readers.queue.extend(wanted)
-        readers.leading = True
+        readers = auth.readers(app)
+        waiting = readers.waiting(*wanted)
         monkeypatch.setattr(db.session, "execute", broken)
-        with pytest.raises(OperationalError):
-            auth._lead_reads(readers)
-    assert all(w.done and isinstance(w.error, OperationalError) and w.template is None for w in wanted)
-    assert not readers.leading
+        readers.lead()
+        assert all(w.done for w in waiting)
+        assert all(isinstance(w.error, OperationalError) and w.template is None for w in wanted)
+        assert not readers.leading
+        with pytest.raises(OperationalError):  # what a handshake waiting for that read sees
+            auth._read_together("z", auth.key_hash("c"))

@@ -44,12 +44,11 @@ def test_a_batch_of_joins_admits_enters_records_and_answers_each_as_alone(app, w
                  realtime._Arrival(people.outsider, world.tavolo.id, "remoto", sid=_sid(clients["outsider"])),
                  realtime._Arrival(people.delegate2, world.tavolo.id, sid=_sid(clients["delegate2"]),
                                    presence=False, last_seq=base, register=True)]
-        arrivals = app.extensions.setdefault(realtime._ARRIVALS, realtime._Arrivals())
-        arrivals.queue.extend(batch)
-        arrivals.leading = True
-        realtime._lead_arrivals(session, arrivals)
+        arrivals = realtime.arrivals(app)
+        waiting = arrivals.waiting(*batch)
+        arrivals.lead()
     delegate, colleague, outsider, late = batch
-    assert all(a.done and a.ready.is_set() for a in batch) and not arrivals.leading and not arrivals.queue
+    assert all(w.done and w.ready.is_set() for w in waiting) and not arrivals.leading and not arrivals.queue
     assert isinstance(outsider.error, Problem) and outsider.error.status == 403 and outsider.reply is None
     assert delegate.error is None and colleague.error is None and late.error is None
     # Presences: one message for the batch, in order, before the replies were read.

@@ -194,14 +194,13 @@ def test_joins_queued_behind_a_leader_are_written_by_it(app, world):
     _start(app, world)
     with app.test_request_context(), db_session(app) as session:
         people = attached(world, session)
-        arrivals = app.extensions.setdefault(realtime._ARRIVALS, realtime._Arrivals())
+        arrivals = realtime.arrivals(app)
         queued = realtime._Arrival(people.delegate, world.tavolo.id, "remoto")
-        arrivals.queue.append(queued)
-        arrivals.leading = True  # a leader is on its way: this arrival waits for it
         leader = realtime._Arrival(people.colleague, world.tavolo.id, "remoto")
-        arrivals.queue.appendleft(leader)
-        realtime._lead_arrivals(session, arrivals)
-    assert queued.done and queued.ready.is_set() and queued.error is None and leader.done
+        # A leader is on its way: the queued arrival waits for it.
+        waiting = arrivals.waiting(leader, queued)
+        arrivals.lead()
+    assert all(w.done and w.ready.is_set() for w in waiting) and queued.error is None and leader.error is None
     assert not arrivals.queue and not arrivals.leading
     assert _presences(app, world.delegate.id) == [("remoto", "auto", False)]
     assert _presences(app, world.colleague.id) == [("remoto", "auto", False)]

@@ -6,8 +6,8 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections import OrderedDict, deque
-from dataclasses import dataclass, field
+from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, g, url_for
@@ -21,6 +21,7 @@ from workspace.accounts.models import LoginSession, User
 from workspace.db import db
 from workspace.extensions import login_manager
 from workspace.i18n import lazy_gettext as _l
+from workspace.together import Together
 
 login_manager.login_view = "accounts.login"
 login_manager.login_message = _l("Per continuare occorre accedere.")
@@ -79,19 +80,12 @@ def load_user(cookie_id: str) -> User | None:
 
 @dataclass(eq=False)
 class _Wanted:
+    """A login to read; its outcome is ``template`` (None: no live login) or ``error``."""
+
     login_id: str
     key_hash: str
-    ready: threading.Event = field(default_factory=threading.Event)
-    done: bool = False
     template: User | None = None
     error: BaseException | None = None
-
-
-@dataclass
-class _Readers:
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    queue: deque[_Wanted] = field(default_factory=deque)
-    leading: bool = False
 
 
 _READERS = "tavoli_login_readers"
@@ -99,54 +93,40 @@ _READERS = "tavoli_login_readers"
 READ_BATCH = 200
 
 
+def readers(app=None) -> Together[_Wanted]:
+    """The app's logins waiting to be read together."""
+    from workspace.extensions import socketio
+
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    return app.extensions.setdefault(_READERS, Together(_read_logins, READ_BATCH, lambda: socketio.sleep(0)))
+
+
 def _read_together(login_id: str, hashed_key: str) -> User | None:
     """The live login's person (a detached copy), read together with the other logins wanted right
     now: a join storm (hundreds of sockets connecting at once, each a login not read yet) costs a few
-    queries, not one each. The first asking leads and reads the batch; the others wait for it."""
-    readers: _Readers = current_app.extensions.setdefault(_READERS, _Readers())
+    queries, not one each."""
     me = _Wanted(login_id, hashed_key)
-    with readers.lock:
-        readers.queue.append(me)
-        lead = not readers.leading
-        readers.leading = True
-    if not lead:
-        me.ready.wait()  # woken with the batch read, or to lead the next one
-    if not me.done:
-        _lead_reads(readers)
+    readers().add(me)
     if me.error is not None:
         raise me.error  # the database could not be read: the same failure for each, not "logged out"
     return me.template
 
 
-def _lead_reads(readers: _Readers) -> None:
-    from workspace.extensions import socketio
-
-    socketio.sleep(0)  # under gevent, the connections that are ready queue up first
-    with readers.lock:
-        batch = [readers.queue.popleft() for _ in range(min(READ_BATCH, len(readers.queue)))]
+def _read_logins(batch: list[_Wanted]) -> None:
     try:
         found = {(user.login_id, hashed): user for user, hashed in db.session.execute(
             select(User, LoginSession.key_hash).join(LoginSession, LoginSession.user_id == User.id)
             .where(LoginSession.key_hash.in_({w.key_hash for w in batch}), User.active.is_(True),
                    LoginSession.ended_at.is_(None)))}
-        copies: dict[int, User] = {}
-        for wanted in batch:
-            user = found.get((wanted.login_id, wanted.key_hash))
-            if user is not None:
-                wanted.template = copies.get(user.id) or copies.setdefault(user.id, _detached_copy(user))
-    except BaseException as exc:
+    except Exception as exc:
         for wanted in batch:
             wanted.error = exc
-        raise
-    finally:  # never leave a reader waiting forever
-        for wanted in batch:
-            wanted.done = True
-            wanted.ready.set()
-        with readers.lock:
-            if readers.queue:
-                readers.queue[0].ready.set()  # not done: it leads the next batch
-            else:
-                readers.leading = False
+        return
+    copies: dict[int, User] = {}
+    for wanted in batch:
+        user = found.get((wanted.login_id, wanted.key_hash))
+        if user is not None:
+            wanted.template = copies.get(user.id) or copies.setdefault(user.id, _detached_copy(user))
 
 
 def _detached_copy(user: User) -> User:
