@@ -75,9 +75,9 @@ class _State:
     (a push still waiting when its app goes away must not reach another app's rooms)."""
 
     guard: Guard
+    guard_together: GuardTogether
     server: Any
     require: Require | None = None
-    guard_together: GuardTogether | None = None
     handlers: dict[str, Callable] = field(default_factory=dict)
     rooms_by_sid: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
     sid_user: dict[str, int] = field(default_factory=dict)
@@ -611,11 +611,12 @@ def handlers(app) -> dict[str, Callable]:
     return dict(_state(app).handlers)
 
 
-def init_app(app, guard: Guard, require: Require | None = None, guard_together: GuardTogether | None = None) -> None:
-    """Set up the live channel of ``app``; ``guard`` says who may see a tavolo. Called after
+def init_app(app, guard: Guard, guard_together: GuardTogether, require: Require | None = None) -> None:
+    """Set up the live channel of ``app``; ``guard`` says who may see a tavolo (an operation asks it),
+    ``guard_together`` the same for a batch of joins. Called after
     ``socketio.init_app(app)``: the server that made is the one the app's pushes go out through."""
     url = app.config.get("REDIS_URL")
-    app.extensions[_EXT] = _State(guard=guard, server=socketio.server, require=require, guard_together=guard_together,
+    app.extensions[_EXT] = _State(guard=guard, guard_together=guard_together, server=socketio.server, require=require,
                                   registry=connections.Registry(url) if url else None)
     if url:
         import redis
@@ -862,17 +863,10 @@ def _join_together(session, batch: list[_Arrival]) -> None:
 
 
 def _admit(session, state: _State, batch: list[_Arrival]) -> None:
-    """The guard's verdict on each arrival (``guard_together`` asks for the whole batch at once)."""
-    if state.guard_together is not None:
-        verdicts = state.guard_together(session, [(a.user, a.tavolo_id) for a in batch])
-        for arrival, problem in zip(batch, verdicts, strict=True):
-            arrival.error = problem
-        return
-    for arrival in batch:
-        try:
-            state.guard(session, arrival.user, arrival.tavolo_id)
-        except Problem as problem:
-            arrival.error = problem
+    """The guard's verdict on each arrival, asked for the whole batch at once."""
+    verdicts = state.guard_together(session, [(a.user, a.tavolo_id) for a in batch])
+    for arrival, problem in zip(batch, verdicts, strict=True):
+        arrival.error = problem
 
 
 def _enter(state: _State, arrival: _Arrival) -> None:

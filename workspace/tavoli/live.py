@@ -8,8 +8,7 @@ from flask import current_app
 
 from workspace import realtime, record
 from workspace.db import reading
-from workspace.i18n import gettext as _
-from workspace.problems import Problem, not_found
+from workspace.problems import Problem
 from workspace.realtime import ID, operation
 from workspace.tavoli import permissions, service
 
@@ -29,16 +28,18 @@ def door(session, user, action: str, tavolo_id: int) -> None:
 def guard_together(session, joins: list[tuple[Any, int]]) -> list[Problem | None]:
     """``guard`` for a batch of joins (a join storm), one query per tavolo: None for each person who
     may join, else the Problem refusing them — the same verdicts as ``guard`` one by one."""
-    verdicts: list[Problem | None] = []
-    roles: dict[int, dict[int, str] | None] = {}
+    roles: dict[int, dict[int, str] | Problem] = {}
     for tavolo_id in {t for _u, t in joins}:
-        ids = {u.id for u, t in joins if t == tavolo_id}
-        roles[tavolo_id] = permissions.roles_at(session, tavolo_id, ids)
+        try:
+            roles[tavolo_id] = permissions.roles_at(session, tavolo_id, {u.id for u, t in joins if t == tavolo_id})
+        except Problem as unknown:
+            roles[tavolo_id] = unknown
+    verdicts: list[Problem | None] = []
     for user, tavolo_id in joins:
         held = roles[tavolo_id]
         try:
-            if held is None:
-                raise not_found(_("Tavolo inesistente."))
+            if isinstance(held, Problem):
+                raise held
             permissions.allowed(permissions.effective(user, held.get(user.id)), "view")
             verdicts.append(None)
         except Problem as problem:

@@ -67,15 +67,15 @@ def require_at(session: Session, user: User, action: str, tavolo_id: int) -> str
         .where(Tavolo.id == tavolo_id)
     ).first()
     if row is None:
-        raise not_found(_("Tavolo inesistente."))
+        raise _unknown_tavolo()
     return allowed(effective(user, row.role), action)
 
 
-def roles_at(session: Session, tavolo_id: int, user_ids: set[int]) -> dict[int, str] | None:
-    """The roles the people ``user_ids`` hold at a tavolo (none: not in the dict), or None when the
+def roles_at(session: Session, tavolo_id: int, user_ids: set[int]) -> dict[int, str]:
+    """The roles the people ``user_ids`` hold at a tavolo (none: not in the dict); 404 when the
     tavolo does not exist: ``require_at`` for many people in two queries."""
     if session.scalar(select(Tavolo.id).where(Tavolo.id == tavolo_id)) is None:
-        return None
+        raise _unknown_tavolo()
     return dict(session.execute(select(TavoloRole.user_id, TavoloRole.role)
                                 .where(TavoloRole.tavolo_id == tavolo_id, TavoloRole.user_id.in_(user_ids))).all())
 
@@ -112,6 +112,10 @@ def allowed(role: str | None, action: str) -> str:
     if role is None or role not in RULES[action]:
         raise refusal(action)
     return role
+
+
+def _unknown_tavolo() -> Problem:
+    return not_found(_("Tavolo inesistente."))
 
 
 def refusal(action: str) -> Problem:
