@@ -30,7 +30,7 @@ from workspace.problems import Problem, conflict, forbidden, invalid, not_found
 from workspace.reference.models import KeyPoint, Macroarea
 from workspace.tavoli import permissions
 from workspace.tavoli import service as tavoli_service
-from workspace.tavoli.models import Seduta, Tavolo
+from workspace.tavoli.models import Seduta, Tavolo, TavoloRole
 from workspace.text import clean as typed_text
 
 DEFAULT_TEXT_LIMIT = 20_000
@@ -85,10 +85,20 @@ def get_annotation(session: Session, annotation_id: int, tavolo_id: int | None =
 
 def speaking_for(session: Session, user: User, tavolo_id: int) -> Organisation | None:
     """The organisation a contribution is attributed to: the delegate's, else the first one."""
-    role = permissions.tavolo_role(session, user, tavolo_id)
-    if role is not None and role.organisation is not None:
-        return role.organisation
+    return _speaking_for(user, permissions.tavolo_role(session, user, tavolo_id, with_organisation=True))
+
+
+def _speaking_for(user: User, row: TavoloRole | None) -> Organisation | None:
+    if row is not None and row.organisation is not None:
+        return row.organisation
     return user.organisations[0] if user.organisations else None
+
+
+def _contributor(session: Session, actor: User, tavolo_id: int) -> Organisation | None:
+    """The permission to contribute and the organisation spoken for, from one query (the role row
+    with its organisation): a write during a live seduta is on the facilitator's critical path."""
+    _role, row = permissions.require_row(session, actor, "contribute", tavolo_id)
+    return _speaking_for(actor, row)
 
 
 # --- bisogni ---------------------------------------------------------------------------------------
@@ -153,10 +163,10 @@ def _snapshot_version(session: Session, bisogno: Bisogno, change: str, actor: Us
 
 def create_bisogno(session: Session, actor: User, tavolo: Tavolo, data: dict[str, Any],
                    op_id: str | None = None, now: datetime | None = None) -> tuple[Bisogno, record.TavoloEvent]:
-    permissions.require(session, actor, "contribute", tavolo.id)
+    organisation = _contributor(session, actor, tavolo.id)
     seduta = tavoli_service.check_contribution_window(session, tavolo, now)
     bisogno = Bisogno(tavolo_id=tavolo.id, seduta_id=seduta.id if seduta else None, author_id=actor.id,
-                      organisation=speaking_for(session, actor, tavolo.id), version=1)
+                      organisation=organisation, version=1)
     # Validated before being added to the session: a refusal writes nothing.
     _apply_fields(session, bisogno, tavolo, data)
     bisogno.created_at = bisogno.updated_at = utcnow()
@@ -254,20 +264,23 @@ def bisogno_tavolo(session: Session, bisogno: Bisogno) -> Tavolo:
 
 def add_annotation(session: Session, actor: User, bisogno: Bisogno, kind: str, body: str,
                    parent_id: int | None = None, op_id: str | None = None) -> tuple[Annotation, record.TavoloEvent]:
-    permissions.require(session, actor, "contribute", bisogno.tavolo_id)
+    organisation = _contributor(session, actor, bisogno.tavolo_id)
     if kind not in ANNOTATION_KINDS:
         raise invalid(_("Tipo di annotazione non valido."))
     body = _text(body, ANNOTATION_FIELD_LABELS["body"], required=True)
     if bisogno.status in ("accorpato", "ritirato"):
         raise conflict(_("Il bisogno è accorpato o ritirato: annotare il bisogno in cui è confluito."))
-    tavoli_service.check_contribution_window(session, bisogno_tavolo(session, bisogno))
+    # Held until the end: the closure guard of the two flushes below finds it loaded (the session
+    # keeps objects only while someone refers to them).
+    tavolo = bisogno_tavolo(session, bisogno)
+    tavoli_service.check_contribution_window(session, tavolo)
     if parent_id is not None:
         parent = session.get(Annotation, parent_id)
         if parent is None or parent.bisogno_id != bisogno.id:
             raise invalid(_("Si può rispondere solo a un'annotazione dello stesso bisogno."))
     annotation = Annotation(bisogno_id=bisogno.id, parent_id=parent_id, kind=kind, body=body,
-                            author_id=actor.id, organisation=speaking_for(session, actor, bisogno.tavolo_id),
-                            created_at=utcnow())
+                            author_id=actor.id, organisation=organisation, created_at=utcnow(),
+                            supports=[])  # new: nobody supports it yet (no query to find out)
     session.add(annotation)
     session.flush()
     ev = record.append(session, bisogno.tavolo_id, "annotation.created", annotation_member(annotation), actor.id, op_id)
