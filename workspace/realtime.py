@@ -730,20 +730,58 @@ def _left_all(tavoli: set[int], user_id: int | None) -> None:
     if not getattr(user, "is_authenticated", False) and user_id is not None:
         # The login ended (logout) before the connection closed: the person still left, by id.
         user = SimpleNamespace(id=user_id, is_authenticated=True)
+    if not getattr(user, "is_authenticated", False):
+        return
+    together = departures()
     for tavolo_id in tavoli:
-        _left(tavolo_id, user)
+        together.add(_Departure(user, tavolo_id))  # with whoever else is leaving right now
 
 
-def _left(tavolo_id: int, user: Any = None) -> None:
+def _left(tavolo_id: int, user: Any) -> None:
+    """One departure on its own: its own transaction, and a failure only logged (a presence update
+    must never break a disconnect)."""
     session = db.session
     try:
-        if user is None:
-            user = _current_person()
         signals.tavolo_left.send(session, user=user, tavolo_id=tavolo_id)
         session.commit()
-    except Exception:  # noqa: BLE001 — a presence update must never break a disconnect
+    except Exception:  # noqa: BLE001
         session.rollback()
         log.exception("leaving tavolo %s failed", tavolo_id)
+
+
+# --- departures together ---------------------------------------------------------------------------
+
+#: Departures handled together at most. The end of a seduta, or the hall's network dropping, closes
+#: hundreds of connections at once: each ended presence is a write and an event pushed to everyone
+#: still in the room (n² pushes one by one). Together they are one transaction and one message per
+#: batch.
+_DEPARTURES = "tavoli_live_departures"
+
+
+@dataclass(eq=False)
+class _Departure:
+    user: Any  # the person, or a stand-in with their id (the login ended before the connection)
+    tavolo_id: int
+
+
+def departures(app=None) -> Together[_Departure]:
+    """The app's departures waiting to be handled together."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    return app.extensions.setdefault(_DEPARTURES, Together(_handle_departures, PRESENCE_BATCH,
+                                                           lambda: socketio.sleep(0)))
+
+
+def _handle_departures(batch: list[_Departure]) -> None:
+    session = db.session  # the leader's
+    try:
+        with record.batched(session):
+            signals.tavolo_left_together.send(session, departures=batch)
+            session.commit()
+    except Exception:  # noqa: BLE001 — a lost race, a lock timeout: one by one, each on its own
+        session.rollback()
+        log.warning("a batch of %d departures failed; recording them one by one", len(batch), exc_info=True)
+        for departure in batch:
+            _left(departure.tavolo_id, departure.user)
 
 
 JOIN_SCHEMA = validator({"tavolo_id": ID, "last_seq": {"type": "integer", "minimum": 0},
@@ -943,5 +981,5 @@ def _leave(data=None):
         user_id = state.sid_user.get(request.sid)
     if state.registry is not None and user_id is not None:
         state.registry.remove(tavolo_id, user_id, request.sid)
-    _left(tavolo_id)
+    _left_all({tavolo_id}, user_id)
     return {"ok": True}

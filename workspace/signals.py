@@ -44,6 +44,10 @@ tavolo_joined_together = _signals.signal("tavolo-joined-together")
 #: A live client left a tavolo's room (or disconnected). kwargs: ``user``, ``tavolo_id``.
 tavolo_left = _signals.signal("tavolo-left")
 
+#: Several live clients left at once (a disconnect storm's batch), in one transaction. kwargs:
+#: ``departures`` (objects with ``user`` — at least its ``id`` — and ``tavolo_id``).
+tavolo_left_together = _signals.signal("tavolo-left-together")
+
 #: Collect, outside any transaction: the labels an area's objects need on the live pages, as
 #: plain strings in the current language (the pages pass them to their JavaScript as data).
 #: sender: the app. Each receiver returns ``{group: {key: label}}``.

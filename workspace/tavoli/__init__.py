@@ -11,6 +11,7 @@ def register(app) -> None:
     signals.tavolo_joined.connect(live.presence_on_join)
     signals.tavolo_joined_together.connect(live.presence_on_join_together)
     signals.tavolo_left.connect(live.presence_on_leave)
+    signals.tavolo_left_together.connect(live.presence_on_leave_together)
     signals.event_recorded.connect(live.evict_removed)
     signals.personal_data_requested.connect(privacy.personal_data)
     signals.person_pseudonymised.connect(privacy.pseudonymise)

@@ -105,6 +105,32 @@ def presence_on_leave(session, user, tavolo_id: int) -> None:
         service.presence_leave(session, user, seduta)
 
 
+def presence_on_leave_together(session, departures) -> None:
+    """Receiver of ``signals.tavolo_left_together``: the presences a batch of departures ends, one
+    ``presence_leave_many`` per tavolo. Like ``presence_on_leave``: someone still connected from
+    another tab or device stays present, and a read transaction finds out first whether anyone
+    needs recording (most departures outside a live seduta record nothing)."""
+    by_tavolo: dict[int, list[int]] = {}
+    for departure in departures:
+        people = by_tavolo.setdefault(departure.tavolo_id, [])
+        if departure.user.id not in people:
+            people.append(departure.user.id)
+    for tavolo_id, people in by_tavolo.items():
+        leaving = [user_id for user_id in people if realtime.connections_in(tavolo_id, user_id) == 0]
+        if not leaving:
+            continue
+        if not session.in_transaction():
+            with reading():
+                seduta = service.live_seduta(session, tavolo_id)
+                present = set() if seduta is None else service.present_among(session, seduta, set(leaving))
+                session.commit()
+            if not present:
+                continue
+        seduta = service.live_seduta(session, tavolo_id)
+        if seduta is not None:
+            service.presence_leave_many(session, seduta, leaving)
+
+
 def evict_removed(session, event: record.TavoloEvent) -> None:
     """Receiver of ``signals.event_recorded``: a person whose role was removed leaves the tavolo's
     room once the change is committed (after the ``role.removed`` event has reached them)."""

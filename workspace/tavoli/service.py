@@ -7,6 +7,7 @@ and its members and roles: ``workspace.tavoli.membership``; the events' payloads
 """
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -276,6 +277,45 @@ def presence_leave(session: Session, user: User, seduta: Seduta) -> record.Tavol
     session.flush()
     return record.append(session, seduta.tavolo_id, "presence.left", presence_payload(presence) |
                          {"quorum": quorum(session, seduta)}, user.id)
+
+
+def presence_leave_many(session: Session, seduta: Seduta, user_ids: list[int]) -> None:
+    """``presence_leave`` for several people at once (the disconnects of a storm: the seduta ends,
+    the hall's network drops): each open automatic presence among ``user_ids`` ends, in a constant
+    number of queries, and the events carry the quorum as it stood after each departure, in order.
+    A presence the facilitator marked stays, as it does one by one."""
+    if not user_ids:
+        return
+    open_rows = session.execute(select(Presence.user_id, Presence.organisation_id).where(
+        Presence.seduta_id == seduta.id, Presence.left_at.is_(None))).all()
+    order = {user_id: i for i, user_id in enumerate(user_ids)}
+    leaving = sorted(session.scalars(select(Presence).where(
+        Presence.seduta_id == seduta.id, Presence.left_at.is_(None), Presence.user_id.in_(order),
+        Presence.source != "manual")), key=lambda p: (order[p.user_id], p.id))
+    if not leaving:
+        return
+    members = set(session.scalars(select(TavoloMember.organisation_id)
+                                  .where(TavoloMember.tavolo_id == seduta.tavolo_id)))
+    # Open presences per person and per member organisation: who is still there after each departure.
+    people = Counter(user_id for user_id, _org in open_rows)
+    organisations = Counter(org for _user, org in open_rows if org in members)
+    users = {u.id: u for u in session.scalars(select(User).where(User.id.in_({p.user_id for p in leaving})))}
+    orgs = {o.id: o for o in session.scalars(select(Organisation).where(
+        Organisation.id.in_({p.organisation_id for p in leaving if p.organisation_id is not None})))}
+    now = utcnow()
+    for presence in leaving:
+        presence.left_at = now
+    session.flush()
+    threshold = seduta.tavolo.quorum_percent
+    items: list[tuple[str, dict[str, Any], int | None]] = []
+    for presence in leaving:
+        people -= Counter({presence.user_id: 1})  # a Counter drops what falls to zero
+        if presence.organisation_id in members:
+            organisations -= Counter({presence.organisation_id: 1})
+        payload = presence_payload(presence, users.get(presence.user_id), orgs.get(presence.organisation_id or 0))
+        payload["quorum"] = quorum_payload(len(organisations), len(members), len(people), threshold)
+        items.append(("presence.left", payload, presence.user_id))
+    record.append_many(session, seduta.tavolo_id, items)
 
 
 def mark_presence(session: Session, actor: User, seduta: Seduta, user_id: int, present: bool,
