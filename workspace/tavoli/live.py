@@ -142,7 +142,8 @@ def evict_removed(session, event: record.TavoloEvent) -> None:
     def leave() -> None:
         realtime.evict(app, tavolo_id, user_id)
 
-    record.on_commit(session, leave)
+    # After the delivery of the event itself (the outbox keeps the order).
+    record.on_commit(session, lambda: realtime.outbox.put(leave))
 
 
 def _seduta(session, data):
