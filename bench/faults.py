@@ -210,6 +210,10 @@ class Writer:
                 self.acks.append({"op_id": op["op_id"], "seq": ack["seq"], "duplicate": bool(ack.get("duplicate"))})
                 return ack
             self.errors.append(str(ack)[:200])
+            if isinstance(ack, dict) and ack.get("error") == "too_many":
+                # As a client does (§6): the same operation again once retry_after has passed.
+                await asyncio.sleep(min(float(ack.get("retry_after") or 1), max(0.0, end - time.monotonic())))
+                continue
             if not (isinstance(ack, dict) and ack.get("error") in ("internal", "conflict")):
                 return ack
             await asyncio.sleep(0.3)
@@ -491,8 +495,11 @@ async def scenario_postgres(stage: Stage) -> dict:
     burst_end = time.monotonic() + 4
 
     async def keep_writing(w: Writer) -> None:
+        # Paced (10 writes a second each, 30 in all): one person's writes stay under the live
+        # channel's limit (TAVOLI_LIVE_WRITES_MAX, 150 in 10 s), as a facilitator's would.
         while time.monotonic() < burst_end:
             await w.write(deadline=30)
+            await asyncio.sleep(0.1)
 
     async def keep_terminating() -> int:
         count = 0
