@@ -107,6 +107,21 @@ def require_row(session: Session, user: User | None, action: str, tavolo_id: int
     return allowed(effective(user, row.role if row is not None else None), action), row
 
 
+def require_tavolo(session: Session, user: User, action: str, tavolo_id: int) -> tuple[Tavolo, str, TavoloRole | None]:
+    """The tavolo (404 if unknown), the person's permission for ``action`` (403) and their role row
+    with its organisation, in one query: what every tavolo page asks first."""
+    row = session.execute(
+        select(Tavolo, TavoloRole)
+        .outerjoin(TavoloRole, (TavoloRole.tavolo_id == Tavolo.id) & (TavoloRole.user_id == user.id))
+        .options(joinedload(TavoloRole.organisation))
+        .where(Tavolo.id == tavolo_id)
+    ).first()
+    if row is None:
+        raise _unknown_tavolo()
+    tavolo, role_row = row
+    return tavolo, allowed(effective(user, role_row.role if role_row is not None else None), action), role_row
+
+
 def allowed(role: str | None, action: str) -> str:
     """``role`` if it allows ``action``, else the 403 Problem naming what is missing."""
     if role is None or role not in RULES[action]:

@@ -52,8 +52,7 @@ def tavolo_view(action: str):
         @wraps(view)
         @login_required
         def wrapper(tavolo_id: int, **kwargs):
-            tavolo = service.get_tavolo(db.session, tavolo_id)
-            role, g.tavolo_role_row = permissions.require_row(db.session, current_user, action, tavolo.id)
+            tavolo, role, g.tavolo_role_row = permissions.require_tavolo(db.session, current_user, action, tavolo_id)
             return view(tavolo=tavolo, role=role, **kwargs)
 
         return wrapper

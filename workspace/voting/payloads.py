@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import url_for
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from workspace.accounts.models import Organisation, User
@@ -217,8 +217,11 @@ def anonymised_ballots(session: Session, vote: VoteRound) -> dict[str, Any]:
 
 def _shown_live(session: Session, tavolo_id: int, seduta_id: int | None) -> list[VoteRound]:
     """Drafts and open rounds of the tavolo, and the closed ones of ``seduta_id``, oldest first."""
-    rounds = session.scalars(select(VoteRound).where(VoteRound.tavolo_id == tavolo_id).order_by(VoteRound.id))
-    return [v for v in rounds if v.status != "closed" or (seduta_id is not None and v.seduta_id == seduta_id)]
+    shown = VoteRound.status != "closed"
+    if seduta_id is not None:
+        shown = or_(shown, VoteRound.seduta_id == seduta_id)
+    # Filtered by the database: a tavolo's closed rounds of past sedute pile up over the years.
+    return list(session.scalars(select(VoteRound).where(VoteRound.tavolo_id == tavolo_id, shown).order_by(VoteRound.id)))
 
 
 def votes_snapshot(session: Session, tavolo: Tavolo) -> dict[str, Any]:
