@@ -461,7 +461,7 @@ def _deliver_safely(delivery: Callable[[], None]) -> None:
         log.exception("delivery failed")
 
 
-outbox = Outbox(lambda fn: socketio.start_background_task(fn), lambda: socketio.async_mode == "gevent")
+outbox = Outbox(socketio.start_background_task, lambda: socketio.async_mode == "gevent")
 
 
 def push_latest(app, key: Any, tavolo_id: int, name: str, payload: dict[str, Any], revision: int,

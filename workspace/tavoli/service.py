@@ -309,13 +309,20 @@ def presence_leave_many(session: Session, seduta: Seduta, user_ids: list[int]) -
     threshold = seduta.tavolo.quorum_percent
     items: list[tuple[str, dict[str, Any], int | None]] = []
     for presence in leaving:
-        people -= Counter({presence.user_id: 1})  # a Counter drops what falls to zero
+        _one_less(people, presence.user_id)
         if presence.organisation_id in members:
-            organisations -= Counter({presence.organisation_id: 1})
+            _one_less(organisations, presence.organisation_id)
         payload = presence_payload(presence, users.get(presence.user_id), orgs.get(presence.organisation_id or 0))
         payload["quorum"] = quorum_payload(len(organisations), len(members), len(people), threshold)
         items.append(("presence.left", payload, presence.user_id))
     record.append_many(session, seduta.tavolo_id, items)
+
+
+def _one_less(counts: Counter, key: Any) -> None:
+    """One open presence fewer for ``key``; gone from the count when none is left."""
+    counts[key] -= 1
+    if counts[key] <= 0:
+        del counts[key]
 
 
 def mark_presence(session: Session, actor: User, seduta: Seduta, user_id: int, present: bool,
