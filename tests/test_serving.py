@@ -65,6 +65,16 @@ def _credentials(login_id: str) -> tuple[str, str]:
     return f"session={cookie}", URLSafeTimedSerializer(SECRET, salt="wtf-csrf-token").dumps(raw)
 
 
+def _disconnect_all(clients: list) -> None:
+    """Together: each python-socketio client waits up to 3 s for the server's WebSocket close frame
+    (websocket-client's close timeout); one after the other, 60 clients took close to three minutes."""
+    threads = [threading.Thread(target=c.disconnect) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+
+
 def _threads(pid: int) -> int:
     status = Path(f"/proc/{pid}/status").read_text()
     return int(next(line.split()[1] for line in status.splitlines() if line.startswith("Threads:")))
@@ -129,8 +139,94 @@ def test_tavoli_serve_holds_its_connections_on_one_thread(served):
         assert ack.get("ok"), ack
         assert got.wait(10)
     finally:
-        for client in clients:
-            client.disconnect()
+        _disconnect_all(clients)
+
+
+def test_a_seduta_starting_finds_its_connections_held_while_the_server_is_busy(served):
+    """Hundreds of people connecting in the same second while the loop is busy: the kernel holds
+    their connections (the listen backlog) instead of dropping them, which costs each dropped client
+    a second (TCP's SYN retransmission). The server is stopped to stand for a busy loop: no
+    connection is accepted by it, so every one completed here was held by the kernel."""
+    import selectors
+    import signal
+
+    base, pid, _people = served
+    port = int(base.rsplit(":", 1)[1])
+    wanted = 400  # above gevent's default backlog (128)
+    sockets, selector = [], selectors.DefaultSelector()
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        for _ in range(wanted):
+            sock = socket.socket()
+            sock.setblocking(False)
+            sock.connect_ex(("127.0.0.1", port))
+            sockets.append(sock)
+            selector.register(sock, selectors.EVENT_WRITE)
+        connected: set[int] = set()
+        deadline = time.monotonic() + 0.8  # under the first SYN retransmission (1 s)
+        while len(connected) < wanted and time.monotonic() < deadline:
+            for key, _mask in selector.select(timeout=0.1):
+                selector.unregister(key.fileobj)
+                if key.fileobj.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
+                    connected.add(key.fileobj.fileno())
+        assert len(connected) == wanted
+    finally:
+        os.kill(pid, signal.SIGCONT)
+        selector.close()
+        for sock in sockets:
+            sock.close()
+    # And the server, resumed, still serves.
+    with urllib.request.urlopen(f"{base}/accedi", timeout=10) as page:
+        assert page.status == 200
+
+
+@pytest.fixture
+def one_handshake_at_a_time(monkeypatch):
+    monkeypatch.setenv("TAVOLI_HANDSHAKES_AT_ONCE", "1")
+
+
+def test_with_one_handshake_slot_everyone_still_connects_and_a_silent_socket_cannot_lock_them_out(
+        one_handshake_at_a_time, served):
+    """The served process's handshake gate at its narrowest: a WebSocket that opens and says nothing
+    holds the only slot for two seconds at most, and twenty people connecting at once all get in
+    and join, one handshake after the other."""
+    base, _pid, people = served
+    port = int(base.rsplit(":", 1)[1])
+    silent = socket.create_connection(("127.0.0.1", port))
+    silent.sendall(b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                   b"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+                   b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+    assert b"101" in silent.recv(1024).split(b"\r\n", 1)[0]  # upgraded, and then silent
+    clients: list = []
+    replies: list = []
+    errors: list = []
+
+    def one(n: int) -> None:
+        cookie, token = _credentials(people["login_ids"][n % len(people["login_ids"])])
+        client = socketio.Client(reconnection=False)
+        try:
+            client.connect(base, headers={"Cookie": cookie}, auth={"csrf_token": token}, namespaces=["/live"],
+                           transports=["websocket"], wait_timeout=20)
+            clients.append(client)
+            replies.append(client.call("join", {"tavolo_id": people["tavolo"], "presence": False},
+                                       namespace="/live", timeout=20))
+        except Exception as exc:  # noqa: BLE001 — reported below
+            errors.append(repr(exc))
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(20)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        took = time.monotonic() - started
+        assert errors == []
+        assert len(replies) == 20 and all(r.get("ok") for r in replies), replies[:3]
+        assert took < 15, took  # the silent socket's two seconds, then one handshake at a time
+    finally:
+        silent.close()
+        _disconnect_all(clients)
 
 
 CHILD = r"""

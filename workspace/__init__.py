@@ -16,7 +16,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from flask import Flask
 
     from workspace.config import PROJECT_ROOT, load_config
-    from workspace.serving import async_mode, patched, preload
+    from workspace.serving import HandshakeGate, async_mode, patched, preload
 
     if patched():
         preload()  # native libraries found on the main thread, not in offload's pool (serving.py)
@@ -40,9 +40,10 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     from workspace import errors, realtime, security, text
     from workspace.db import db
-    from workspace.extensions import LivePacket, babel, csrf, login_manager, socketio
+    from workspace.extensions import LivePacket, LiveSessionInterface, babel, csrf, login_manager, socketio
     from workspace.i18n import install_jinja, select_locale
 
+    app.session_interface = LiveSessionInterface()
     db.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
@@ -53,6 +54,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     socketio.init_app(app, async_mode=async_mode(), message_queue=app.config["REDIS_URL"],
                       channel=app.config["SOCKETIO_CHANNEL"], serializer=LivePacket)
     security.init_app(app)
+    if async_mode() == "gevent" and app.config["HANDSHAKES_AT_ONCE"] > 0:
+        # Outermost: a waiting connection costs nothing until its turn (workspace/serving.py).
+        app.wsgi_app = HandshakeGate(app.wsgi_app, app.config["HANDSHAKES_AT_ONCE"])  # type: ignore[method-assign]
     errors.init_app(app)
     text.init_app(app)
     from workspace.web import submission_key_field

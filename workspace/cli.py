@@ -25,7 +25,7 @@ def serve(host: str, port: int) -> None:
     """Avvia il server (modalità integrata, un processo, gevent)."""
     from workspace.extensions import socketio
     from workspace.migrate import DatabaseNotMigrated
-    from workspace.serving import patched, tune_gc
+    from workspace.serving import LISTEN_BACKLOG, patched, tune_gc
 
     if not patched():
         # Only reached when this module is run directly, not through the `tavoli` command.
@@ -46,7 +46,9 @@ def serve(host: str, port: int) -> None:
     tune_gc()
     click.echo(f"Tavoli in ascolto su http://{host}:{port}/")
     # gevent's WSGI server, WebSocket through simple-websocket (workspace/serving.py); no access log.
-    socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False, log_output=False)
+    options = {"backlog": LISTEN_BACKLOG} if patched() else {}
+    socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, use_reloader=False, log_output=False,
+                 **options)
 
 
 @main.group()

@@ -78,6 +78,9 @@ def load_config(overrides: dict | None = None) -> dict:
         "MAIL_DIR": str(instance / "mail"),
         # Longest text accepted in a bisogno or an annotation (characters).
         "TEXT_LIMIT": int(os.environ.get("TAVOLI_TEXT_LIMIT", "20000")),
+        # New WebSocket connections set up at a time in a served process (workspace/serving.py
+        # HandshakeGate); 0: no limit.
+        "HANDSHAKES_AT_ONCE": int(os.environ.get("TAVOLI_HANDSHAKES_AT_ONCE", "60")),
         "INVITATION_DAYS": int(os.environ.get("TAVOLI_INVITATION_DAYS", "14")),
         "RESET_HOURS": int(os.environ.get("TAVOLI_RESET_HOURS", "2")),
         # Requests of links by e-mail per address and window (workspace/ratelimit.py).

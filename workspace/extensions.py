@@ -3,6 +3,7 @@ import json
 import secrets
 from typing import Any
 
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_socketio import SocketIO
@@ -74,3 +75,18 @@ class LivePacket(Packet):
         if isinstance(data, dict):
             return any(isinstance(item, (bytes, bytearray)) for item in data.values())
         return False
+
+
+class LiveSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, read once per live connection. Flask-SocketIO runs each
+    Socket.IO message in a request context built from the connection's handshake, and Flask opens
+    the session of every request context it pushes: the cookie was verified and decoded again for
+    every message (a join, a write, the disconnect), only for Flask-SocketIO to replace it with the
+    copy it keeps for the connection (``saved_session``, made from the first). That copy is used
+    from the start instead. Ordinary HTTP requests are unchanged."""
+
+    def open_session(self, app, request):
+        kept = request.environ.get("saved_session")
+        if kept is not None:
+            return kept
+        return super().open_session(app, request)

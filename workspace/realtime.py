@@ -43,6 +43,7 @@ from workspace.db import db, reading
 from workspace.extensions import Encoded, socketio
 from workspace.i18n import gettext as _
 from workspace.problems import Problem
+from workspace.serving import HANDSHAKE_DONE
 from workspace.together import Together
 
 NAMESPACE = "/live"
@@ -736,6 +737,16 @@ def _refuse(code: str, message: str) -> ConnectionRefusedError:
 
 
 def _connect(auth=None):
+    try:
+        return _connecting(auth)
+    finally:
+        # Accepted or refused, this connection's handshake is over: the next one may start.
+        done = request.environ.get(HANDSHAKE_DONE)
+        if done is not None:
+            done()
+
+
+def _connecting(auth) -> bool:
     # The handshake only reads (the user, from the session cookie): no write lock on SQLite.
     if not _current_person().is_authenticated:
         raise _refuse("unauthorized", _("Accesso richiesto."))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import parse_qs
 
 T = TypeVar("T")
 
@@ -79,6 +80,15 @@ def offload_in_context(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     return offload(fn, *args, **kwargs)
 
 
+#: Connections the kernel holds for the embedded server while its loop is busy. A seduta starting (or
+#: the server restarting) brings hundreds of connections in the same second; beyond the listen
+#: backlog the kernel drops their SYN and each client tries again a second later (TCP's first
+#: retransmission): gevent's default backlog of 128 turned a 300-client join storm's last joins from
+#: ~0.5 s into ~1.5 s. The kernel caps it at ``net.core.somaxconn`` (4,096 on current Linux).
+#: gunicorn (the scaled deployment) listens with a backlog of 2,048 by default.
+LISTEN_BACKLOG = 2048
+
+
 def tune_gc() -> None:
     """For a long-lived server process, once the app is built: what exists now (modules, the app,
     mappers, compiled templates) is moved out of the collector's sight (``gc.freeze``), and full
@@ -94,3 +104,58 @@ def tune_gc() -> None:
 
 #: Allocations between two young-generation collections in a served process (Python's default: 700).
 GC_THRESHOLD_0 = 20_000
+
+
+
+#: Where the live connect handler finds the call that frees a connection's handshake slot.
+HANDSHAKE_DONE = "tavoli.handshake_done"
+
+
+class HandshakeGate:
+    """(Served process only: gevent.) At most ``slots`` new WebSocket connections set up at a time; the others wait their turn
+    (cooperatively, costing nothing) before the server reads more than their request line.
+
+    Why: a seduta starting brings hundreds of connections in the same second. Unchecked, the event
+    loop took them all at once, and every message of the people already connected — the
+    facilitator's writes, the joins' replies — queued behind hundreds of handshakes (the writer's
+    acknowledgement took 250-350 ms during a storm of 300 on the 2-core machine, against ~10 ms
+    before it). With a gate, each turn of the loop holds a few dozen handshakes at most.
+
+    A slot is held from the upgrade request until the live connect handler has answered (accepted
+    or refused: ``HANDSHAKE_DONE`` in the request's environ), the connection ends, or ``hold``
+    seconds have passed, whichever comes first: a client that opens a WebSocket and stays silent
+    holds its slot for ``hold`` seconds at most. Long-polling requests and the upgrade of a session
+    opened by long-polling (``sid`` in the query) are short requests and pass freely. Nobody is
+    refused: a slow turn is the worst case."""
+
+    def __init__(self, wsgi_app: Callable[..., Any], slots: int, hold: float = 2.0) -> None:
+        import gevent.lock
+
+        self.wsgi_app, self.hold = wsgi_app, hold
+        self.slots = gevent.lock.BoundedSemaphore(slots)
+
+    @staticmethod
+    def opens_websocket(environ: dict[str, Any]) -> bool:
+        return (environ.get("HTTP_UPGRADE", "").lower() == "websocket"
+                and "sid" not in parse_qs(environ.get("QUERY_STRING", "")))
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if not self.opens_websocket(environ):
+            return self.wsgi_app(environ, start_response)
+        import gevent
+
+        self.slots.acquire()
+        freed: list[bool] = []
+
+        def free() -> None:
+            if not freed:  # one greenlet runs at a time: no lock needed
+                freed.append(True)
+                self.slots.release()
+
+        timer = gevent.spawn_later(self.hold, free)
+        environ[HANDSHAKE_DONE] = free
+        try:
+            return self.wsgi_app(environ, start_response)
+        finally:
+            timer.kill(block=False)
+            free()

@@ -245,7 +245,11 @@
       return this;
     }
     this.setStatus('connecting');
-    var socket = window.io(NAMESPACE, { auth: { csrf_token: this.csrf } });
+    // WebSocket first: one connection instead of the long-polling handshake, its POST and its upgrade
+    // (a seduta starting is hundreds of people connecting at once), and no sticky routing needed
+    // behind several processes. Where a proxy blocks WebSocket, long-polling is tried next.
+    var socket = window.io(NAMESPACE, { auth: { csrf_token: this.csrf }, transports: ['websocket', 'polling'],
+                                        tryAllTransports: true });
     this.socket = socket;
 
     // "Connesso" only once the tavolo is joined: from then on every change reaches this page.

@@ -307,6 +307,46 @@ def test_text_typed_offline_is_sent_once_back_online(page, open_page, console, l
     assert titles.count(title) == 1
 
 
+def test_the_page_connects_by_websocket_first(page, tavolo):
+    """One WebSocket, no long-polling handshake before it: a seduta starting is hundreds of people
+    connecting at once, and each long-polling handshake costs the server a request, a POST and an
+    upgrade more."""
+    polling, sockets = [], []
+    page.on("request", lambda r: polling.append(r.url) if "transport=polling" in r.url else None)
+    page.on("websocket", lambda ws: sockets.append(ws.url))
+    login(page, tavolo.delegate)
+    page.goto(f"/tavoli/{tavolo.tavolo_id}/partecipa")
+    connected(page)
+    assert [url for url in sockets if "transport=websocket" in url]
+    assert polling == []
+
+
+def test_the_page_falls_back_to_long_polling_where_websocket_is_blocked(page, console, tavolo):
+    """A proxy that lets no WebSocket through (some administrations' networks): the page connects
+    by long-polling and stays live."""
+    console.allow("/blocked/?EIO=4")  # the refused WebSocket attempts
+    polling = []
+    page.on("request", lambda r: polling.append(r.url) if "transport=polling" in r.url else None)
+    # As a proxy that refuses upgrades: every WebSocket goes to an address that answers 404.
+    page.add_init_script("""(() => {
+      const Real = window.WebSocket;
+      window.WebSocket = function (url, protocols) { return new Real(url.replace('/socket.io/', '/blocked/'), protocols); };
+      Object.assign(window.WebSocket, Real);
+      window.WebSocket.prototype = Real.prototype;
+    })();""")
+    login(page, tavolo.delegate)
+    page.goto(f"/tavoli/{tavolo.tavolo_id}/partecipa")
+    connected(page)
+    assert polling
+    # Live over long-polling: a bisogno proposed here is acknowledged and shown.
+    title = "Proposto senza WebSocket"
+    open_form(page)
+    page.get_by_label("Titolo").fill(title)
+    page.get_by_label("Descrizione").fill("Inviato con il long-polling.")
+    page.get_by_role("button", name="Invia il bisogno").click()
+    expect(bisogno_card(page, title)).to_be_visible(timeout=20_000)
+
+
 def test_a_missed_event_is_fetched_again(page, live_app, remote, tavolo):
     """A gap in the sequence numbers makes the client ask for a resync: the event it missed is
     replayed and the list is complete again, in order, without duplicates."""
