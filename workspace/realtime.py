@@ -746,7 +746,7 @@ def _connect(auth=None):
             done()
 
 
-def _connecting(auth) -> bool:
+def _connecting(auth):
     # The handshake only reads (the user, from the session cookie): no write lock on SQLite.
     if not _current_person().is_authenticated:
         raise _refuse("unauthorized", _("Accesso richiesto."))
