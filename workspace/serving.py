@@ -106,14 +106,13 @@ def tune_gc() -> None:
 GC_THRESHOLD_0 = 20_000
 
 
-
 #: Where the live connect handler finds the call that frees a connection's handshake slot.
 HANDSHAKE_DONE = "tavoli.handshake_done"
 
 
 class HandshakeGate:
-    """(Served process only: gevent.) At most ``slots`` new WebSocket connections set up at a time; the others wait their turn
-    (cooperatively, costing nothing) before the server reads more than their request line.
+    """At most ``slots`` new WebSocket connections set up at a time in the served (gevent) process;
+    the others wait their turn cooperatively, costing nothing, before their upgrade is handled.
 
     Why: a seduta starting brings hundreds of connections in the same second. Unchecked, the event
     loop took them all at once, and every message of the people already connected — the
@@ -145,11 +144,12 @@ class HandshakeGate:
         import gevent
 
         self.slots.acquire()
-        freed: list[bool] = []
+        freed = False
 
         def free() -> None:
+            nonlocal freed
             if not freed:  # one greenlet runs at a time: no lock needed
-                freed.append(True)
+                freed = True
                 self.slots.release()
 
         timer = gevent.spawn_later(self.hold, free)

@@ -104,7 +104,7 @@ def require_row(session: Session, user: User | None, action: str, tavolo_id: int
     """``require``, and the person's role row with its organisation (None for an administrator
     without a role there), from the same query: the tavolo pages show it."""
     row = tavolo_role(session, user, tavolo_id, with_organisation=True)
-    return allowed(effective(user, row.role if row is not None else None), action), row
+    return _allowed_by(user, row, action), row
 
 
 def require_tavolo(session: Session, user: User, action: str, tavolo_id: int) -> tuple[Tavolo, str, TavoloRole | None]:
@@ -119,7 +119,12 @@ def require_tavolo(session: Session, user: User, action: str, tavolo_id: int) ->
     if row is None:
         raise _unknown_tavolo()
     tavolo, role_row = row
-    return tavolo, allowed(effective(user, role_row.role if role_row is not None else None), action), role_row
+    return tavolo, _allowed_by(user, role_row, action), role_row
+
+
+def _allowed_by(user: User | None, row: TavoloRole | None, action: str) -> str:
+    """``allowed`` for the person holding role row ``row`` (None: no role at the tavolo)."""
+    return allowed(effective(user, row.role if row is not None else None), action)
 
 
 def allowed(role: str | None, action: str) -> str:
