@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from tests.helpers import mail_files, make_org, make_user, valid_numeric_cf
 from workspace.accounts import links, service
@@ -355,3 +355,47 @@ def test_every_organisation_error_reported_at_once(session):
                                     runts_section="nessuna", runts_repertorio="abc", email="x")
     assert set(info.value.errors) == {"name", "codice_fiscale", "runts_section", "runts_repertorio", "email"}
     assert count(session, Organisation) == 0
+
+
+# --------------------------------------------------------------------------- the organisation spoken for
+
+
+def test_first_organisation_is_the_first_membership_in_one_query(session):
+    """A person whose role at a tavolo names no organisation speaks for their first membership: the
+    one made first, not the one an index happens to list first, and found with one query (live pages
+    and contributions ask it every time)."""
+    older = make_org(session, name="Comune di Zeme")  # lower id, joined second
+    newer = make_org(session, name="Comune di Albuzzano")
+    user = make_user(session, "delegata@example.it", org=newer)
+    service.add_membership(session, user, older)
+    session.commit()
+    assert older.id < newer.id
+    session.expire(user)  # as a request finds it: memberships not loaded
+    statements: list[str] = []
+    engine = session.get_bind()
+    listen = lambda *args: statements.append(args[2])  # noqa: E731 — before_cursor_execute(conn, cursor, statement, ...)
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        found = service.first_organisation(session, user)
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    assert found is not None and found.id == newer.id
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) <= 2  # the user's row, then one
+    assert "membership" in statements[-1].lower() and "organisation" in statements[-1].lower()
+    # The property agrees, now that the relationship is ordered by membership.
+    session.expire(user)
+    assert [o.id for o in user.organisations] == [newer.id, older.id]
+    # Loaded already: no query at all.
+    statements.clear()
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        assert service.first_organisation(session, user).id == newer.id
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    assert statements == []
+
+
+def test_first_organisation_of_a_person_without_memberships_is_none(session):
+    user = make_user(session, "senza.ente@example.it")
+    session.expire(user)
+    assert service.first_organisation(session, user) is None

@@ -66,7 +66,10 @@ class User(UserMixin, Base):
     privacy_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     pseudonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    memberships: Mapped[list[Membership]] = relationship(back_populates="user", cascade="all, delete-orphan")
+    # By id: ``organisations[0]``, the organisation a person speaks for when their role names none, is
+    # their first membership (as the electorate counts it), not whatever order an index gives.
+    memberships: Mapped[list[Membership]] = relationship(back_populates="user", cascade="all, delete-orphan",
+                                                         order_by="Membership.id")
 
     @property
     def login_key(self) -> str | None:

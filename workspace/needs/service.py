@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from workspace import record
 from workspace.accounts.models import Organisation, User
+from workspace.accounts.service import first_organisation
 from workspace.db import utcnow
 from workspace.i18n import gettext as _
 from workspace.ids import parse_ids
@@ -85,20 +86,20 @@ def get_annotation(session: Session, annotation_id: int, tavolo_id: int | None =
 
 def speaking_for(session: Session, user: User, tavolo_id: int) -> Organisation | None:
     """The organisation a contribution is attributed to: the delegate's, else the first one."""
-    return _speaking_for(user, permissions.tavolo_role(session, user, tavolo_id, with_organisation=True))
+    return _speaking_for(session, user, permissions.tavolo_role(session, user, tavolo_id, with_organisation=True))
 
 
-def _speaking_for(user: User, row: TavoloRole | None) -> Organisation | None:
+def _speaking_for(session: Session, user: User, row: TavoloRole | None) -> Organisation | None:
     if row is not None and row.organisation is not None:
         return row.organisation
-    return user.organisations[0] if user.organisations else None
+    return first_organisation(session, user)
 
 
 def _contributor(session: Session, actor: User, tavolo_id: int) -> Organisation | None:
     """The permission to contribute and the organisation spoken for, from one query (the role row
     with its organisation): a write during a live seduta is on the facilitator's critical path."""
     _role, row = permissions.require_row(session, actor, "contribute", tavolo_id)
-    return _speaking_for(actor, row)
+    return _speaking_for(session, actor, row)
 
 
 # --- bisogni ---------------------------------------------------------------------------------------
@@ -336,8 +337,10 @@ def bisogni_of(session: Session, tavolo_id: int) -> list[Bisogno]:
 
 # The first-join snapshot is bounded whatever the tavolo holds: what a screen shows first (the latest
 # bisogni and contributions, the one in the spotlight); a client pages through the rest (``page``).
-SNAPSHOT_BISOGNI = 50
-SNAPSHOT_ANNOTATIONS = 100
+# Every joining client receives it: at 50 bisogni and 100 annotations it weighed ~100 KB, sent 300
+# times in a join storm (the server's CPU, and the phones'); 20 and 40 (~40 KB) fill a laptop's screen.
+SNAPSHOT_BISOGNI = 20
+SNAPSHOT_ANNOTATIONS = 40
 PAGE_LIMIT = 200
 
 

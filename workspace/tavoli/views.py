@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from workspace import signals
 from workspace.accounts.models import Organisation, User
+from workspace.accounts.service import first_organisation
 from workspace.db import db, utcnow
 from workspace.forms import options, to_utc
 from workspace.i18n import gettext as _
@@ -183,8 +184,7 @@ def _live_messages() -> dict[str, object]:
 
 def _live_context(tavolo: Tavolo, role: str) -> dict:
     tr = g.tavolo_role_row  # read by tavolo_view (with the organisation) when it checked the role
-    speaking_for = tr.organisation if tr and tr.organisation else (
-        current_user.organisations[0] if current_user.organisations else None)
+    speaking_for = tr.organisation if tr and tr.organisation else first_organisation(db.session, current_user)
     return {
         "tavolo": tavolo,
         "role": role,
