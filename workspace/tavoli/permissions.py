@@ -10,7 +10,9 @@ and a facilitator who could name facilitators would widen their own powers.
 """
 from __future__ import annotations
 
-from sqlalchemy import select
+from functools import cache
+
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from workspace.accounts.models import User
@@ -32,15 +34,37 @@ def _messages() -> dict[str, str]:
     }
 
 
+# The questions every tavolo page and live operation asks first, built once with bound parameters:
+# building a statement and computing its cache key took about as long as running it (profiled on the
+# participant page); a statement kept for reuse keeps its cache key. Those with loader options are
+# built at their first use: options configure the mappers, which needs every model imported.
+_ROLE = select(TavoloRole).where(TavoloRole.tavolo_id == bindparam("tavolo_id"),
+                                 TavoloRole.user_id == bindparam("user_id"))
+_ROLE_AT = (select(Tavolo.id, TavoloRole.role)
+            .outerjoin(TavoloRole, (TavoloRole.tavolo_id == Tavolo.id) & (TavoloRole.user_id == bindparam("user_id")))
+            .where(Tavolo.id == bindparam("tavolo_id")))
+
+
+@cache
+def _role_with_organisation() -> Select:
+    return _ROLE.options(joinedload(TavoloRole.organisation))
+
+
+@cache
+def _tavolo_and_role() -> Select:
+    return (select(Tavolo, TavoloRole)
+            .outerjoin(TavoloRole, (TavoloRole.tavolo_id == Tavolo.id) & (TavoloRole.user_id == bindparam("user_id")))
+            .options(joinedload(TavoloRole.organisation))
+            .where(Tavolo.id == bindparam("tavolo_id")))
+
+
 def tavolo_role(session: Session, user: User | None, tavolo_id: int,
                 with_organisation: bool = False) -> TavoloRole | None:
     """``with_organisation``: the delegate's organisation in the same query (the live pages show it)."""
     if user is None or not getattr(user, "is_authenticated", False):
         return None
-    query = select(TavoloRole).where(TavoloRole.tavolo_id == tavolo_id, TavoloRole.user_id == user.id)
-    if with_organisation:
-        query = query.options(joinedload(TavoloRole.organisation))
-    return session.scalar(query)
+    return session.scalar(_role_with_organisation() if with_organisation else _ROLE,
+                          {"tavolo_id": tavolo_id, "user_id": user.id})
 
 
 def role_name(session: Session, user: User | None, tavolo_id: int) -> str | None:
@@ -61,11 +85,7 @@ def effective(user: User | None, role: str | None) -> str | None:
 def require_at(session: Session, user: User, action: str, tavolo_id: int) -> str:
     """``require`` and the tavolo's existence (404 first) in one query: the live channel asks it
     before every join and every operation."""
-    row = session.execute(
-        select(Tavolo.id, TavoloRole.role)
-        .outerjoin(TavoloRole, (TavoloRole.tavolo_id == Tavolo.id) & (TavoloRole.user_id == user.id))
-        .where(Tavolo.id == tavolo_id)
-    ).first()
+    row = session.execute(_ROLE_AT, {"tavolo_id": tavolo_id, "user_id": user.id}).first()
     if row is None:
         raise _unknown_tavolo()
     return allowed(effective(user, row.role), action)
@@ -110,12 +130,7 @@ def require_row(session: Session, user: User | None, action: str, tavolo_id: int
 def require_tavolo(session: Session, user: User, action: str, tavolo_id: int) -> tuple[Tavolo, str, TavoloRole | None]:
     """The tavolo (404 if unknown), the person's permission for ``action`` (403) and their role row
     with its organisation, in one query: what every tavolo page asks first."""
-    row = session.execute(
-        select(Tavolo, TavoloRole)
-        .outerjoin(TavoloRole, (TavoloRole.tavolo_id == Tavolo.id) & (TavoloRole.user_id == user.id))
-        .options(joinedload(TavoloRole.organisation))
-        .where(Tavolo.id == tavolo_id)
-    ).first()
+    row = session.execute(_tavolo_and_role(), {"tavolo_id": tavolo_id, "user_id": user.id}).first()
     if row is None:
         raise _unknown_tavolo()
     tavolo, role_row = row

@@ -11,7 +11,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from workspace import record, signals
@@ -53,20 +53,26 @@ def get_seduta(session: Session, seduta_id: int, tavolo_id: int | None = None) -
     return seduta
 
 
+# Asked by every live page, join batch and contribution: built once (``permissions._ROLE``).
+_LIVE_SEDUTA = select(Seduta).where(Seduta.tavolo_id == bindparam("tavolo_id"), Seduta.status == "in_corso")
+
+
 def live_seduta(session: Session, tavolo_id: int) -> Seduta | None:
-    return session.scalar(select(Seduta).where(Seduta.tavolo_id == tavolo_id, Seduta.status == "in_corso"))
+    return session.scalar(_LIVE_SEDUTA, {"tavolo_id": tavolo_id})
+
+
+_CONTRIBUTION_MACROAREE = (select(Macroarea.code, Macroarea.name, KeyPoint.id, KeyPoint.text)
+                           .join(tavolo_macroarea, tavolo_macroarea.c.macroarea_code == Macroarea.code)
+                           .outerjoin(KeyPoint, KeyPoint.macroarea_code == Macroarea.code)
+                           .where(tavolo_macroarea.c.tavolo_id == bindparam("tavolo_id"))
+                           .order_by(Macroarea.code, KeyPoint.position))
 
 
 def contribution_macroaree(session: Session, tavolo_id: int) -> list[dict[str, Any]]:
     """The tavolo's macroaree (by code) with their key points (by position), as the contribution form
     lists them: one column query instead of the ORM rows and a query per macroarea."""
     macroaree: list[dict[str, Any]] = []
-    for code, name, kp_id, text in session.execute(
-            select(Macroarea.code, Macroarea.name, KeyPoint.id, KeyPoint.text)
-            .join(tavolo_macroarea, tavolo_macroarea.c.macroarea_code == Macroarea.code)
-            .outerjoin(KeyPoint, KeyPoint.macroarea_code == Macroarea.code)
-            .where(tavolo_macroarea.c.tavolo_id == tavolo_id)
-            .order_by(Macroarea.code, KeyPoint.position)):
+    for code, name, kp_id, text in session.execute(_CONTRIBUTION_MACROAREE, {"tavolo_id": tavolo_id}):
         if not macroaree or macroaree[-1]["code"] != code:
             macroaree.append({"code": code, "name": name, "key_points": []})
         if kp_id is not None:

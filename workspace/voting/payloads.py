@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import url_for
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from workspace.accounts.models import Organisation, User
@@ -215,13 +215,21 @@ def anonymised_ballots(session: Session, vote: VoteRound) -> dict[str, Any]:
 # --- the live views of a tavolo's rounds ------------------------------------------------------------
 
 
+# Drafts and open rounds, with or without the closed ones of a seduta: filtered by the database (a
+# tavolo's closed rounds of past sedute pile up over the years). Built once: every live page asks.
+_NOT_CLOSED = (select(VoteRound).where(VoteRound.tavolo_id == bindparam("tavolo_id"), VoteRound.status != "closed")
+               .order_by(VoteRound.id))
+_NOT_CLOSED_OR_OF_SEDUTA = (select(VoteRound)
+                            .where(VoteRound.tavolo_id == bindparam("tavolo_id"),
+                                   or_(VoteRound.status != "closed", VoteRound.seduta_id == bindparam("seduta_id")))
+                            .order_by(VoteRound.id))
+
+
 def _shown_live(session: Session, tavolo_id: int, seduta_id: int | None) -> list[VoteRound]:
     """Drafts and open rounds of the tavolo, and the closed ones of ``seduta_id``, oldest first."""
-    shown = VoteRound.status != "closed"
-    if seduta_id is not None:
-        shown = or_(shown, VoteRound.seduta_id == seduta_id)
-    # Filtered by the database: a tavolo's closed rounds of past sedute pile up over the years.
-    return list(session.scalars(select(VoteRound).where(VoteRound.tavolo_id == tavolo_id, shown).order_by(VoteRound.id)))
+    if seduta_id is None:
+        return list(session.scalars(_NOT_CLOSED, {"tavolo_id": tavolo_id}))
+    return list(session.scalars(_NOT_CLOSED_OR_OF_SEDUTA, {"tavolo_id": tavolo_id, "seduta_id": seduta_id}))
 
 
 def votes_snapshot(session: Session, tavolo: Tavolo) -> dict[str, Any]:
