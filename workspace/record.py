@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint, event, select, update
+from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint, bindparam, event, select, update
 from sqlalchemy.orm import Mapped, Session, SessionTransaction, mapped_column
 
 from workspace import signals
@@ -205,14 +205,24 @@ def batched(session: Session) -> Iterator[None]:
 # --- writing --------------------------------------------------------------------------------
 
 
+# The statements every write and every join batch runs, built once with bound parameters (building a
+# statement and its cache key cost about as much as running it).
+_TAKE_SEQ = (update(RecordStream).where(RecordStream.tavolo_id == bindparam("stream"))  # not a column's name
+             .values(last_seq=RecordStream.last_seq + bindparam("count")).returning(RecordStream.last_seq))
+_OPERATION = select(TavoloEvent).where(TavoloEvent.tavolo_id == bindparam("tavolo_id"),
+                                       TavoloEvent.op_id == bindparam("op_id"))
+_LAST_SEQ = select(RecordStream.last_seq).where(RecordStream.tavolo_id == bindparam("tavolo_id"))
+_HEAD = (select(RecordStream.last_seq, TavoloEvent.at)
+         .outerjoin(TavoloEvent, (TavoloEvent.tavolo_id == RecordStream.tavolo_id)
+                    & (TavoloEvent.seq == RecordStream.last_seq))
+         .where(RecordStream.tavolo_id == bindparam("tavolo_id")))
+_STAMP = select(TavoloEvent.at).where(TavoloEvent.tavolo_id == bindparam("tavolo_id"),
+                                      TavoloEvent.seq == bindparam("seq"))
+
+
 def next_seq(session: Session, tavolo_id: int, count: int = 1) -> int:
     """Take ``count`` sequence numbers of the tavolo; returns the last (the first is ``last - count + 1``)."""
-    seq = session.scalar(
-        update(RecordStream)
-        .where(RecordStream.tavolo_id == tavolo_id)
-        .values(last_seq=RecordStream.last_seq + count)
-        .returning(RecordStream.last_seq)
-    )
+    seq = session.scalar(_TAKE_SEQ, {"stream": tavolo_id, "count": count})
     if seq is None:
         # First event of this tavolo; a concurrent first writer would hit the primary key, and
         # its transaction is retried by the caller like any conflict.
@@ -259,9 +269,7 @@ def append_many(session: Session, tavolo_id: int, items: list[tuple[str, dict[st
 
 def find_operation(session: Session, tavolo_id: int, op_id: str) -> TavoloEvent | None:
     """The event an already-applied client operation produced, if any (idempotent retries)."""
-    return session.scalar(
-        select(TavoloEvent).where(TavoloEvent.tavolo_id == tavolo_id, TavoloEvent.op_id == op_id)
-    )
+    return session.scalar(_OPERATION, {"tavolo_id": tavolo_id, "op_id": op_id})
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -275,17 +283,12 @@ class Replay:
 
 
 def last_seq(session: Session, tavolo_id: int) -> int:
-    return session.scalar(select(RecordStream.last_seq).where(RecordStream.tavolo_id == tavolo_id)) or 0
+    return session.scalar(_LAST_SEQ, {"tavolo_id": tavolo_id}) or 0
 
 
 def head(session: Session, tavolo_id: int) -> tuple[int, str | None]:
     """``last_seq`` and the ``stamp`` of that event, in one query."""
-    row = session.execute(
-        select(RecordStream.last_seq, TavoloEvent.at)
-        .outerjoin(TavoloEvent, (TavoloEvent.tavolo_id == RecordStream.tavolo_id)
-                   & (TavoloEvent.seq == RecordStream.last_seq))
-        .where(RecordStream.tavolo_id == tavolo_id)
-    ).first()
+    row = session.execute(_HEAD, {"tavolo_id": tavolo_id}).first()
     if row is None:
         return 0, None
     return row.last_seq, row.at.isoformat() if row.at is not None else None
@@ -293,7 +296,7 @@ def head(session: Session, tavolo_id: int) -> tuple[int, str | None]:
 
 def stamp(session: Session, tavolo_id: int, seq: int) -> str | None:
     """When event ``seq`` was recorded (None for 0): with the number, it names one state of the record."""
-    at = session.scalar(select(TavoloEvent.at).where(TavoloEvent.tavolo_id == tavolo_id, TavoloEvent.seq == seq))
+    at = session.scalar(_STAMP, {"tavolo_id": tavolo_id, "seq": seq})
     return at.isoformat() if at is not None else None
 
 

@@ -22,7 +22,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -266,14 +266,18 @@ def members_of(session: Session, organisation: Organisation) -> list[Membership]
 # --------------------------------------------------------------------------- users
 
 
+_FIRST_ORGANISATION = (select(Organisation).join(Membership, Membership.organisation_id == Organisation.id)
+                       .where(Membership.user_id == bindparam("user_id")).order_by(Membership.id).limit(1))
+
+
 def first_organisation(session: Session, user: User) -> Organisation | None:
     """``user.organisations[0]``, from one query instead of the property's two lazy loads (the
     memberships, then the organisation): asked by every live page and every contribution of a person
-    whose role at the tavolo names no organisation."""
+    whose role at the tavolo names no organisation. The statement is built once (as
+    ``tavoli.permissions._ROLE``)."""
     if "memberships" not in sa_inspect(user).unloaded:
         return user.organisations[0] if user.organisations else None
-    return session.scalars(select(Organisation).join(Membership, Membership.organisation_id == Organisation.id)
-                           .where(Membership.user_id == user.id).order_by(Membership.id).limit(1)).first()
+    return session.scalars(_FIRST_ORGANISATION, {"user_id": user.id}).first()
 
 
 def find_user(session: Session, email: str) -> User | None:
