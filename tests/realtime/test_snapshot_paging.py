@@ -3,6 +3,9 @@ the rest is paged with ``page``; a client that pages while events arrive ends in
 state; a snapshot is built once per seq and shared by the clients joining at that point."""
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from tests.realtime.client_state import ClientState
@@ -296,3 +299,26 @@ def test_content_only_kinds_are_kinds_the_services_record():
     protocol = (PROJECT_ROOT / "docs" / "live-protocol.md").read_text()
     assert all(f"`{kind}`" in protocol for kind in realtime.CONTENT_ONLY_KINDS)
     assert not [k for k in realtime.CONTENT_ONLY_KINDS if k.split(".")[0] not in ("bisogno", "annotation")]
+
+
+def test_the_bound_is_the_documented_one(app, world, connect):
+    """Without the tests' small limits: a joining client gets the latest 20 bisogni and 40 annotations,
+    as docs/live-protocol.md tells client writers, and pages the rest."""
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "live-protocol.md").read_text()
+    documented = re.search(r"the tavolo's \*\*latest (\d+)\*\* bisogni", doc), re.search(
+        r"the tavolo's \*\*latest (\d+)\*\* annotations", doc)
+    assert all(documented)
+    bisogni_bound, annotations_bound = (int(m.group(1)) for m in documented if m)
+    with db_session(app) as session:
+        w = attached(world, session)
+        made = [needs.create_bisogno(session, w.delegate, w.tavolo, bisogno_data(title=f"Bisogno {n}"))[0]
+                for n in range(bisogni_bound + 2)]
+        notes = [needs.add_annotation(session, w.delegate2, made[n % 3], "dato", f"Nota {n}")[0]
+                 for n in range(annotations_bound + 3)]
+        session.commit()
+        made_ids, note_ids = [b.id for b in made], [a.id for a in notes]
+    snap = join(connect(world.observer), world.tavolo.id)["snapshot"]
+    assert [b["id"] for b in snap["bisogni"]] == made_ids[-bisogni_bound:]
+    assert sorted(a["id"] for a in snap["annotations"]) == sorted(note_ids[-annotations_bound:])
+    assert snap["paged"] == {"bisogni": {"total": bisogni_bound + 2, "included": bisogni_bound},
+                             "annotations": {"total": annotations_bound + 3, "included": annotations_bound}}
