@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -360,6 +361,22 @@ def test_every_organisation_error_reported_at_once(session):
 # --------------------------------------------------------------------------- the organisation spoken for
 
 
+@contextmanager
+def _statements(session):
+    """The SQL statements the session's engine runs inside the block."""
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement, *_rest) -> None:
+        seen.append(statement)
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
 def test_first_organisation_is_the_first_membership_in_one_query(session):
     """A person whose role at a tavolo names no organisation speaks for their first membership: the
     one made first, not the one an index happens to list first, and found with one query (live pages
@@ -371,14 +388,8 @@ def test_first_organisation_is_the_first_membership_in_one_query(session):
     session.commit()
     assert older.id < newer.id
     session.expire(user)  # as a request finds it: memberships not loaded
-    statements: list[str] = []
-    engine = session.get_bind()
-    listen = lambda *args: statements.append(args[2])  # noqa: E731 — before_cursor_execute(conn, cursor, statement, ...)
-    event.listen(engine, "before_cursor_execute", listen)
-    try:
+    with _statements(session) as statements:
         found = service.first_organisation(session, user)
-    finally:
-        event.remove(engine, "before_cursor_execute", listen)
     assert found is not None and found.id == newer.id
     assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) <= 2  # the user's row, then one
     assert "membership" in statements[-1].lower() and "organisation" in statements[-1].lower()
@@ -386,12 +397,8 @@ def test_first_organisation_is_the_first_membership_in_one_query(session):
     session.expire(user)
     assert [o.id for o in user.organisations] == [newer.id, older.id]
     # Loaded already: no query at all.
-    statements.clear()
-    event.listen(engine, "before_cursor_execute", listen)
-    try:
+    with _statements(session) as statements:
         assert service.first_organisation(session, user).id == newer.id
-    finally:
-        event.remove(engine, "before_cursor_execute", listen)
     assert statements == []
 
 

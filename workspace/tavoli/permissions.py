@@ -40,9 +40,8 @@ def _messages() -> dict[str, str]:
 # built at their first use: options configure the mappers, which needs every model imported.
 _ROLE = select(TavoloRole).where(TavoloRole.tavolo_id == bindparam("tavolo_id"),
                                  TavoloRole.user_id == bindparam("user_id"))
-_ROLE_AT = (select(Tavolo.id, TavoloRole.role)
-            .outerjoin(TavoloRole, (TavoloRole.tavolo_id == Tavolo.id) & (TavoloRole.user_id == bindparam("user_id")))
-            .where(Tavolo.id == bindparam("tavolo_id")))
+_THEIR_ROLE = (TavoloRole.tavolo_id == Tavolo.id) & (TavoloRole.user_id == bindparam("user_id"))  # outer-joined
+_ROLE_AT = select(Tavolo.id, TavoloRole.role).outerjoin(TavoloRole, _THEIR_ROLE).where(Tavolo.id == bindparam("tavolo_id"))
 
 
 @cache
@@ -52,10 +51,8 @@ def _role_with_organisation() -> Select:
 
 @cache
 def _tavolo_and_role() -> Select:
-    return (select(Tavolo, TavoloRole)
-            .outerjoin(TavoloRole, (TavoloRole.tavolo_id == Tavolo.id) & (TavoloRole.user_id == bindparam("user_id")))
-            .options(joinedload(TavoloRole.organisation))
-            .where(Tavolo.id == bindparam("tavolo_id")))
+    return (select(Tavolo, TavoloRole).outerjoin(TavoloRole, _THEIR_ROLE)
+            .options(joinedload(TavoloRole.organisation)).where(Tavolo.id == bindparam("tavolo_id")))
 
 
 def tavolo_role(session: Session, user: User | None, tavolo_id: int,

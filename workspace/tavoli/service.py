@@ -53,7 +53,8 @@ def get_seduta(session: Session, seduta_id: int, tavolo_id: int | None = None) -
     return seduta
 
 
-# Asked by every live page, join batch and contribution: built once (``permissions._ROLE``).
+# Asked by every live page, join batch and contribution: built once with a bound parameter (as the
+# questions of ``permissions``).
 _LIVE_SEDUTA = select(Seduta).where(Seduta.tavolo_id == bindparam("tavolo_id"), Seduta.status == "in_corso")
 
 
